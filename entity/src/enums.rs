@@ -1,0 +1,174 @@
+//! Closed vocabularies stored as text (with CHECK constraints in the
+//! migrations) and exposed as GraphQL enums.
+
+use async_graphql::Enum;
+use sea_orm::entity::prelude::*;
+
+/// How a program is bought.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum ProgramKind {
+    /// Volume licensing for enterprises.
+    #[sea_orm(string_value = "VOLUME")]
+    Volume,
+    /// Academic licensing for schools and institutions.
+    #[sea_orm(string_value = "ACADEMIC")]
+    Academic,
+    /// Partner programs.
+    #[sea_orm(string_value = "PARTNER")]
+    Partner,
+}
+
+/// What a package delivers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum PackageKind {
+    /// Library access codes for the E-Reference Library.
+    #[sea_orm(string_value = "LIBRARY_ACCESS")]
+    LibraryAccess,
+    /// Exam vouchers, each good for one exam.
+    #[sea_orm(string_value = "EXAM_VOUCHER")]
+    ExamVoucher,
+    /// A subscription that delivers exam vouchers for faculty and staff.
+    #[sea_orm(string_value = "SUBSCRIPTION")]
+    Subscription,
+    /// Activation tokens carrying cloud seats.
+    #[sea_orm(string_value = "ACTIVATION_TOKEN")]
+    ActivationToken,
+    /// Multiple activation product keys.
+    #[sea_orm(string_value = "PRODUCT_KEY")]
+    ProductKey,
+}
+
+/// Solution areas a package may cover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, EnumIter, DeriveActiveEnum, Enum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum SolutionArea {
+    /// Apps and Infrastructure.
+    #[sea_orm(string_value = "APPS_AND_INFRASTRUCTURE")]
+    AppsAndInfrastructure,
+    /// Data and AI.
+    #[sea_orm(string_value = "DATA_AND_AI")]
+    DataAndAi,
+    /// Modern Workplace.
+    #[sea_orm(string_value = "MODERN_WORKPLACE")]
+    ModernWorkplace,
+    /// Business Applications.
+    #[sea_orm(string_value = "BUSINESS_APPLICATIONS")]
+    BusinessApplications,
+}
+
+/// What kind of organization this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum OrganizationKind {
+    /// A commercial customer.
+    #[sea_orm(string_value = "ENTERPRISE")]
+    Enterprise,
+    /// An academic institution (may be accredited and a Certiport testing center).
+    #[sea_orm(string_value = "ACADEMIC")]
+    Academic,
+    /// A partner, with a partner global account.
+    #[sea_orm(string_value = "PARTNER")]
+    Partner,
+}
+
+/// How an order is priced and how long it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum OrderTerm {
+    /// A 12-month subscription from the order day.
+    #[sea_orm(string_value = "TWELVE_MONTHS")]
+    TwelveMonths,
+    /// Prorated to the months left on the agreement.
+    #[sea_orm(string_value = "PRORATED")]
+    Prorated,
+}
+
+/// Where an order stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum OrderStatus {
+    /// Placed, awaiting confirmation (due within 48 hours).
+    #[sea_orm(string_value = "PLACED")]
+    Placed,
+    /// Confirmed, awaiting invoicing.
+    #[sea_orm(string_value = "CONFIRMED")]
+    Confirmed,
+    /// Invoiced; codes are due 5 to 10 business days later.
+    #[sea_orm(string_value = "INVOICED")]
+    Invoiced,
+    /// Codes generated and delivered.
+    #[sea_orm(string_value = "FULFILLED")]
+    Fulfilled,
+    /// Cancelled before invoicing.
+    #[sea_orm(string_value = "CANCELLED")]
+    Cancelled,
+}
+
+/// The four kinds of code, plus per-user Visual Studio subscriptions (R-13 .. ).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum CodeKind {
+    /// Registers for exactly one exam.
+    #[sea_orm(string_value = "EXAM_VOUCHER")]
+    ExamVoucher,
+    /// Unlocks the E-Reference Library for one person.
+    #[sea_orm(string_value = "LIBRARY_ACCESS")]
+    LibraryAccess,
+    /// Cloud seats activated whole on one tenant.
+    #[sea_orm(string_value = "ACTIVATION_TOKEN")]
+    ActivationToken,
+    /// A finite number of activations.
+    #[sea_orm(string_value = "PRODUCT_KEY")]
+    ProductKey,
+    /// A per-user Visual Studio Professional subscription.
+    #[sea_orm(string_value = "VS_SUBSCRIPTION")]
+    VsSubscription,
+}
+
+/// The stored state of a code. `EXPIRED` is computed at request time and is
+/// therefore not one of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum StoredCodeStatus {
+    #[sea_orm(string_value = "ISSUED")]
+    Issued,
+    #[sea_orm(string_value = "ASSIGNED")]
+    Assigned,
+    #[sea_orm(string_value = "REDEEMED")]
+    Redeemed,
+    #[sea_orm(string_value = "ACTIVE")]
+    Active,
+    #[sea_orm(string_value = "REVOKED")]
+    Revoked,
+    #[sea_orm(string_value = "REPLACED")]
+    Replaced,
+}
+
+/// Offers a partner can hold (section 6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum Offer {
+    /// Action Pack: one per partner global account.
+    #[sea_orm(string_value = "ACTION_PACK")]
+    ActionPack,
+    /// Learning Action Pack: needs a certified trainer.
+    #[sea_orm(string_value = "LEARNING_ACTION_PACK")]
+    LearningActionPack,
+    /// A competency at SILVER or GOLD level in a named area.
+    #[sea_orm(string_value = "COMPETENCY")]
+    Competency,
+}
+
+/// Competency levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, EnumIter, DeriveActiveEnum, Enum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum CompetencyLevel {
+    /// Silver.
+    #[sea_orm(string_value = "SILVER")]
+    Silver,
+    /// Gold: the silver requirements plus the gold KPIs.
+    #[sea_orm(string_value = "GOLD")]
+    Gold,
+}

@@ -1,0 +1,24 @@
+//! `organizations`: A customer or partner organization.
+
+use crate::enums::OrganizationKind;
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "organizations")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub name: String,
+    pub kind: OrganizationKind,
+    pub accredited: bool,
+    pub certiport_testing_center: bool,
+    #[sea_orm(unique)]
+    pub partner_global_account: Option<String>,
+    pub merged_into_id: Option<i64>,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,30 @@
+//! Database migrations for licensegraph. One file per change; a migration is
+//! never edited after it lands.
+//!
+//! Migrations are written as explicit DDL through [`sql::Ddl`], which papers
+//! over the few differences between SQLite and PostgreSQL (identity columns,
+//! timestamp type, triggers). Every constraint is named so that the service
+//! layer can turn a violation into a typed user error (see `src/error.rs`).
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_catalog;
+mod m20261121_000002_customers_and_orders;
+mod m20261121_000003_partners;
+mod m20261121_000004_codes;
+mod sql;
+
+/// Runs every migration in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261121_000001_catalog::Migration),
+            Box::new(m20261121_000002_customers_and_orders::Migration),
+            Box::new(m20261121_000003_partners::Migration),
+            Box::new(m20261121_000004_codes::Migration),
+        ]
+    }
+}

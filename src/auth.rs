@@ -1,0 +1,409 @@
+//! Who is calling: JWT keys and verification, claims, roles, and the
+//! [`Viewer`] put into each request.
+//!
+//! Architecture invariant: a token is either fully valid or refused. A bad
+//! token is never downgraded to anonymous (API.md), and no secret is built
+//! in: with none configured, one is generated and kept in a file.
+
+use std::{
+    collections::BTreeSet,
+    fmt, fs,
+    io::Write,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use async_graphql::Enum;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
+use rand::TryRngCore;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    config::{JwtArgs, Secret},
+    error::AppError,
+    id,
+};
+
+/// The request header that narrows a request to one of the token's roles.
+pub const ROLE_HEADER: &str = "x-licensegraph-role";
+
+/// Shortest accepted HS256 secret, in bytes.
+const MIN_SECRET_BYTES: usize = 32;
+
+/// What a caller may be (DOMAIN.md section 7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Enum)]
+pub enum Role {
+    /// The licensing desk: everything.
+    Admin,
+    /// A customer's licensing administrator.
+    CustomerAdmin,
+    /// A channel partner placing orders for the organizations it serves.
+    Reseller,
+    /// A partner's admin, account admin or global admin.
+    PartnerAdmin,
+    /// An employee, student or faculty member.
+    Learner,
+}
+
+impl Role {
+    /// The spelling used in tokens and in the role header.
+    pub fn as_claim(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::CustomerAdmin => "customer_admin",
+            Self::Reseller => "reseller",
+            Self::PartnerAdmin => "partner_admin",
+            Self::Learner => "learner",
+        }
+    }
+
+    pub fn from_claim(text: &str) -> Option<Self> {
+        [Self::Admin, Self::CustomerAdmin, Self::Reseller, Self::PartnerAdmin, Self::Learner]
+            .into_iter()
+            .find(|role| role.as_claim() == text)
+    }
+
+    /// Whether the role acts for one organization (and so needs `org`).
+    pub fn is_org_scoped(self) -> bool {
+        self != Self::Admin
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_claim())
+    }
+}
+
+/// The authenticated caller of one request (or nobody).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Viewer {
+    /// The token's `sub`; `None` for anonymous callers.
+    pub subject: Option<String>,
+    /// The roles in force for this request (after the role header).
+    pub roles: BTreeSet<Role>,
+    /// The organization the token acts for.
+    pub organization_id: Option<i64>,
+}
+
+impl Viewer {
+    pub fn anonymous() -> Self {
+        Self::default()
+    }
+
+    pub fn is_authenticated(&self) -> bool {
+        self.subject.is_some()
+    }
+
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.has(Role::Admin)
+    }
+
+    /// Succeeds for admins; otherwise `UNAUTHENTICATED` for anonymous callers
+    /// and `FORBIDDEN` for everyone else.
+    pub fn require_admin(&self) -> Result<(), AppError> {
+        self.require_any(&[Role::Admin])
+    }
+
+    /// Succeeds when the viewer holds one of `roles`.
+    pub fn require_any(&self, roles: &[Role]) -> Result<(), AppError> {
+        if !self.is_authenticated() {
+            return Err(AppError::sign_in_required());
+        }
+        if roles.iter().any(|role| self.has(*role)) {
+            return Ok(());
+        }
+        let names: Vec<_> = roles.iter().map(|r| r.as_claim()).collect();
+        Err(AppError::forbidden(format!("this operation needs one of the roles: {}", names.join(", "))))
+    }
+}
+
+/// The claims licensegraph reads. `exp`, `iat`, `iss`, `aud` and `nbf` are
+/// checked by [`Validation`] before these are looked at.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub roles: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+    pub exp: u64,
+    pub iat: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
+    pub iss: String,
+    pub aud: String,
+}
+
+/// Verifies bearer tokens.
+#[derive(Clone)]
+pub struct JwtVerifier {
+    key: DecodingKey,
+    validation: Validation,
+}
+
+impl fmt::Debug for JwtVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtVerifier").field("algorithms", &self.validation.algorithms).finish_non_exhaustive()
+    }
+}
+
+/// The key material tokens are verified with.
+pub enum VerificationKey {
+    /// HS256 with a shared secret.
+    Secret(Secret),
+    /// RS256 or ES256 with a public key in PEM.
+    PublicPem(Vec<u8>),
+}
+
+impl JwtVerifier {
+    /// Builds a verifier that insists on `iss`, `aud`, `exp`, `iat` and `sub`,
+    /// checks `nbf` when present, and accepts exactly one algorithm.
+    pub fn new(key: VerificationKey, issuer: &str, audience: &str, leeway: Duration) -> Result<Self, String> {
+        let (key, algorithm) = match key {
+            VerificationKey::Secret(secret) => {
+                if secret.expose().len() < MIN_SECRET_BYTES {
+                    return Err(format!("the JWT secret must be at least {MIN_SECRET_BYTES} bytes"));
+                }
+                (DecodingKey::from_secret(secret.expose().as_bytes()), Algorithm::HS256)
+            }
+            VerificationKey::PublicPem(pem) => {
+                if let Ok(key) = DecodingKey::from_rsa_pem(&pem) {
+                    (key, Algorithm::RS256)
+                } else if let Ok(key) = DecodingKey::from_ec_pem(&pem) {
+                    (key, Algorithm::ES256)
+                } else {
+                    return Err("the JWT public key is neither an RSA nor an EC (P-256) PEM key".into());
+                }
+            }
+        };
+        let mut validation = Validation::new(algorithm);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.validate_aud = true;
+        validation.leeway = leeway.as_secs();
+        Ok(Self { key, validation })
+    }
+
+    /// Builds the verifier `serve` uses from its configuration.
+    pub fn from_config(jwt: &JwtArgs, database_url: &str) -> Result<Self, String> {
+        let key = match (&jwt.jwt_secret, &jwt.jwt_public_key) {
+            (_, Some(path)) => VerificationKey::PublicPem(
+                fs::read(path).map_err(|e| format!("cannot read the JWT public key {}: {e}", path.display()))?,
+            ),
+            (Some(secret), None) => VerificationKey::Secret(secret.clone()),
+            (None, None) => VerificationKey::Secret(load_or_create_secret(&secret_file(jwt, database_url))?),
+        };
+        Self::new(key, &jwt.jwt_issuer, &jwt.jwt_audience, Duration::from_secs(jwt.jwt_leeway_secs))
+    }
+
+    /// Verifies a compact JWT and turns it into a viewer.
+    pub fn verify(&self, token: &str) -> Result<Viewer, AppError> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).map_err(|e| {
+            AppError::unauthenticated(match e.kind() {
+                ErrorKind::ExpiredSignature => "the token has expired",
+                ErrorKind::ImmatureSignature => "the token is not valid yet (nbf)",
+                ErrorKind::InvalidIssuer => "the token has the wrong issuer",
+                ErrorKind::InvalidAudience => "the token has the wrong audience",
+                ErrorKind::MissingRequiredClaim(_) => "the token lacks a required claim (sub, exp, iat, iss, aud)",
+                ErrorKind::InvalidAlgorithm => "the token is signed with an algorithm this server does not accept",
+                ErrorKind::InvalidSignature => "the token's signature does not verify",
+                _ => "the token is malformed",
+            })
+        })?;
+        viewer_from_claims(data.claims)
+    }
+}
+
+fn viewer_from_claims(claims: Claims) -> Result<Viewer, AppError> {
+    if claims.sub.trim().is_empty() {
+        return Err(AppError::unauthenticated("the token's subject is empty"));
+    }
+    if claims.roles.is_empty() {
+        return Err(AppError::unauthenticated("the token carries no role"));
+    }
+    let mut roles = BTreeSet::new();
+    for name in &claims.roles {
+        let role = Role::from_claim(name)
+            .ok_or_else(|| AppError::unauthenticated(format!("the token carries an unknown role `{name}`")))?;
+        roles.insert(role);
+    }
+    let organization_id = match &claims.org {
+        Some(org) => Some(
+            id::decode_as("Organization", org)
+                .ok_or_else(|| AppError::unauthenticated("the token's `org` is not an organization id"))?,
+        ),
+        None => None,
+    };
+    if organization_id.is_none() && roles.iter().any(|r| r.is_org_scoped()) {
+        return Err(AppError::unauthenticated("the token's roles need an `org` claim"));
+    }
+    Ok(Viewer { subject: Some(claims.sub), roles, organization_id })
+}
+
+/// Applies the `X-Licensegraph-Role` header: the request acts with that one
+/// role only, which the token must hold.
+pub fn narrow(mut viewer: Viewer, requested: &str) -> Result<Viewer, AppError> {
+    if !viewer.is_authenticated() {
+        return Err(AppError::unauthenticated("a role was requested without a bearer token"));
+    }
+    let role = Role::from_claim(requested.trim())
+        .ok_or_else(|| AppError::bad_input(format!("`{requested}` is not a role")))?;
+    if !viewer.has(role) {
+        return Err(AppError::forbidden(format!("the token does not hold the role `{role}`")));
+    }
+    viewer.roles = BTreeSet::from([role]);
+    Ok(viewer)
+}
+
+/// Extracts the token from an `Authorization` header value.
+pub fn bearer_token(header: &str) -> Result<&str, AppError> {
+    let (scheme, token) = header
+        .split_once(' ')
+        .ok_or_else(|| AppError::unauthenticated("the Authorization header must be `Bearer <token>`"))?;
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+        return Err(AppError::unauthenticated("the Authorization header must be `Bearer <token>`"));
+    }
+    Ok(token)
+}
+
+/// Signs tokens (for `licensegraph token`, the demo and tests).
+pub struct TokenSigner {
+    key: EncodingKey,
+    algorithm: Algorithm,
+    issuer: String,
+    audience: String,
+}
+
+impl TokenSigner {
+    pub fn hs256(secret: &Secret, issuer: &str, audience: &str) -> Self {
+        Self {
+            key: EncodingKey::from_secret(secret.expose().as_bytes()),
+            algorithm: Algorithm::HS256,
+            issuer: issuer.into(),
+            audience: audience.into(),
+        }
+    }
+
+    /// From a PEM private key: RS256 for RSA keys, ES256 for P-256 keys.
+    pub fn from_private_pem(pem: &[u8], issuer: &str, audience: &str) -> Result<Self, String> {
+        let (key, algorithm) = if let Ok(key) = EncodingKey::from_rsa_pem(pem) {
+            (key, Algorithm::RS256)
+        } else if let Ok(key) = EncodingKey::from_ec_pem(pem) {
+            (key, Algorithm::ES256)
+        } else {
+            return Err("the private key is neither an RSA nor an EC (P-256) PEM key".into());
+        };
+        Ok(Self { key, algorithm, issuer: issuer.into(), audience: audience.into() })
+    }
+
+    /// Mints a token for `sub` with `roles`, acting for `org`, valid for `ttl`.
+    pub fn mint(&self, sub: &str, roles: &[Role], org: Option<&str>, ttl: Duration) -> Result<String, String> {
+        let now = jsonwebtoken::get_current_timestamp();
+        let claims = Claims {
+            sub: sub.into(),
+            roles: roles.iter().map(|r| r.as_claim().to_owned()).collect(),
+            org: org.map(str::to_owned),
+            iat: now,
+            nbf: Some(now),
+            exp: now + ttl.as_secs(),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+        };
+        jsonwebtoken::encode(&Header::new(self.algorithm), &claims, &self.key).map_err(|e| e.to_string())
+    }
+}
+
+/// Where the generated secret lives when none is configured.
+pub fn secret_file(jwt: &JwtArgs, database_url: &str) -> PathBuf {
+    if let Some(path) = &jwt.jwt_secret_file {
+        return path.clone();
+    }
+    match sqlite_path(database_url) {
+        Some(db) => PathBuf::from(format!("{}.jwt-secret", db.display())),
+        None => PathBuf::from("licensegraph.jwt-secret"),
+    }
+}
+
+/// The file path of a `sqlite://` URL, if it names a file.
+pub fn sqlite_path(database_url: &str) -> Option<PathBuf> {
+    let rest = database_url.strip_prefix("sqlite://").or_else(|| database_url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+}
+
+/// Reads the secret at `path`, or generates 32 random bytes (64 hex
+/// characters) from the OS's cryptographic source and writes them there,
+/// readable by the owner only.
+pub fn load_or_create_secret(path: &Path) -> Result<Secret, String> {
+    match fs::read_to_string(path) {
+        Ok(text) => {
+            let text = text.trim().to_owned();
+            if text.len() < MIN_SECRET_BYTES {
+                return Err(format!("the secret in {} is shorter than {MIN_SECRET_BYTES} bytes", path.display()));
+            }
+            return Ok(Secret::new(text));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    }
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.try_fill_bytes(&mut bytes).map_err(|e| format!("no OS randomness: {e}"))?;
+    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(mut file) => {
+            file.write_all(secret.as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            tracing::info!(path = %path.display(), "generated a new JWT secret");
+            Ok(Secret::new(secret))
+        }
+        // Another process created it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => load_or_create_secret(path),
+        Err(e) => Err(format!("cannot create {}: {e}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_paths_are_found_in_urls() {
+        assert_eq!(sqlite_path("sqlite://licensegraph.db"), Some(PathBuf::from("licensegraph.db")));
+        assert_eq!(sqlite_path("sqlite:data/x.db?mode=rwc"), Some(PathBuf::from("data/x.db")));
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_path("postgres://localhost/x"), None);
+    }
+
+    #[test]
+    fn narrowing_keeps_only_a_held_role() {
+        let viewer = Viewer {
+            subject: Some("a".into()),
+            roles: BTreeSet::from([Role::Admin, Role::Learner]),
+            organization_id: Some(1),
+        };
+        let narrowed = narrow(viewer.clone(), "learner").expect("held role");
+        assert_eq!(narrowed.roles, BTreeSet::from([Role::Learner]));
+        assert_eq!(narrow(viewer.clone(), "reseller").map_err(|e| e.code()), Err("FORBIDDEN"));
+        assert_eq!(narrow(viewer, "root").map_err(|e| e.code()), Err("BAD_USER_INPUT"));
+    }
+
+    #[test]
+    fn bearer_header_must_be_well_formed() {
+        assert_eq!(bearer_token("Bearer abc").ok(), Some("abc"));
+        assert_eq!(bearer_token("bearer abc").ok(), Some("abc"));
+        assert!(bearer_token("Basic abc").is_err());
+        assert!(bearer_token("Bearer ").is_err());
+        assert!(bearer_token("abc").is_err());
+    }
+}

@@ -1,0 +1,289 @@
+//! Command line and environment: the only place that reads either.
+//!
+//! Every setting is a flag with an environment variable behind it (clap's
+//! `env`), so `licensegraph --help` is the complete configuration reference.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// GraphQL API server for training-and-certification licensing.
+#[derive(Debug, Parser)]
+#[command(name = "licensegraph", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    #[command(flatten)]
+    pub log: LogArgs,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What to do; `serve` when none is given.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve(Box<ServeArgs>),
+    /// Apply pending migrations and seed the catalog, then exit.
+    Migrate,
+    /// Print the GraphQL schema (SDL) and exit.
+    Schema,
+    /// Mint a signed token for local use.
+    Token(Box<TokenArgs>),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// Database URL: `sqlite://path` (created if missing) or `postgres://...`.
+    #[arg(long, env = "LICENSEGRAPH_DATABASE_URL", default_value = "sqlite://licensegraph.db", global = true)]
+    pub database_url: String,
+
+    /// Largest number of pooled database connections.
+    #[arg(long, env = "LICENSEGRAPH_DB_MAX_CONNECTIONS", default_value_t = 16, global = true)]
+    pub db_max_connections: u32,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LogArgs {
+    /// Log filter, in `tracing_subscriber::EnvFilter` syntax.
+    #[arg(long, env = "LICENSEGRAPH_LOG", default_value = "info", global = true)]
+    pub log: String,
+
+    /// Log format.
+    #[arg(long, env = "LICENSEGRAPH_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Everything `serve` needs beyond the database.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "LICENSEGRAPH_LISTEN", default_value = "127.0.0.1:8000")]
+    pub listen: SocketAddr,
+
+    #[command(flatten)]
+    pub jwt: JwtArgs,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// How tokens are verified. With neither a secret nor a public key, an HS256
+/// secret is generated on first start and kept in `secret_file`.
+#[derive(Debug, Clone, Args)]
+pub struct JwtArgs {
+    /// HS256 secret, at least 32 bytes.
+    #[arg(long, env = "LICENSEGRAPH_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<Secret>,
+
+    /// PEM file with an RS256 or ES256 public key (instead of a secret).
+    #[arg(long, env = "LICENSEGRAPH_JWT_PUBLIC_KEY", conflicts_with = "jwt_secret")]
+    pub jwt_public_key: Option<PathBuf>,
+
+    /// Where the generated secret is kept; default: beside the SQLite
+    /// database (`<db>.jwt-secret`), or `licensegraph.jwt-secret` in the
+    /// working directory for PostgreSQL.
+    #[arg(long, env = "LICENSEGRAPH_JWT_SECRET_FILE")]
+    pub jwt_secret_file: Option<PathBuf>,
+
+    /// Required `iss` claim.
+    #[arg(long, env = "LICENSEGRAPH_JWT_ISSUER", default_value = "licensegraph")]
+    pub jwt_issuer: String,
+
+    /// Required `aud` claim.
+    #[arg(long, env = "LICENSEGRAPH_JWT_AUDIENCE", default_value = "licensegraph")]
+    pub jwt_audience: String,
+
+    /// Clock skew tolerated on `exp` and `nbf`, in seconds (at most 300).
+    #[arg(long, env = "LICENSEGRAPH_JWT_LEEWAY_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(0..=300))]
+    pub jwt_leeway_secs: u64,
+}
+
+/// Query and request limits.
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
+    /// Largest request body, in bytes; larger ones get 413.
+    #[arg(long, env = "LICENSEGRAPH_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Deepest selection nesting.
+    #[arg(long, env = "LICENSEGRAPH_MAX_DEPTH", default_value_t = 12)]
+    pub max_depth: usize,
+
+    /// Highest query complexity (each field costs 1, connections cost
+    /// their page size times their children).
+    #[arg(long, env = "LICENSEGRAPH_MAX_COMPLEXITY", default_value_t = 5000)]
+    pub max_complexity: usize,
+
+    /// Most fields (aliases and `__typename` included) in one document.
+    #[arg(long, env = "LICENSEGRAPH_MAX_FIELDS", default_value_t = 500)]
+    pub max_fields: usize,
+
+    /// Most directives on one field.
+    #[arg(long, env = "LICENSEGRAPH_MAX_DIRECTIVES", default_value_t = 4)]
+    pub max_directives: usize,
+
+    /// Longest query text, in bytes.
+    #[arg(long, env = "LICENSEGRAPH_MAX_QUERY_BYTES", default_value_t = 32 * 1024)]
+    pub max_query_bytes: usize,
+
+    /// How long a request may run before it is answered with 503.
+    #[arg(long, env = "LICENSEGRAPH_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+}
+
+impl LimitArgs {
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+}
+
+impl Default for LimitArgs {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+            max_depth: 12,
+            max_complexity: 5000,
+            max_fields: 500,
+            max_directives: 4,
+            max_query_bytes: 32 * 1024,
+            request_timeout_secs: 30,
+        }
+    }
+}
+
+/// Arguments of `licensegraph token`.
+#[derive(Debug, Clone, Args)]
+pub struct TokenArgs {
+    /// Subject (`sub`).
+    #[arg(long)]
+    pub sub: String,
+
+    /// Role, repeatable: admin, customer_admin, reseller, partner_admin, learner.
+    #[arg(long = "role", required = true)]
+    pub roles: Vec<String>,
+
+    /// Organization id (the `id` shown by the API), required for every role but admin.
+    #[arg(long)]
+    pub org: Option<String>,
+
+    /// Lifetime, like `90s`, `30m`, `1h` or `7d`.
+    #[arg(long, default_value = "1h", value_parser = parse_ttl)]
+    pub ttl: Duration,
+
+    /// PEM private key (RS256/ES256) to sign with, when the server verifies
+    /// with a public key.
+    #[arg(long)]
+    pub private_key: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub jwt: JwtArgs,
+}
+
+/// A secret that never prints: `Debug` shows a placeholder.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
+    }
+}
+
+/// Parses `90s`, `30m`, `1h`, `7d` (a bare number is seconds).
+pub fn parse_ttl(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().map_err(|_| format!("`{text}` is not a duration like 30m or 1h"))?;
+    let unit_secs = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("unknown unit `{unit}`: use s, m, h or d")),
+    };
+    if number == 0 {
+        return Err("a token must live at least one second".into());
+    }
+    number
+        .checked_mul(unit_secs)
+        .filter(|secs| *secs <= 366 * 86_400)
+        .map(Duration::from_secs)
+        .ok_or_else(|| "a token may live at most 366 days".into())
+}
+
+impl Cli {
+    /// The command to run: `serve` with its environment when none is named.
+    pub fn command(self) -> (DatabaseArgs, LogArgs, Command) {
+        let command = match self.command {
+            Some(command) => command,
+            None => Command::Serve(Box::new(ServeArgs::parse_from_env())),
+        };
+        (self.database, self.log, command)
+    }
+}
+
+impl ServeArgs {
+    /// `serve`'s arguments from the environment and defaults alone, for when
+    /// the binary runs with no subcommand.
+    fn parse_from_env() -> Self {
+        #[derive(Parser)]
+        struct Only {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        Only::parse_from(["licensegraph"]).serve
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttl_accepts_units_and_rejects_nonsense() {
+        assert_eq!(parse_ttl("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_ttl("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_ttl("2d"), Ok(Duration::from_secs(172_800)));
+        assert_eq!(parse_ttl("45"), Ok(Duration::from_secs(45)));
+        assert!(parse_ttl("0s").is_err());
+        assert!(parse_ttl("1y").is_err());
+        assert!(parse_ttl("h").is_err());
+        assert!(parse_ttl("999d").is_err());
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let secret = Secret::new("super-secret-value-that-must-not-leak");
+        assert_eq!(format!("{secret:?}"), "Secret(***)");
+    }
+}

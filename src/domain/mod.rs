@@ -1,0 +1,4 @@
+//! Pure rules: validation, dates, prices, code formats. No I/O and no
+//! GraphQL here, so every rule can be tested on exact values.
+
+pub mod catalog;

@@ -1,0 +1,257 @@
+//! Errors and their codes: the only place that maps an error to what a
+//! client sees.
+//!
+//! Two channels (see STYLE.md):
+//! - [`AppError`]: authentication, authorization, limits and faults, sent as
+//!   GraphQL errors with `extensions.code`.
+//! - [`UserError`]: business-rule failures, returned as data in a mutation
+//!   payload's `userErrors` with a stable [`UserErrorCode`].
+//!
+//! Architecture invariant: `AppError` does not implement `Display`. async-graphql
+//! has `impl<T: Display> From<T> for Error`, so a `Display` error would turn
+//! into a GraphQL error through a bare `?`, losing its code and leaking its
+//! message. Without `Display` that `?` does not compile; conversions go
+//! through [`AppError::into_graphql`] (or [`GqlResultExt::gql`]).
+
+use async_graphql::{Enum, ErrorExtensions, SimpleObject};
+use sea_orm::{DbErr, RuntimeErr, SqlErr};
+
+/// A failure that is not a business-rule outcome.
+#[derive(Debug, Clone)]
+pub enum AppError {
+    /// No valid credentials: `UNAUTHENTICATED` (HTTP 401 when raised before execution).
+    Unauthenticated(String),
+    /// Authenticated, but the role may not do this: `FORBIDDEN`.
+    Forbidden(String),
+    /// The object does not exist, or belongs to someone else: `NOT_FOUND`.
+    NotFound(String),
+    /// An argument is malformed (bad cursor, bad id, page size): `BAD_USER_INPUT`.
+    BadUserInput(String),
+    /// A configured limit was exceeded: `LIMIT_EXCEEDED`.
+    LimitExceeded(String),
+    /// The database cannot be reached right now: `SERVICE_UNAVAILABLE`.
+    Unavailable(String),
+    /// Anything else. Logged once with context; clients see a generic
+    /// message and `INTERNAL`.
+    Internal(String),
+}
+
+impl AppError {
+    /// The stable `extensions.code` of this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::Forbidden(_) => "FORBIDDEN",
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::BadUserInput(_) => "BAD_USER_INPUT",
+            Self::LimitExceeded(_) => "LIMIT_EXCEEDED",
+            Self::Unavailable(_) => "SERVICE_UNAVAILABLE",
+            Self::Internal(_) => "INTERNAL",
+        }
+    }
+
+    /// What the client is told. Internal details never reach it.
+    pub fn public_message(&self) -> &str {
+        match self {
+            Self::Unauthenticated(m)
+            | Self::Forbidden(m)
+            | Self::NotFound(m)
+            | Self::BadUserInput(m)
+            | Self::LimitExceeded(m) => m,
+            Self::Unavailable(_) => "the service is temporarily unavailable; retry shortly",
+            Self::Internal(_) => "internal error",
+        }
+    }
+
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::Unauthenticated(message.into())
+    }
+
+    /// The caller must be signed in to do this.
+    pub fn sign_in_required() -> Self {
+        Self::Unauthenticated("this operation needs a bearer token".into())
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::Forbidden(message.into())
+    }
+
+    /// A named object was not found (or is not visible to the caller).
+    pub fn not_found(what: &str) -> Self {
+        Self::NotFound(format!("{what} not found"))
+    }
+
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        Self::BadUserInput(message.into())
+    }
+
+    pub fn limit(message: impl Into<String>) -> Self {
+        Self::LimitExceeded(message.into())
+    }
+
+    pub fn internal(context: impl Into<String>) -> Self {
+        Self::Internal(context.into())
+    }
+
+    /// Converts into a GraphQL error carrying `extensions.code`. Internal
+    /// and unavailability errors are logged here, once, with their context.
+    pub fn into_graphql(self) -> async_graphql::Error {
+        match &self {
+            Self::Internal(context) => tracing::error!(error = %context, "internal error"),
+            Self::Unavailable(context) => tracing::warn!(error = %context, "database unavailable"),
+            _ => {}
+        }
+        let code = self.code();
+        async_graphql::Error::new(self.public_message()).extend_with(|_, ext| ext.set("code", code))
+    }
+}
+
+impl From<DbErr> for AppError {
+    fn from(err: DbErr) -> Self {
+        if is_connection_error(&err) { Self::Unavailable(err.to_string()) } else { Self::Internal(err.to_string()) }
+    }
+}
+
+/// Whether a database error means "the database is not there" rather than
+/// "the statement failed".
+fn is_connection_error(err: &DbErr) -> bool {
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => matches!(
+            e.as_ref(),
+            sea_orm::sqlx::Error::Io(_)
+                | sea_orm::sqlx::Error::PoolTimedOut
+                | sea_orm::sqlx::Error::PoolClosed
+                | sea_orm::sqlx::Error::WorkerCrashed
+        ),
+        _ => false,
+    }
+}
+
+/// `.gql()` turns `Result<T, AppError>` into `async_graphql::Result<T>`
+/// without losing the code.
+pub trait GqlResultExt<T> {
+    fn gql(self) -> async_graphql::Result<T>;
+}
+
+impl<T> GqlResultExt<T> for Result<T, AppError> {
+    fn gql(self) -> async_graphql::Result<T> {
+        self.map_err(AppError::into_graphql)
+    }
+}
+
+/// Stable codes of business-rule failures in `userErrors`. Clients switch on
+/// these; values are only ever added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum UserErrorCode {
+    /// The referenced object does not exist (or is not visible to you).
+    NotFound,
+    /// A value that must be unique is already used (a program code, a package sku).
+    Taken,
+    /// A required text is empty.
+    Blank,
+    /// A text is longer than allowed.
+    TooLong,
+    /// A value does not have the required format.
+    InvalidFormat,
+    /// A number is outside its allowed range.
+    OutOfRange,
+    /// A list holds the same entry twice.
+    Duplicate,
+    /// A program code does not name an existing program.
+    UnknownProgram,
+}
+
+/// A business-rule failure, returned as data in a mutation payload.
+#[derive(Debug, Clone, PartialEq, Eq, SimpleObject)]
+pub struct UserError {
+    /// What went wrong, as a stable code.
+    pub code: UserErrorCode,
+    /// The path to the input field at fault, starting with `input`, if any.
+    pub field: Option<Vec<String>>,
+    /// A human-readable explanation.
+    pub message: String,
+}
+
+impl UserError {
+    /// An error on `input.<field>`.
+    pub fn on(field: &str, code: UserErrorCode, message: impl Into<String>) -> Self {
+        Self { code, field: Some(vec!["input".to_owned(), field.to_owned()]), message: message.into() }
+    }
+}
+
+/// A violated database constraint, named for mapping to a [`UserError`].
+///
+/// PostgreSQL reports a unique violation by constraint name; SQLite by
+/// `table.column`. Both spellings are matched.
+pub struct KnownConstraint {
+    pub postgres_name: &'static str,
+    pub sqlite_columns: &'static str,
+    pub field: &'static str,
+    pub code: UserErrorCode,
+    pub message: &'static str,
+}
+
+/// Constraints that a client can run into by racing another client; the
+/// service checks first, and these catch the race.
+pub const KNOWN_CONSTRAINTS: &[KnownConstraint] = &[
+    KnownConstraint {
+        postgres_name: "programs_code_key",
+        sqlite_columns: "programs.code",
+        field: "code",
+        code: UserErrorCode::Taken,
+        message: "a program with this code already exists",
+    },
+    KnownConstraint {
+        postgres_name: "packages_sku_key",
+        sqlite_columns: "packages.sku",
+        field: "sku",
+        code: UserErrorCode::Taken,
+        message: "a package with this sku already exists",
+    },
+];
+
+/// Maps a unique-constraint violation to its user error, or gives the
+/// database error back as an [`AppError`].
+pub fn constraint_to_user_error(err: DbErr) -> Result<UserError, AppError> {
+    if let Some(SqlErr::UniqueConstraintViolation(detail)) = err.sql_err() {
+        let hit = KNOWN_CONSTRAINTS
+            .iter()
+            .find(|c| detail.contains(&format!("\"{}\"", c.postgres_name)) || detail.ends_with(c.sqlite_columns));
+        if let Some(c) = hit {
+            return Ok(UserError::on(c.field, c.code, c.message));
+        }
+    }
+    Err(err.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_carries_its_code_into_graphql() {
+        let cases = [
+            (AppError::unauthenticated("x"), "UNAUTHENTICATED"),
+            (AppError::forbidden("x"), "FORBIDDEN"),
+            (AppError::not_found("program"), "NOT_FOUND"),
+            (AppError::bad_input("x"), "BAD_USER_INPUT"),
+            (AppError::limit("x"), "LIMIT_EXCEEDED"),
+            (AppError::Unavailable("pool timed out".into()), "SERVICE_UNAVAILABLE"),
+            (AppError::internal("SELECT secret FROM x"), "INTERNAL"),
+        ];
+        for (error, code) in cases {
+            let gql = error.into_graphql();
+            let ext = gql.extensions.expect("extensions are set");
+            assert_eq!(ext.get("code"), Some(&async_graphql::Value::from(code)));
+        }
+    }
+
+    #[test]
+    fn internal_details_never_reach_the_client() {
+        let gql = AppError::internal("relation \"codes\" does not exist").into_graphql();
+        assert_eq!(gql.message, "internal error");
+        let gql = AppError::Unavailable("connection refused 127.0.0.1".into()).into_graphql();
+        assert!(!gql.message.contains("127.0.0.1"));
+    }
+}

@@ -1,0 +1,42 @@
+//! What every resolver reads from the request context.
+
+use std::sync::Arc;
+
+use async_graphql::Context;
+use sea_orm::DatabaseConnection;
+
+use crate::{auth::Viewer, clock::Clock, error::AppError, graphql::loaders::Loaders};
+
+/// The shared clock, as stored in the schema's data.
+pub type SharedClock = Arc<dyn Clock>;
+
+/// Typed access to the context's data. A missing entry is a wiring bug,
+/// reported as `INTERNAL` rather than a panic.
+pub trait ContextExt {
+    fn db(&self) -> Result<&DatabaseConnection, AppError>;
+    fn viewer(&self) -> Result<&Viewer, AppError>;
+    fn clock(&self) -> Result<&SharedClock, AppError>;
+    fn loaders(&self) -> Result<&Loaders, AppError>;
+}
+
+fn get<'a, T: Send + Sync + 'static>(ctx: &'a Context<'_>, what: &str) -> Result<&'a T, AppError> {
+    ctx.data::<T>().map_err(|_| AppError::internal(format!("{what} missing from the GraphQL context")))
+}
+
+impl ContextExt for Context<'_> {
+    fn db(&self) -> Result<&DatabaseConnection, AppError> {
+        get(self, "database")
+    }
+
+    fn viewer(&self) -> Result<&Viewer, AppError> {
+        get(self, "viewer")
+    }
+
+    fn clock(&self) -> Result<&SharedClock, AppError> {
+        get(self, "clock")
+    }
+
+    fn loaders(&self) -> Result<&Loaders, AppError> {
+        get(self, "loaders")
+    }
+}

@@ -1,0 +1,39 @@
+//! The GraphQL schema: one module per domain, merged into the roots here.
+
+pub mod catalog;
+pub mod context;
+pub mod limits;
+pub mod loaders;
+pub mod node;
+pub mod relay;
+
+use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+
+use crate::config::LimitArgs;
+
+/// The root query type.
+#[derive(MergedObject, Default)]
+pub struct Query(node::NodeQuery, catalog::CatalogQuery);
+
+/// The root mutation type.
+#[derive(MergedObject, Default)]
+pub struct Mutation(catalog::CatalogMutation);
+
+/// The executable schema.
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// The schema with its limits, without per-process data: enough to print
+/// the SDL, and the base of [`crate::AppState`]'s schema.
+pub fn schema_builder(limits: &LimitArgs) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .limit_directives(limits.max_directives)
+        .disable_suggestions()
+        .extension(limits::DocumentLimits { max_query_bytes: limits.max_query_bytes, max_fields: limits.max_fields })
+}
+
+/// The SDL of the schema, as committed in `schema.graphql`.
+pub fn sdl() -> String {
+    schema_builder(&LimitArgs::default()).finish().sdl()
+}

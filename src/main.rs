@@ -1,0 +1,119 @@
+//! Wiring only: configuration, logs, database, then the chosen command.
+
+use std::{process::ExitCode, sync::Arc};
+
+use clap::Parser;
+use licensegraph::{
+    AppState,
+    auth::{JwtVerifier, Role, TokenSigner, load_or_create_secret, secret_file},
+    clock::{Clock, SystemClock},
+    config::{Cli, Command, LogArgs, LogFormat, ServeArgs, TokenArgs},
+    graphql, prepare_database,
+};
+use tracing_subscriber::EnvFilter;
+
+fn init_logs(log: &LogArgs) {
+    let filter = EnvFilter::try_new(&log.log).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match log.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let (database, log, command) = Cli::parse().command();
+    init_logs(&log);
+    let result = match command {
+        Command::Schema => {
+            print!("{}", graphql::sdl());
+            Ok(())
+        }
+        Command::Migrate => prepare_database(&database.database_url, 1, &SystemClock).await.map(|_| {
+            tracing::info!("database migrated and catalog seeded");
+        }),
+        Command::Token(args) => mint(&database.database_url, &args).map(|token| println!("{token}")),
+        Command::Serve(args) => serve(&database.database_url, database.db_max_connections, *args).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            tracing::error!("{message}");
+            eprintln!("licensegraph: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn mint(database_url: &str, args: &TokenArgs) -> Result<String, String> {
+    let roles = args
+        .roles
+        .iter()
+        .map(|name| Role::from_claim(name).ok_or_else(|| format!("`{name}` is not a role")))
+        .collect::<Result<Vec<_>, _>>()?;
+    if args.org.is_none() && roles.iter().any(|r| r.is_org_scoped()) {
+        return Err("every role but admin needs --org <organization id>".into());
+    }
+    let jwt = &args.jwt;
+    let signer = match (&args.private_key, &jwt.jwt_secret) {
+        (Some(path), _) => {
+            let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            TokenSigner::from_private_pem(&pem, &jwt.jwt_issuer, &jwt.jwt_audience)?
+        }
+        (None, Some(secret)) => TokenSigner::hs256(secret, &jwt.jwt_issuer, &jwt.jwt_audience),
+        (None, None) => {
+            let secret = load_or_create_secret(&secret_file(jwt, database_url))?;
+            TokenSigner::hs256(&secret, &jwt.jwt_issuer, &jwt.jwt_audience)
+        }
+    };
+    signer.mint(&args.sub, &roles, args.org.as_deref(), args.ttl)
+}
+
+async fn serve(database_url: &str, max_connections: u32, args: ServeArgs) -> Result<(), String> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let jwt = JwtVerifier::from_config(&args.jwt, database_url)?;
+    let db = prepare_database(database_url, max_connections, clock.as_ref()).await?;
+    let state = AppState::new(db.clone(), clock, jwt, args.limits);
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(%address, "licensegraph is serving GraphiQL at http://{address}/ and the API at /graphql");
+    axum::serve(listener, licensegraph::app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| format!("server error: {e}"))?;
+    db.close().await.map_err(|e| format!("closing the database: {e}"))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on ctrl-c or SIGTERM; in-flight requests then finish.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
