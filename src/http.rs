@@ -34,7 +34,7 @@ use tracing::Instrument;
 use crate::{
     AppState,
     auth::{self, Viewer},
-    error::AppError,
+    error::{AppError, request_error_code},
     graphql::loaders,
 };
 
@@ -339,7 +339,7 @@ fn with_codes(errors: Vec<ServerError>, parse_failed: bool) -> Vec<ServerError> 
         .map(|mut error| {
             let has_code = error.extensions.as_ref().is_some_and(|ext| ext.get("code").is_some());
             if !has_code {
-                let code = if parse_failed { "GRAPHQL_PARSE_FAILED" } else { "GRAPHQL_VALIDATION_FAILED" };
+                let code = request_error_code(&error.message, parse_failed);
                 error.extensions.get_or_insert_with(Default::default).set("code", code);
             }
             error

@@ -37,6 +37,7 @@ pub struct Money {
     pub currency: String,
 }
 
+/// A way to buy: a licensing program.
 #[Object]
 impl Program {
     /// Opaque global id.
@@ -89,6 +90,8 @@ impl Program {
 /// service subscription license with one single-tier price.
 pub struct Package(pub package::Model);
 
+/// Something that can be ordered under one or more programs: a single
+/// service subscription license with one single-tier price.
 #[Object]
 impl Package {
     /// Opaque global id.

@@ -55,6 +55,7 @@ async fn load_node(ctx: &Context<'_>, viewer: &Viewer, global: &str) -> Result<O
 /// The caller, as the server sees it.
 pub struct ViewerInfo(Viewer);
 
+/// The caller, as the server sees it.
 #[Object(name = "Viewer")]
 impl ViewerInfo {
     /// Whether the request carried a valid token.

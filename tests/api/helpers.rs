@@ -1,0 +1,225 @@
+//! The test harness: every test gets a fresh, migrated, seeded database
+//! (SQLite in memory by default; with `TEST_DATABASE_URL` set, a new
+//! uniquely named PostgreSQL database that is dropped afterwards) and the
+//! whole app behind `app(state)`, called without a socket.
+
+use std::{
+    collections::BTreeSet,
+    sync::{
+        Arc,
+        atomic::{AtomicU32, Ordering},
+    },
+    time::Duration,
+};
+
+use axum::{
+    body::Body,
+    http::{HeaderMap, Method, Request, StatusCode},
+};
+use chrono::{TimeZone, Utc};
+use http_body_util::BodyExt;
+use licensegraph::{
+    AppState,
+    auth::{JwtVerifier, Role, TokenSigner, VerificationKey, Viewer},
+    clock::FixedClock,
+    config::{LimitArgs, Secret},
+    graphql::loaders,
+    id, prepare_database,
+};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+pub const ISSUER: &str = "licensegraph";
+pub const AUDIENCE: &str = "licensegraph";
+/// A per-run secret; never a fixed one, so no test token works elsewhere.
+pub fn test_secret() -> Secret {
+    use rand::Rng;
+    let bytes: [u8; 32] = rand::rng().random();
+    Secret::new(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+/// A running app on a fresh database.
+pub struct TestApp {
+    pub state: AppState,
+    pub db: DatabaseConnection,
+    pub clock: FixedClock,
+    pub secret: Secret,
+    _database: Option<PgDatabase>,
+}
+
+/// A PostgreSQL database made for one test, dropped when the test ends.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        // Drop runs outside async; do the cleanup on a thread of its own.
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            runtime.block_on(async move {
+                if let Ok(admin) = Database::connect(&admin_url).await {
+                    let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+                    let _ = admin.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A database URL for one test, and the guard that drops it.
+async fn fresh_database_url() -> (String, Option<PgDatabase>) {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            let name = format!(
+                "lg_test_{}_{}_{}",
+                std::process::id(),
+                COUNTER.fetch_add(1, Ordering::Relaxed),
+                rand::random::<u32>()
+            );
+            let admin = Database::connect(&admin_url).await.expect("TEST_DATABASE_URL must be reachable");
+            admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
+            admin.close().await.expect("close admin connection");
+            let url = with_database(&admin_url, &name);
+            (url, Some(PgDatabase { admin_url, name }))
+        }
+        _ => ("sqlite::memory:".to_owned(), None),
+    }
+}
+
+/// `url` with its database name replaced by `name`.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let host_start = base.find("://").map_or(0, |i| i + 3);
+    let base = base[host_start..].find('/').map_or(base, |slash| &base[..host_start + slash]);
+    let query = query.map(|q| format!("?{q}")).unwrap_or_default();
+    format!("{base}/{name}{query}")
+}
+
+/// The instant the test clock starts at.
+pub fn default_now() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 21, 9, 30, 0).single().expect("valid instant")
+}
+
+impl TestApp {
+    /// A fresh app with default limits.
+    pub async fn spawn() -> Self {
+        Self::with_limits(LimitArgs::default()).await
+    }
+
+    /// A fresh app with the given limits.
+    pub async fn with_limits(limits: LimitArgs) -> Self {
+        let secret = test_secret();
+        let jwt = JwtVerifier::new(VerificationKey::Secret(secret.clone()), ISSUER, AUDIENCE, Duration::from_secs(30))
+            .expect("verifier");
+        Self::with(limits, jwt, secret).await
+    }
+
+    /// A fresh app verifying tokens with `jwt`.
+    pub async fn with(limits: LimitArgs, jwt: JwtVerifier, secret: Secret) -> Self {
+        let (url, guard) = fresh_database_url().await;
+        let clock = FixedClock::at(default_now());
+        let db = prepare_database(&url, 4, &clock).await.expect("database ready");
+        let state = AppState::new(db.clone(), Arc::new(clock.clone()), jwt, limits);
+        Self { state, db, clock, secret, _database: guard }
+    }
+
+    /// Runs a GraphQL request at schema level as `viewer`; returns the
+    /// response as JSON (`data`, `errors`).
+    pub async fn execute(&self, viewer: &Viewer, query: &str, variables: Value) -> Value {
+        let request = async_graphql::Request::new(query)
+            .variables(async_graphql::Variables::from_json(variables))
+            .data(viewer.clone())
+            .data(loaders::loaders(self.db.clone()));
+        let response = self.state.schema.execute(request).await;
+        serde_json::to_value(&response).expect("response serializes")
+    }
+
+    /// Sends an HTTP request through the router.
+    pub async fn http(&self, request: Request<Body>) -> TestResponse {
+        let response = licensegraph::app(self.state.clone()).oneshot(request).await.expect("router answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        TestResponse { status, headers, body, text }
+    }
+
+    /// POSTs a JSON GraphQL request with an optional bearer token.
+    pub async fn post(&self, token: Option<&str>, query: &str, variables: Value) -> TestResponse {
+        let mut builder = Request::builder()
+            .method(Method::POST)
+            .uri("/graphql")
+            .header("content-type", "application/json")
+            .header("accept", "application/graphql-response+json");
+        if let Some(token) = token {
+            builder = builder.header("authorization", format!("Bearer {token}"));
+        }
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        self.http(builder.body(Body::from(body)).expect("request")).await
+    }
+
+    /// Signs a valid token with the app's secret.
+    pub fn token(&self, sub: &str, roles: &[Role], org: Option<i64>) -> String {
+        let org = org.map(|o| id::encode("Organization", o));
+        TokenSigner::hs256(&self.secret, ISSUER, AUDIENCE)
+            .mint(sub, roles, org.as_deref(), Duration::from_secs(600))
+            .expect("token")
+    }
+}
+
+/// What the router answered.
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl TestResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The first error's `extensions.code`.
+    pub fn code(&self) -> Option<&str> {
+        error_code(&self.body)
+    }
+}
+
+/// The first error's `extensions.code` in a GraphQL response.
+pub fn error_code(response: &Value) -> Option<&str> {
+    response["errors"][0]["extensions"]["code"].as_str()
+}
+
+/// A viewer with `roles`, acting for `org`.
+pub fn viewer(roles: &[Role], org: Option<i64>) -> Viewer {
+    Viewer {
+        subject: Some("tester".into()),
+        roles: roles.iter().copied().collect::<BTreeSet<_>>(),
+        organization_id: org,
+    }
+}
+
+pub fn admin() -> Viewer {
+    viewer(&[Role::Admin], None)
+}
+
+pub fn anonymous() -> Viewer {
+    Viewer::anonymous()
+}
+
+/// Every role that is not admin, each acting for organization 1.
+pub fn non_admins() -> Vec<Viewer> {
+    [Role::CustomerAdmin, Role::Reseller, Role::PartnerAdmin, Role::Learner]
+        .into_iter()
+        .map(|role| viewer(&[role], Some(1)))
+        .collect()
+}

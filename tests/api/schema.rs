@@ -1,0 +1,56 @@
+//! The committed SDL must match the code.
+
+#[test]
+fn schema_graphql_matches_the_code() {
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql"))
+        .expect("schema.graphql exists at the top level");
+    let current = licensegraph::graphql::sdl();
+    assert!(
+        committed == current,
+        "schema.graphql is out of date: run `cargo run -- schema > schema.graphql` and commit it"
+    );
+}
+
+#[test]
+fn every_type_field_and_enum_value_is_documented() {
+    // STYLE habit 4: the SDL doubles as GraphiQL's documentation. A
+    // definition, field or enum value without a doc comment shows up as a
+    // line not preceded by a closing `"""`. Connection types are generated
+    // by async-graphql, which gives them no description; they are exempt.
+    let sdl = licensegraph::graphql::sdl();
+    let mut previous = "";
+    let mut in_description = false;
+    let mut in_exempt = false;
+    let mut undocumented = Vec::new();
+    for line in sdl.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with("\"\"\"") {
+            let one_line = trimmed.len() > 3 && trimmed.ends_with("\"\"\"");
+            if !one_line {
+                in_description = !in_description;
+            }
+            previous = line;
+            continue;
+        }
+        if in_description {
+            continue;
+        }
+        if line.starts_with("schema ") || (line.starts_with("type ") && line.contains("Connection ")) {
+            in_exempt = true;
+        }
+        let is_definition =
+            ["type ", "input ", "enum ", "interface ", "union ", "scalar "].iter().any(|kw| line.starts_with(kw));
+        let is_member = line.starts_with('\t')
+            && !line.starts_with("\t\t")
+            && trimmed.starts_with(|c: char| c.is_ascii_alphabetic());
+        let is_root = line.starts_with("type Query") || line.starts_with("type Mutation");
+        if !in_exempt && (is_definition && !is_root || is_member) && previous.trim() != "\"\"\"" {
+            undocumented.push(trimmed.to_owned());
+        }
+        if trimmed == "}" {
+            in_exempt = false;
+        }
+        previous = line;
+    }
+    assert!(undocumented.is_empty(), "undocumented in the SDL: {undocumented:#?}");
+}
