@@ -399,6 +399,26 @@ mod tests {
     }
 
     #[test]
+    fn a_generated_secret_is_private_and_kept() {
+        let dir = std::env::temp_dir().join(format!("lg-secret-{}", rand::random::<u64>()));
+        fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("db.jwt-secret");
+        let first = load_or_create_secret(&path).expect("created");
+        let second = load_or_create_secret(&path).expect("read back");
+        assert_eq!(first.expose(), second.expose());
+        assert_eq!(first.expose().len(), 64);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&path).expect("metadata").permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        fs::write(&path, "short").expect("overwrite");
+        assert!(load_or_create_secret(&path).is_err(), "a short secret file is refused");
+        fs::remove_dir_all(&dir).expect("cleanup");
+    }
+
+    #[test]
     fn bearer_header_must_be_well_formed() {
         assert_eq!(bearer_token("Bearer abc").ok(), Some("abc"));
         assert_eq!(bearer_token("bearer abc").ok(), Some("abc"));

@@ -8,14 +8,20 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// GraphQL API server for training-and-certification licensing.
+///
+/// With no subcommand it serves, taking `serve`'s flags directly
+/// (`licensegraph --listen 0.0.0.0:8000`).
 #[derive(Debug, Parser)]
-#[command(name = "licensegraph", version, about)]
+#[command(name = "licensegraph", version, about, args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(flatten)]
     pub database: DatabaseArgs,
 
     #[command(flatten)]
     pub log: LogArgs,
+
+    #[command(flatten)]
+    pub serve: Box<ServeArgs>,
 
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -242,26 +248,10 @@ pub fn parse_ttl(text: &str) -> Result<Duration, String> {
 }
 
 impl Cli {
-    /// The command to run: `serve` with its environment when none is named.
+    /// The command to run: `serve` with the top-level flags when none is named.
     pub fn command(self) -> (DatabaseArgs, LogArgs, Command) {
-        let command = match self.command {
-            Some(command) => command,
-            None => Command::Serve(Box::new(ServeArgs::parse_from_env())),
-        };
+        let command = self.command.unwrap_or(Command::Serve(self.serve));
         (self.database, self.log, command)
-    }
-}
-
-impl ServeArgs {
-    /// `serve`'s arguments from the environment and defaults alone, for when
-    /// the binary runs with no subcommand.
-    fn parse_from_env() -> Self {
-        #[derive(Parser)]
-        struct Only {
-            #[command(flatten)]
-            serve: ServeArgs,
-        }
-        Only::parse_from(["licensegraph"]).serve
     }
 }
 
@@ -279,6 +269,18 @@ mod tests {
         assert!(parse_ttl("1y").is_err());
         assert!(parse_ttl("h").is_err());
         assert!(parse_ttl("999d").is_err());
+    }
+
+    #[test]
+    fn serve_flags_work_with_and_without_the_subcommand() {
+        let bare = Cli::try_parse_from(["licensegraph", "--listen", "127.0.0.1:9100"]).expect("parses");
+        let (_, _, Command::Serve(args)) = bare.command() else { panic!("serve is the default") };
+        assert_eq!(args.listen.port(), 9100);
+        let named = Cli::try_parse_from(["licensegraph", "serve", "--listen", "127.0.0.1:9101"]).expect("parses");
+        let (_, _, Command::Serve(args)) = named.command() else { panic!("serve") };
+        assert_eq!(args.listen.port(), 9101);
+        let token = Cli::try_parse_from(["licensegraph", "token", "--sub", "a", "--role", "admin"]).expect("parses");
+        assert!(matches!(token.command().2, Command::Token(_)));
     }
 
     #[test]

@@ -473,3 +473,26 @@ async fn viewer_reports_the_caller() {
         json!({ "roles": ["CUSTOMER_ADMIN"], "organizationId": id::encode("Organization", 3) })
     );
 }
+
+#[tokio::test]
+async fn nested_package_lists_cost_the_same_few_statements_whatever_the_page_size() {
+    // STYLE habit 8: one statement per kind of child, never one per parent.
+    let app = TestApp::spawn().await;
+    for i in 0..12 {
+        let mut input = package_input();
+        input["input"]["sku"] = json!(format!("EXTRA-{i}"));
+        let res = app.execute(&admin(), CREATE_PACKAGE, input).await;
+        assert_eq!(res["data"]["createPackage"]["userErrors"], json!([]), "{res}");
+    }
+    let query = |n: usize| {
+        format!(
+            "{{ packages(first: {n}, includeRetired: true) {{ nodes {{ sku programs {{ code }} examFamilies solutionAreas discountTiers {{ percentOff }} }} }} }}"
+        )
+    };
+    let (small, small_count) = app.execute_counting(&admin(), &query(2), json!({})).await;
+    let (large, large_count) = app.execute_counting(&admin(), &query(19), json!({})).await;
+    assert_eq!(small["data"]["packages"]["nodes"].as_array().map(Vec::len), Some(2));
+    assert_eq!(large["data"]["packages"]["nodes"].as_array().map(Vec::len), Some(19), "{large}");
+    assert_eq!(small_count, large_count, "statements must not grow with the page");
+    assert_eq!(large_count, 5, "one page query plus one per kind of child (programs, families, areas, tiers)");
+}

@@ -7,7 +7,7 @@ use std::{
     collections::BTreeSet,
     sync::{
         Arc,
-        atomic::{AtomicU32, Ordering},
+        atomic::{AtomicU32, AtomicUsize, Ordering},
     },
     time::Duration,
 };
@@ -139,6 +139,24 @@ impl TestApp {
             .data(loaders::loaders(self.db.clone()));
         let response = self.state.schema.execute(request).await;
         serde_json::to_value(&response).expect("response serializes")
+    }
+
+    /// Like [`execute`](Self::execute), also counting the SQL statements the
+    /// request ran (to prove nested lists are batched).
+    pub async fn execute_counting(&self, viewer: &Viewer, query: &str, variables: Value) -> (Value, usize) {
+        let counter = Arc::new(AtomicUsize::new(0));
+        let mut db = self.db.clone();
+        let seen = counter.clone();
+        db.set_metric_callback(move |_| {
+            seen.fetch_add(1, Ordering::SeqCst);
+        });
+        let request = async_graphql::Request::new(query)
+            .variables(async_graphql::Variables::from_json(variables))
+            .data(viewer.clone())
+            .data(db.clone())
+            .data(loaders::loaders(db));
+        let response = self.state.schema.execute(request).await;
+        (serde_json::to_value(&response).expect("response serializes"), counter.load(Ordering::SeqCst))
     }
 
     /// Sends an HTTP request through the router.
