@@ -2,3 +2,6 @@
 //! GraphQL here, so every rule can be tested on exact values.
 
 pub mod catalog;
+pub mod code_format;
+pub mod dates;
+pub mod pricing;
