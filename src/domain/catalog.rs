@@ -94,10 +94,6 @@ impl Problems {
     pub fn into_result(self) -> Result<(), Vec<UserError>> {
         if self.0.is_empty() { Ok(()) } else { Err(self.0) }
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 /// A program code: 2 to 32 of A-Z, 0-9 and `_`, starting with a letter (`SELECT_PLUS_EDU`).

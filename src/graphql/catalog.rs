@@ -22,7 +22,10 @@ use crate::{
         relay::{IdConnection, TotalCount, connection, connection_cost, page_request},
     },
     id,
-    service::catalog::{self, Outcome, PackageFilter, ProgramFilter},
+    service::{
+        catalog::{self, Outcome, PackageFilter, ProgramFilter},
+        page::PageRequest,
+    },
 };
 
 /// A way to buy: a licensing program.
@@ -207,7 +210,7 @@ fn require_signed_in_for(viewer: &Viewer, asked: bool, what: &str) -> Result<(),
 async fn list_packages(
     ctx: &Context<'_>,
     filter: PackageFilter,
-    request: crate::service::page::PageRequest,
+    request: PageRequest,
 ) -> Result<IdConnection<Package>> {
     let viewer = ctx.viewer().gql()?;
     require_signed_in_for(viewer, filter.include_retired, "retired packages").gql()?;

@@ -31,16 +31,6 @@ pub struct Page<T> {
     pub has_next: bool,
 }
 
-impl<T> Page<T> {
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page {
-            items: self.items.into_iter().map(f).collect(),
-            has_previous: self.has_previous,
-            has_next: self.has_next,
-        }
-    }
-}
-
 /// Fetches one page of `select`, ordered by `id_column`, in one statement.
 pub async fn fetch<E, C>(
     db: &C,
