@@ -147,6 +147,11 @@ pub struct LimitArgs {
     /// How long a request may run before it is answered with 503.
     #[arg(long, env = "LICENSEGRAPH_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
+
+    /// Most attempts per minute and per subject to validate, redeem or
+    /// activate a code by its value (against guessing, R-19).
+    #[arg(long, env = "LICENSEGRAPH_CODE_ATTEMPTS_PER_MINUTE", default_value_t = 30)]
+    pub code_attempts_per_minute: u32,
 }
 
 impl LimitArgs {
@@ -165,6 +170,7 @@ impl Default for LimitArgs {
             max_directives: 4,
             max_query_bytes: 32 * 1024,
             request_timeout_secs: 30,
+            code_attempts_per_minute: 30,
         }
     }
 }

@@ -180,6 +180,58 @@ pub enum UserErrorCode {
     Duplicate,
     /// A program code does not name an existing program.
     UnknownProgram,
+    /// The agreement has ended; nothing more can be ordered under it.
+    AgreementEnded,
+    /// The package is retired and cannot be ordered.
+    PackageRetired,
+    /// The agreement's program is retired and hidden from ordering.
+    ProgramRetired,
+    /// The package cannot be ordered under the agreement's program.
+    NotOrderableUnderProgram,
+    /// Site and class packs need an accredited academic organization.
+    NotAccredited,
+    /// MOS/MTA site packs need a Certiport Authorized Testing Center.
+    NotCertiportTestingCenter,
+    /// A 12-month subscription would run past the agreement's end; order
+    /// PRORATED instead.
+    TermExceedsAgreement,
+    /// The agreement already has a running 12-month subscription; later
+    /// orders end with it, so order PRORATED.
+    CoTerminousWithSubscription,
+    /// The order is not in a state that allows this step.
+    InvalidTransition,
+    /// The code is already assigned; codes are not transferable.
+    AlreadyAssigned,
+    /// The code must be assigned to a person first.
+    NotAssigned,
+    /// The code is assigned to someone else.
+    NotAssignedToYou,
+    /// The exam voucher was already redeemed.
+    AlreadyRedeemed,
+    /// The code's agreement or subscription has ended.
+    Expired,
+    /// The code was revoked.
+    Revoked,
+    /// The token was replaced by a replacement token.
+    Replaced,
+    /// This operation does not apply to this kind of code.
+    WrongKind,
+    /// The code is already activated.
+    AlreadyActive,
+    /// The product key has no activations left.
+    NoActivationsLeft,
+    /// An activation token is activated whole and cannot be split.
+    CannotSplit,
+    /// The token is not activated, so it cannot be replaced yet.
+    NotActive,
+    /// Replacement tokens are issued only within 30 days after activation.
+    ReplacementWindowClosed,
+    /// A token is replaced at most once.
+    ReplacementAlreadyIssued,
+    /// No code has this value.
+    UnknownCode,
+    /// The value is well formed but its check character is wrong: a typo.
+    CheckCharacterMismatch,
 }
 
 /// A business-rule failure, returned as data in a mutation payload.
@@ -221,6 +273,27 @@ pub const KNOWN_CONSTRAINTS: &[KnownConstraint] = &[
         field: "code",
         code: UserErrorCode::Taken,
         message: "a program with this code already exists",
+    },
+    KnownConstraint {
+        postgres_name: "organizations_partner_global_account_key",
+        sqlite_columns: "organizations.partner_global_account",
+        field: "partnerGlobalAccount",
+        code: UserErrorCode::Taken,
+        message: "another organization already has this partner global account",
+    },
+    KnownConstraint {
+        postgres_name: "agreements_number_key",
+        sqlite_columns: "agreements.number",
+        field: "number",
+        code: UserErrorCode::Taken,
+        message: "an agreement with this number already exists",
+    },
+    KnownConstraint {
+        postgres_name: "codes_replaces_key",
+        sqlite_columns: "codes.replaces_id",
+        field: "codeId",
+        code: UserErrorCode::ReplacementAlreadyIssued,
+        message: "this token was already replaced once",
     },
     KnownConstraint {
         postgres_name: "packages_sku_key",

@@ -10,6 +10,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod id;
+pub mod ratelimit;
 pub mod service;
 
 use std::sync::Arc;
@@ -31,7 +32,8 @@ pub struct AppState {
 impl AppState {
     /// Builds the schema over `db` with `clock`, verifying tokens with `jwt`.
     pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>, jwt: JwtVerifier, limits: LimitArgs) -> Self {
-        let schema = graphql::schema_builder(&limits).data(db.clone()).data(clock).finish();
+        let attempts = Arc::new(ratelimit::CodeAttempts::new(limits.code_attempts_per_minute));
+        let schema = graphql::schema_builder(&limits).data(db.clone()).data(clock).data(attempts).finish();
         Self { db, schema, jwt: Arc::new(jwt), limits: Arc::new(limits) }
     }
 }

@@ -172,3 +172,38 @@ pub enum CompetencyLevel {
     #[sea_orm(string_value = "GOLD")]
     Gold,
 }
+
+/// Where a code stands, as the API shows it: the stored state, or `EXPIRED`
+/// once its agreement or subscription has ended and it was not used up
+/// (R-18; computed at the moment of the request).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum)]
+pub enum CodeStatus {
+    /// Delivered to the organization, not yet assigned to anyone.
+    Issued,
+    /// Assigned to one person; not transferable.
+    Assigned,
+    /// An exam voucher that was used for its exam.
+    Redeemed,
+    /// Activated (library access, token, key or subscription).
+    Active,
+    /// Its agreement or subscription has ended.
+    Expired,
+    /// Revoked by the licensing desk, or with its membership.
+    Revoked,
+    /// An activation token replaced by its replacement.
+    Replaced,
+}
+
+impl StoredCodeStatus {
+    /// The stored spelling, for raw SQL conditions.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Issued => "ISSUED",
+            Self::Assigned => "ASSIGNED",
+            Self::Redeemed => "REDEEMED",
+            Self::Active => "ACTIVE",
+            Self::Revoked => "REVOKED",
+            Self::Replaced => "REPLACED",
+        }
+    }
+}

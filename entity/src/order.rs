@@ -29,6 +29,8 @@ pub struct Model {
     pub fulfilled_at: Option<DateTimeUtc>,
     pub cancelled_at: Option<DateTimeUtc>,
     pub cancel_reason: Option<String>,
+    /// The agreement's notice contact at fulfilment.
+    pub delivered_to: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,6 +16,10 @@ pub struct Model {
     pub list_price_cents: i64,
     pub currency: String,
     pub vouchers_per_pack: Option<i32>,
+    /// Seats each activation token carries.
+    pub seats_per_token: Option<i32>,
+    /// Activations each product key allows.
+    pub activations_per_key: Option<i32>,
     pub requires_accredited: bool,
     pub requires_certiport: bool,
     pub retired: bool,

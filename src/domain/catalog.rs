@@ -48,6 +48,10 @@ pub struct PackageDraft {
     pub list_price_cents: i64,
     pub currency: String,
     pub vouchers_per_pack: Option<i32>,
+    /// Seats per activation token; activation-token packages only.
+    pub seats_per_token: Option<i32>,
+    /// Activations per product key; product-key packages only.
+    pub activations_per_key: Option<i32>,
     pub requires_accredited: bool,
     pub requires_certiport: bool,
     pub retired: bool,
@@ -73,6 +77,8 @@ pub struct PackagePatch {
     pub list_price_cents: Option<i64>,
     pub currency: Option<String>,
     pub vouchers_per_pack: Option<i32>,
+    pub seats_per_token: Option<i32>,
+    pub activations_per_key: Option<i32>,
     pub requires_accredited: Option<bool>,
     pub requires_certiport: Option<bool>,
     pub retired: Option<bool>,
@@ -151,6 +157,31 @@ fn check_vouchers(p: &mut Problems, kind: PackageKind, vouchers: Option<i32>) {
             "exam voucher and subscription packages must say how many vouchers a pack delivers",
         ),
         _ => {}
+    }
+}
+
+/// Most seats on one token, and most activations on one key.
+pub const MAX_CAPACITY: i32 = 100_000;
+
+/// Seats per token and activations per key: required for their own kind,
+/// refused for every other kind.
+fn check_capacity(p: &mut Problems, kind: PackageKind, seats: Option<i32>, activations: Option<i32>, creating: bool) {
+    for (field, value, owner, what) in [
+        ("seatsPerToken", seats, PackageKind::ActivationToken, "activation-token"),
+        ("activationsPerKey", activations, PackageKind::ProductKey, "product-key"),
+    ] {
+        match value {
+            Some(_) if kind != owner => {
+                p.add(field, UserErrorCode::InvalidFormat, format!("{field} applies to {what} packages only"))
+            }
+            Some(n) if !(1..=MAX_CAPACITY).contains(&n) => {
+                p.add(field, UserErrorCode::OutOfRange, format!("{field} must be between 1 and {MAX_CAPACITY}"))
+            }
+            None if creating && kind == owner => {
+                p.add(field, UserErrorCode::Blank, format!("{what} packages must set {field}"))
+            }
+            _ => {}
+        }
     }
 }
 
@@ -252,6 +283,7 @@ impl PackageDraft {
         check_price(&mut p, self.list_price_cents);
         check_currency(&mut p, &self.currency);
         check_vouchers(&mut p, self.kind, self.vouchers_per_pack);
+        check_capacity(&mut p, self.kind, self.seats_per_token, self.activations_per_key, true);
         check_families(&mut p, &self.exam_families);
         check_areas(&mut p, &self.solution_areas);
         check_program_codes(&mut p, &self.program_codes);
@@ -279,6 +311,7 @@ impl PackagePatch {
         if self.vouchers_per_pack.is_some() {
             check_vouchers(&mut p, kind, self.vouchers_per_pack);
         }
+        check_capacity(&mut p, kind, self.seats_per_token, self.activations_per_key, false);
         if let Some(families) = &self.exam_families {
             check_families(&mut p, families);
         }
@@ -308,6 +341,8 @@ mod tests {
             list_price_cents: 16_500,
             currency: "USD".into(),
             vouchers_per_pack: Some(1),
+            seats_per_token: None,
+            activations_per_key: None,
             requires_accredited: false,
             requires_certiport: false,
             retired: false,

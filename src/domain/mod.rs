@@ -3,5 +3,8 @@
 
 pub mod catalog;
 pub mod code_format;
+pub mod codes;
 pub mod dates;
+pub mod orders;
+pub mod organizations;
 pub mod pricing;

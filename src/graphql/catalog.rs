@@ -132,6 +132,16 @@ impl Package {
         self.0.vouchers_per_pack
     }
 
+    /// Seats each activation token of a pack carries; null for other kinds.
+    async fn seats_per_token(&self) -> Option<i32> {
+        self.0.seats_per_token
+    }
+
+    /// Activations each product key of a pack allows; null for other kinds.
+    async fn activations_per_key(&self) -> Option<i32> {
+        self.0.activations_per_key
+    }
+
     /// Ordering needs an accredited academic organization.
     async fn requires_accredited(&self) -> bool {
         self.0.requires_accredited
@@ -377,6 +387,10 @@ pub struct CreatePackageInput {
     pub currency: String,
     /// Codes per pack; required for exam voucher and subscription packages.
     pub vouchers_per_pack: Option<i32>,
+    /// Seats per activation token; required for activation-token packages.
+    pub seats_per_token: Option<i32>,
+    /// Activations per product key; required for product-key packages.
+    pub activations_per_key: Option<i32>,
     /// Ordering needs an accredited academic organization.
     #[graphql(default)]
     pub requires_accredited: bool,
@@ -412,6 +426,10 @@ pub struct UpdatePackageInput {
     pub currency: Option<String>,
     /// New number of codes per pack.
     pub vouchers_per_pack: Option<i32>,
+    /// New seats per activation token.
+    pub seats_per_token: Option<i32>,
+    /// New activations per product key.
+    pub activations_per_key: Option<i32>,
     /// Whether ordering needs an accredited organization.
     pub requires_accredited: Option<bool>,
     /// Whether ordering needs a Certiport testing center.
@@ -493,6 +511,8 @@ impl CatalogMutation {
             list_price_cents: input.list_price_cents.into(),
             currency: input.currency,
             vouchers_per_pack: input.vouchers_per_pack,
+            seats_per_token: input.seats_per_token,
+            activations_per_key: input.activations_per_key,
             requires_accredited: input.requires_accredited,
             requires_certiport: input.requires_certiport_testing_center,
             retired: false,
@@ -517,6 +537,8 @@ impl CatalogMutation {
             list_price_cents: input.list_price_cents.map(Into::into),
             currency: input.currency,
             vouchers_per_pack: input.vouchers_per_pack,
+            seats_per_token: input.seats_per_token,
+            activations_per_key: input.activations_per_key,
             requires_accredited: input.requires_accredited,
             requires_certiport: input.requires_certiport_testing_center,
             retired: input.retired,

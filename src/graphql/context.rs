@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_graphql::Context;
 use sea_orm::DatabaseConnection;
 
-use crate::{auth::Viewer, clock::Clock, error::AppError, graphql::loaders::Loaders};
+use crate::{auth::Viewer, clock::Clock, error::AppError, graphql::loaders::Loaders, ratelimit::CodeAttempts};
 
 /// The shared clock, as stored in the schema's data.
 pub type SharedClock = Arc<dyn Clock>;
@@ -17,6 +17,12 @@ pub trait ContextExt {
     fn viewer(&self) -> Result<&Viewer, AppError>;
     fn clock(&self) -> Result<&SharedClock, AppError>;
     fn loaders(&self) -> Result<&Loaders, AppError>;
+    fn code_attempts(&self) -> Result<&Arc<CodeAttempts>, AppError>;
+    /// The caller, who must be signed in.
+    fn signed_in(&self) -> Result<&Viewer, AppError> {
+        let viewer = self.viewer()?;
+        if viewer.is_authenticated() { Ok(viewer) } else { Err(AppError::sign_in_required()) }
+    }
 }
 
 fn get<'a, T: Send + Sync + 'static>(ctx: &'a Context<'_>, what: &str) -> Result<&'a T, AppError> {
@@ -38,5 +44,9 @@ impl ContextExt for Context<'_> {
 
     fn loaders(&self) -> Result<&Loaders, AppError> {
         get(self, "loaders")
+    }
+
+    fn code_attempts(&self) -> Result<&Arc<CodeAttempts>, AppError> {
+        get(self, "code attempt limiter")
     }
 }

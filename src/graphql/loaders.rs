@@ -6,22 +6,26 @@
 use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use entity::{discount_tier, enums::SolutionArea, package, program};
+use entity::{agreement, code, code_event, discount_tier, enums::SolutionArea, order, organization, package, program};
 use sea_orm::DatabaseConnection;
 
-use crate::{error::AppError, service::catalog};
+use crate::{
+    error::AppError,
+    service::{catalog, codes, orders, organizations},
+};
 
-/// Loads catalog rows and the lists hanging off packages.
-pub struct CatalogLoader {
+/// Loads rows by id and the lists hanging off them.
+pub struct DbLoader {
     db: DatabaseConnection,
 }
 
-/// The per-request loader handle put into the GraphQL context.
-pub type Loaders = DataLoader<CatalogLoader>;
+/// The per-request loader handle put into the GraphQL context (shared, so
+/// that lazily resolved fields such as `totalCount` can batch too).
+pub type Loaders = Arc<DataLoader<DbLoader>>;
 
 /// Makes the loaders for one request.
 pub fn loaders(db: DatabaseConnection) -> Loaders {
-    DataLoader::new(CatalogLoader { db }, tokio::spawn)
+    Arc::new(DataLoader::new(DbLoader { db }, tokio::spawn))
 }
 
 /// A program by row id.
@@ -49,7 +53,7 @@ fn ids<K: Copy>(keys: &[K], f: impl Fn(K) -> i64) -> Vec<i64> {
     keys.iter().map(|k| f(*k)).collect()
 }
 
-impl Loader<ProgramId> for CatalogLoader {
+impl Loader<ProgramId> for DbLoader {
     type Value = program::Model;
     type Error = Arc<AppError>;
 
@@ -59,7 +63,7 @@ impl Loader<ProgramId> for CatalogLoader {
     }
 }
 
-impl Loader<PackageId> for CatalogLoader {
+impl Loader<PackageId> for DbLoader {
     type Value = package::Model;
     type Error = Arc<AppError>;
 
@@ -69,7 +73,7 @@ impl Loader<PackageId> for CatalogLoader {
     }
 }
 
-impl Loader<ProgramsOf> for CatalogLoader {
+impl Loader<ProgramsOf> for DbLoader {
     type Value = Vec<program::Model>;
     type Error = Arc<AppError>;
 
@@ -79,7 +83,7 @@ impl Loader<ProgramsOf> for CatalogLoader {
     }
 }
 
-impl Loader<FamiliesOf> for CatalogLoader {
+impl Loader<FamiliesOf> for DbLoader {
     type Value = Vec<String>;
     type Error = Arc<AppError>;
 
@@ -89,7 +93,7 @@ impl Loader<FamiliesOf> for CatalogLoader {
     }
 }
 
-impl Loader<AreasOf> for CatalogLoader {
+impl Loader<AreasOf> for DbLoader {
     type Value = Vec<SolutionArea>;
     type Error = Arc<AppError>;
 
@@ -99,13 +103,122 @@ impl Loader<AreasOf> for CatalogLoader {
     }
 }
 
-impl Loader<TiersOf> for CatalogLoader {
+impl Loader<TiersOf> for DbLoader {
     type Value = Vec<discount_tier::Model>;
     type Error = Arc<AppError>;
 
     async fn load(&self, keys: &[TiersOf]) -> LoadResult<TiersOf, Vec<discount_tier::Model>> {
         let map = catalog::tiers_of_packages(&self.db, &ids(keys, |k| k.0)).await?;
         Ok(map.into_iter().map(|(k, v)| (TiersOf(k), v)).collect())
+    }
+}
+
+/// An organization by row id (visibility is the caller's business).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OrganizationId(pub i64);
+/// An agreement by row id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AgreementId(pub i64);
+/// An order by row id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OrderId(pub i64);
+/// A code by row id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CodeId(pub i64);
+/// The events of a code, oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EventsOf(pub i64);
+/// The code that replaced a code, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ReplacementOf(pub i64);
+/// The first `size + 1` codes of an order (a nested first page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FirstCodesOf {
+    pub order_id: i64,
+    pub size: u64,
+}
+/// How many codes an order has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CodeCountOf(pub i64);
+
+macro_rules! by_id {
+    ($key:ident, $model:ty, $fetch:path) => {
+        impl Loader<$key> for DbLoader {
+            type Value = $model;
+            type Error = Arc<AppError>;
+
+            async fn load(&self, keys: &[$key]) -> LoadResult<$key, $model> {
+                let rows = $fetch(&self.db, &ids(keys, |k| k.0)).await?;
+                Ok(rows.into_iter().map(|row| ($key(row.id), row)).collect())
+            }
+        }
+    };
+}
+
+by_id!(OrganizationId, organization::Model, organizations::organizations_by_ids);
+by_id!(AgreementId, agreement::Model, organizations::agreements_by_ids);
+by_id!(OrderId, order::Model, orders::orders_by_ids);
+by_id!(CodeId, code::Model, codes::codes_by_ids);
+
+impl Loader<EventsOf> for DbLoader {
+    type Value = Vec<code_event::Model>;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[EventsOf]) -> LoadResult<EventsOf, Vec<code_event::Model>> {
+        let mut map: HashMap<EventsOf, Vec<code_event::Model>> = HashMap::new();
+        for event in codes::events_of_codes(&self.db, &ids(keys, |k| k.0)).await? {
+            map.entry(EventsOf(event.code_id)).or_default().push(event);
+        }
+        Ok(map)
+    }
+}
+
+impl Loader<ReplacementOf> for DbLoader {
+    type Value = code::Model;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[ReplacementOf]) -> LoadResult<ReplacementOf, code::Model> {
+        let rows = codes::replacements_of(&self.db, &ids(keys, |k| k.0)).await?;
+        Ok(rows.into_iter().filter_map(|c| c.replaces_id.map(|original| (ReplacementOf(original), c))).collect())
+    }
+}
+
+impl Loader<FirstCodesOf> for DbLoader {
+    type Value = Vec<code::Model>;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[FirstCodesOf]) -> LoadResult<FirstCodesOf, Vec<code::Model>> {
+        // Pages of one request almost always share a size: one statement each.
+        let mut sizes: Vec<u64> = keys.iter().map(|k| k.size).collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        let mut map: HashMap<FirstCodesOf, Vec<code::Model>> = HashMap::new();
+        for size in sizes {
+            let order_ids: Vec<i64> = keys.iter().filter(|k| k.size == size).map(|k| k.order_id).collect();
+            for key in keys.iter().filter(|k| k.size == size) {
+                map.insert(*key, Vec::new());
+            }
+            for code in orders::first_codes_of_orders(&self.db, &order_ids, size).await? {
+                if let Some(order_id) = code.order_id {
+                    map.entry(FirstCodesOf { order_id, size }).or_default().push(code);
+                }
+            }
+        }
+        Ok(map)
+    }
+}
+
+impl Loader<CodeCountOf> for DbLoader {
+    type Value = u64;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[CodeCountOf]) -> LoadResult<CodeCountOf, u64> {
+        let counts = orders::code_counts_of_orders(&self.db, &ids(keys, |k| k.0)).await?;
+        let mut map: HashMap<CodeCountOf, u64> = keys.iter().map(|k| (*k, 0)).collect();
+        for (order_id, n) in counts {
+            map.insert(CodeCountOf(order_id), u64::try_from(n).unwrap_or(0));
+        }
+        Ok(map)
     }
 }
 

@@ -1,11 +1,15 @@
 //! The GraphQL schema: one module per domain, merged into the roots here.
 
 pub mod catalog;
+pub mod codes;
 pub mod context;
 pub mod limits;
 pub mod loaders;
 pub mod node;
+pub mod orders;
+pub mod organizations;
 pub mod relay;
+pub mod scalars;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
@@ -13,11 +17,22 @@ use crate::config::LimitArgs;
 
 /// The root query type.
 #[derive(MergedObject, Default)]
-pub struct Query(node::NodeQuery, catalog::CatalogQuery);
+pub struct Query(
+    node::NodeQuery,
+    catalog::CatalogQuery,
+    organizations::OrganizationQuery,
+    orders::OrderQuery,
+    codes::CodeQuery,
+);
 
 /// The root mutation type.
 #[derive(MergedObject, Default)]
-pub struct Mutation(catalog::CatalogMutation);
+pub struct Mutation(
+    catalog::CatalogMutation,
+    organizations::OrganizationMutation,
+    orders::OrderMutation,
+    codes::CodeMutation,
+);
 
 /// The executable schema.
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -13,10 +13,14 @@ use crate::{
     error::{AppError, GqlResultExt},
     graphql::{
         catalog::{Package, Program, package_visible, program_visible},
+        codes::Code,
         context::ContextExt,
         loaders::{PackageId, ProgramId, loader_error},
+        orders::Order,
+        organizations::{Agreement, Organization},
     },
     id,
+    service::{codes, orders, organizations},
 };
 
 /// Most ids one `nodes` call may ask for.
@@ -30,6 +34,14 @@ pub enum Node {
     Program(Program),
     /// A package.
     Package(Package),
+    /// An organization.
+    Organization(Organization),
+    /// An agreement.
+    Agreement(Agreement),
+    /// An order.
+    Order(Order),
+    /// A code.
+    Code(Code),
 }
 
 async fn load_node(ctx: &Context<'_>, viewer: &Viewer, global: &str) -> Result<Option<Node>> {
@@ -48,6 +60,21 @@ async fn load_node(ctx: &Context<'_>, viewer: &Viewer, global: &str) -> Result<O
             .map_err(loader_error)?
             .filter(|p| package_visible(viewer, p))
             .map(|p| Node::Package(Package(p))),
+        // Organization-scoped objects: the same scoped look-ups as the
+        // queries, so someone else's object is simply not there.
+        "Organization" if viewer.is_authenticated() => organizations::organization(ctx.db().gql()?, viewer, row)
+            .await
+            .gql()?
+            .map(|o| Node::Organization(Organization(o))),
+        "Agreement" if viewer.is_authenticated() => {
+            organizations::agreement(ctx.db().gql()?, viewer, row).await.gql()?.map(|a| Node::Agreement(Agreement(a)))
+        }
+        "Order" if viewer.is_authenticated() => {
+            orders::order(ctx.db().gql()?, viewer, row).await.gql()?.map(|o| Node::Order(Order(o)))
+        }
+        "Code" if viewer.is_authenticated() => {
+            codes::code(ctx.db().gql()?, viewer, row).await.gql()?.map(|c| Node::Code(Code(c)))
+        }
         _ => None,
     })
 }

@@ -327,6 +327,8 @@ pub(crate) async fn insert_package<C: ConnectionTrait>(
         list_price_cents: Set(draft.list_price_cents),
         currency: Set(draft.currency.clone()),
         vouchers_per_pack: Set(draft.vouchers_per_pack),
+        seats_per_token: Set(draft.seats_per_token),
+        activations_per_key: Set(draft.activations_per_key),
         requires_accredited: Set(draft.requires_accredited),
         requires_certiport: Set(draft.requires_certiport),
         retired: Set(draft.retired),
@@ -407,6 +409,12 @@ pub async fn update_package(
     }
     if let Some(vouchers) = patch.vouchers_per_pack {
         model.vouchers_per_pack = Set(Some(vouchers));
+    }
+    if let Some(seats) = patch.seats_per_token {
+        model.seats_per_token = Set(Some(seats));
+    }
+    if let Some(activations) = patch.activations_per_key {
+        model.activations_per_key = Set(Some(activations));
     }
     if let Some(flag) = patch.requires_accredited {
         model.requires_accredited = Set(flag);

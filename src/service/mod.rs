@@ -5,5 +5,9 @@
 //! one function here and map its result.
 
 pub mod catalog;
+pub mod codes;
+pub mod orders;
+pub mod organizations;
 pub mod page;
+pub mod scope;
 pub mod seed;

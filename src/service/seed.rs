@@ -115,6 +115,8 @@ pub fn packages() -> Vec<PackageDraft> {
         list_price_cents: cents,
         currency: "USD".into(),
         vouchers_per_pack: None,
+        seats_per_token: None,
+        activations_per_key: None,
         requires_accredited: false,
         requires_certiport: false,
         retired: false,

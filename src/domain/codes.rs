@@ -1,0 +1,205 @@
+//! Code rules (R-13 .. ): the status a code shows on a given day,
+//! why an operation on it is refused, the replacement window, and the
+//! voucher planning arithmetic.
+
+use chrono::{Days, NaiveDate};
+use entity::enums::{CodeKind, CodeStatus, StoredCodeStatus};
+
+use crate::{domain::dates::started_months, error::UserErrorCode};
+
+/// Days after activation during which a replacement token may be issued.
+pub const REPLACEMENT_DAYS: u64 = 30;
+
+/// The status a code shows on `today`: codes not used up expire
+/// the day after `valid_until`; redeemed, revoked and replaced codes keep
+/// their status for the record.
+pub fn effective_status(stored: StoredCodeStatus, valid_until: NaiveDate, today: NaiveDate) -> CodeStatus {
+    let expired = today > valid_until;
+    match stored {
+        StoredCodeStatus::Issued | StoredCodeStatus::Assigned | StoredCodeStatus::Active if expired => {
+            CodeStatus::Expired
+        }
+        StoredCodeStatus::Issued => CodeStatus::Issued,
+        StoredCodeStatus::Assigned => CodeStatus::Assigned,
+        StoredCodeStatus::Active => CodeStatus::Active,
+        StoredCodeStatus::Redeemed => CodeStatus::Redeemed,
+        StoredCodeStatus::Revoked => CodeStatus::Revoked,
+        StoredCodeStatus::Replaced => CodeStatus::Replaced,
+    }
+}
+
+/// The last day a replacement may be issued for a token activated on
+/// `activated_on`: day D + 30 allowed, D + 31 refused.
+pub fn replacement_deadline(activated_on: NaiveDate) -> Option<NaiveDate> {
+    activated_on.checked_add_days(Days::new(REPLACEMENT_DAYS))
+}
+
+/// What a code looks like to a caller trying to use it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeFacts {
+    pub kind: CodeKind,
+    pub status: CodeStatus,
+    pub assignee: Option<String>,
+    pub activations_total: Option<i32>,
+    pub activations_used: i32,
+}
+
+/// Why `caller` cannot redeem or activate a code described by `facts`, or
+/// `None` when it can. `privileged` callers (admins, the owning
+/// organization's administrators) act for the assignee.
+pub fn usability_problem(facts: &CodeFacts, caller: Option<&str>, privileged: bool) -> Option<UserErrorCode> {
+    match facts.status {
+        CodeStatus::Expired => return Some(UserErrorCode::Expired),
+        CodeStatus::Revoked => return Some(UserErrorCode::Revoked),
+        CodeStatus::Replaced => return Some(UserErrorCode::Replaced),
+        CodeStatus::Redeemed => return Some(UserErrorCode::AlreadyRedeemed),
+        _ => {}
+    }
+    let personal = matches!(facts.kind, CodeKind::ExamVoucher | CodeKind::LibraryAccess | CodeKind::VsSubscription);
+    match (&facts.assignee, personal) {
+        (None, true) => return Some(UserErrorCode::NotAssigned),
+        // Tokens and keys need no assignee, but then only the owning
+        // organization's administrators (or admins) may use them.
+        (None, false) if !privileged => return Some(UserErrorCode::NotAssignedToYou),
+        (Some(assignee), _) if !privileged && caller != Some(assignee.as_str()) => {
+            return Some(UserErrorCode::NotAssignedToYou);
+        }
+        _ => {}
+    }
+    match facts.kind {
+        CodeKind::ProductKey if facts.activations_total.is_some_and(|total| facts.activations_used >= total) => {
+            Some(UserErrorCode::NoActivationsLeft)
+        }
+        CodeKind::LibraryAccess | CodeKind::ActivationToken | CodeKind::VsSubscription
+            if facts.status == CodeStatus::Active =>
+        {
+            Some(UserErrorCode::AlreadyActive)
+        }
+        _ => None,
+    }
+}
+
+/// How long certifications take to prepare for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertificationLevel {
+    /// About 6 months of preparation.
+    Basic,
+    /// About 12 months of preparation.
+    Advanced,
+}
+
+impl CertificationLevel {
+    pub fn preparation_months(self) -> u32 {
+        match self {
+            Self::Basic => 6,
+            Self::Advanced => 12,
+        }
+    }
+}
+
+/// The answer of the voucher planner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VoucherPlan {
+    pub vouchers_needed: i64,
+    pub months_left: u32,
+    pub preparation_months: u32,
+    pub enough_time: bool,
+}
+
+/// Vouchers needed = people x certifications each x exams per
+/// certification; whether the started months left on the agreement cover
+/// the preparation time. `None` when a count is out of range.
+pub fn voucher_plan(
+    people: i32,
+    certifications_each: i32,
+    exams_per_certification: i32,
+    level: CertificationLevel,
+    today: NaiveDate,
+    agreement_ends_on: NaiveDate,
+) -> Option<VoucherPlan> {
+    let positive = |n: i32| (n > 0).then_some(i64::from(n));
+    let needed = positive(people)?
+        .checked_mul(positive(certifications_each)?)?
+        .checked_mul(positive(exams_per_certification)?)?;
+    let months_left = started_months(today, agreement_ends_on);
+    let preparation_months = level.preparation_months();
+    Some(VoucherPlan {
+        vouchers_needed: needed,
+        months_left,
+        preparation_months,
+        enough_time: months_left >= preparation_months,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).expect("valid date")
+    }
+
+    #[test]
+    fn unused_codes_expire_the_day_after_their_end() {
+        //
+        let end = d(2027, 6, 30);
+        assert_eq!(effective_status(StoredCodeStatus::Issued, end, end), CodeStatus::Issued);
+        assert_eq!(effective_status(StoredCodeStatus::Issued, end, d(2027, 7, 1)), CodeStatus::Expired);
+        assert_eq!(effective_status(StoredCodeStatus::Assigned, end, d(2027, 7, 1)), CodeStatus::Expired);
+        assert_eq!(effective_status(StoredCodeStatus::Active, end, d(2027, 7, 1)), CodeStatus::Expired);
+        assert_eq!(effective_status(StoredCodeStatus::Redeemed, end, d(2027, 7, 1)), CodeStatus::Redeemed);
+        assert_eq!(effective_status(StoredCodeStatus::Revoked, end, d(2027, 7, 1)), CodeStatus::Revoked);
+    }
+
+    #[test]
+    fn a_replacement_is_allowed_through_day_thirty() {
+        // activated on D, allowed through D + 30.
+        assert_eq!(replacement_deadline(d(2027, 1, 31)), Some(d(2027, 3, 2)));
+        assert_eq!(replacement_deadline(d(2028, 2, 1)), Some(d(2028, 3, 2)));
+    }
+
+    fn facts(kind: CodeKind, status: CodeStatus, assignee: Option<&str>) -> CodeFacts {
+        CodeFacts { kind, status, assignee: assignee.map(str::to_owned), activations_total: None, activations_used: 0 }
+    }
+
+    #[test]
+    fn only_the_assignee_uses_a_personal_code() {
+        //
+        let voucher = facts(CodeKind::ExamVoucher, CodeStatus::Assigned, Some("ada"));
+        assert_eq!(usability_problem(&voucher, Some("ada"), false), None);
+        assert_eq!(usability_problem(&voucher, Some("bob"), false), Some(UserErrorCode::NotAssignedToYou));
+        assert_eq!(usability_problem(&voucher, Some("bob"), true), None);
+        let unassigned = facts(CodeKind::ExamVoucher, CodeStatus::Issued, None);
+        assert_eq!(usability_problem(&unassigned, Some("ada"), true), Some(UserErrorCode::NotAssigned));
+        let used = facts(CodeKind::ExamVoucher, CodeStatus::Redeemed, Some("ada"));
+        assert_eq!(usability_problem(&used, Some("ada"), false), Some(UserErrorCode::AlreadyRedeemed));
+    }
+
+    #[test]
+    fn product_keys_stop_at_zero_and_tokens_activate_once() {
+        //
+        let mut key = facts(CodeKind::ProductKey, CodeStatus::Active, None);
+        key.activations_total = Some(2);
+        key.activations_used = 1;
+        assert_eq!(usability_problem(&key, None, true), None);
+        key.activations_used = 2;
+        assert_eq!(usability_problem(&key, None, true), Some(UserErrorCode::NoActivationsLeft));
+        let token = facts(CodeKind::ActivationToken, CodeStatus::Active, None);
+        assert_eq!(usability_problem(&token, None, true), Some(UserErrorCode::AlreadyActive));
+        let token = facts(CodeKind::ActivationToken, CodeStatus::Issued, None);
+        assert_eq!(usability_problem(&token, None, true), None);
+        assert_eq!(usability_problem(&token, Some("ada"), false), Some(UserErrorCode::NotAssignedToYou));
+    }
+
+    #[test]
+    fn the_plan_multiplies_and_checks_the_months_left() {
+        // 40 people x 2 certifications x 3 exams = 240 vouchers.
+        let plan = voucher_plan(40, 2, 3, CertificationLevel::Basic, d(2027, 1, 15), d(2027, 6, 30)).expect("plan");
+        assert_eq!(plan.vouchers_needed, 240);
+        assert_eq!(plan.months_left, 6);
+        assert!(plan.enough_time);
+        let plan = voucher_plan(40, 2, 3, CertificationLevel::Advanced, d(2027, 1, 15), d(2027, 6, 30)).expect("plan");
+        assert!(!plan.enough_time);
+        assert_eq!(voucher_plan(0, 2, 3, CertificationLevel::Basic, d(2027, 1, 15), d(2027, 6, 30)), None);
+    }
+}

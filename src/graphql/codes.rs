@@ -1,0 +1,580 @@
+//! Codes in GraphQL (R-13 .. R-20): reading them (values only for those
+//! allowed), their history, every transition, `validateCode` and
+//! `voucherPlan`.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{
+    code, code_event,
+    enums::{CodeKind, CodeStatus},
+};
+
+use crate::{
+    auth::{Role, Viewer},
+    domain::{
+        code_format,
+        codes::{self as rules, CertificationLevel as Level},
+    },
+    error::{AppError, GqlResultExt, UserError, UserErrorCode},
+    graphql::{
+        context::ContextExt,
+        loaders::{CodeId, EventsOf, OrderId, OrganizationId, ReplacementOf, loader_error},
+        orders::Order,
+        organizations::{Agreement, Organization, id_arg, input_id},
+        relay::{IdConnection, TotalCount, connection, connection_cost, page_request},
+        scalars::Date,
+    },
+    id,
+    service::{
+        catalog::{self, Outcome},
+        codes::{self as service, CodeFilter, Use},
+        organizations, scope,
+    },
+};
+
+/// A delivered code: a bearer secret (R-13 .. R-19).
+pub struct Code(pub code::Model);
+
+fn viewer_of<'a>(ctx: &'a Context<'_>) -> Result<&'a Viewer> {
+    ctx.viewer().gql()
+}
+
+/// A delivered code: a bearer secret (R-13 .. R-19). Its `value` is shown
+/// only to the owning organization's administrators, its assignee and
+/// admins; everyone else sees `null` and a masked `hint`.
+#[Object]
+impl Code {
+    /// Opaque global id.
+    pub async fn id(&self) -> ID {
+        ID(id::encode("Code", self.0.id))
+    }
+
+    /// Exam voucher, library access code, activation token, product key or subscription.
+    async fn kind(&self) -> CodeKind {
+        self.0.kind
+    }
+
+    /// Where the code stands today; `EXPIRED` once its agreement or
+    /// subscription has ended unused.
+    async fn status(&self, ctx: &Context<'_>) -> Result<CodeStatus> {
+        let today = ctx.clock().gql()?.now().date_naive();
+        Ok(rules::effective_status(self.0.status, self.0.valid_until, today))
+    }
+
+    /// Last day the code can be used (the agreement's or subscription's end, R-18).
+    async fn expires_on(&self) -> Date {
+        self.0.valid_until.into()
+    }
+
+    /// The code itself, for those allowed to see it; null for everyone else.
+    async fn value(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        Ok(scope::may_see_value(viewer_of(ctx)?, &self.0).then_some(self.0.value.as_str()))
+    }
+
+    /// The last four characters, to tell codes apart without revealing them.
+    async fn hint(&self) -> String {
+        code_format::hint(&self.0.value)
+    }
+
+    /// The person (token subject) the code is assigned to, for good.
+    async fn assignee(&self) -> Option<&str> {
+        self.0.assignee.as_deref()
+    }
+
+    /// When it was assigned.
+    async fn assigned_at(&self) -> Option<DateTime<Utc>> {
+        self.0.assigned_at
+    }
+
+    /// When the exam voucher was redeemed.
+    async fn redeemed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.redeemed_at
+    }
+
+    /// The exam a redeemed voucher registered for.
+    async fn exam(&self) -> Option<&str> {
+        self.0.exam.as_deref()
+    }
+
+    /// Seats an activation token carries, activated whole.
+    async fn seats(&self) -> Option<i32> {
+        self.0.seats
+    }
+
+    /// The tenant an activation token was activated on.
+    async fn tenant(&self) -> Option<&str> {
+        self.0.tenant.as_deref()
+    }
+
+    /// When the code was (first) activated.
+    async fn activated_at(&self) -> Option<DateTime<Utc>> {
+        self.0.activated_at
+    }
+
+    /// Activations a product key allows in all.
+    async fn activations_total(&self) -> Option<i32> {
+        self.0.activations_total
+    }
+
+    /// Activations a product key has left.
+    async fn activations_left(&self) -> Option<i32> {
+        self.0.activations_total.map(|total| (total - self.0.activations_used).max(0))
+    }
+
+    /// When the code was generated.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// The organization the code was delivered to.
+    async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
+        let loaders = ctx.loaders().gql()?;
+        Ok(loaders.load_one(OrganizationId(self.0.organization_id)).await.map_err(loader_error)?.map(Organization))
+    }
+
+    /// The order that generated the code; null for learners and for
+    /// membership benefits.
+    async fn order(&self, ctx: &Context<'_>) -> Result<Option<Order>> {
+        let Some(order_id) = self.0.order_id else { return Ok(None) };
+        if !scope::may_see_orders_of(viewer_of(ctx)?, self.0.organization_id) {
+            return Ok(None);
+        }
+        let loaders = ctx.loaders().gql()?;
+        Ok(loaders.load_one(OrderId(order_id)).await.map_err(loader_error)?.map(Order))
+    }
+
+    /// The token this one replaces.
+    async fn replaces(&self, ctx: &Context<'_>) -> Result<Option<Code>> {
+        let Some(original) = self.0.replaces_id else { return Ok(None) };
+        let loaders = ctx.loaders().gql()?;
+        Ok(loaders.load_one(CodeId(original)).await.map_err(loader_error)?.map(Code))
+    }
+
+    /// The token that replaced this one.
+    async fn replaced_by(&self, ctx: &Context<'_>) -> Result<Option<Code>> {
+        let loaders = ctx.loaders().gql()?;
+        Ok(loaders.load_one(ReplacementOf(self.0.id)).await.map_err(loader_error)?.map(Code))
+    }
+
+    /// Every transition of the code, oldest first (append-only).
+    async fn events(&self, ctx: &Context<'_>) -> Result<Vec<CodeEvent>> {
+        let loaders = ctx.loaders().gql()?;
+        let events = loaders.load_one(EventsOf(self.0.id)).await.map_err(loader_error)?.unwrap_or_default();
+        Ok(events.into_iter().map(CodeEvent).collect())
+    }
+}
+
+/// One entry of a code's history.
+pub struct CodeEvent(code_event::Model);
+
+/// One entry of a code's history.
+#[Object]
+impl CodeEvent {
+    /// When it happened.
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.at
+    }
+
+    /// Who did it (token subject).
+    async fn actor(&self) -> &str {
+        &self.0.actor
+    }
+
+    /// What was done: ISSUE, ASSIGN, REDEEM, ACTIVATE, REPLACE or REVOKE.
+    async fn action(&self) -> &str {
+        &self.0.action
+    }
+
+    /// Stored status before.
+    async fn from_status(&self) -> Option<&str> {
+        self.0.from_status.as_deref()
+    }
+
+    /// Stored status after.
+    async fn to_status(&self) -> &str {
+        &self.0.to_status
+    }
+
+    /// Details: the assignee, the exam, the tenant, the reason.
+    async fn detail(&self) -> Option<&str> {
+        self.0.detail.as_deref()
+    }
+}
+
+/// Why a value cannot be used now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum CodeProblem {
+    /// No code you may know of has this value (also for malformed values).
+    Unknown,
+    /// Well formed, but the check character is wrong: a typo.
+    CheckCharacterMismatch,
+    /// Its agreement or subscription has ended.
+    Expired,
+    /// The voucher was already redeemed.
+    AlreadyRedeemed,
+    /// The code was revoked.
+    Revoked,
+    /// The token was replaced.
+    Replaced,
+    /// It must be assigned to a person first.
+    NotAssigned,
+    /// It is assigned to someone else.
+    NotAssignedToYou,
+    /// The product key has no activations left.
+    NoActivationsLeft,
+    /// It is already activated.
+    AlreadyActive,
+}
+
+impl CodeProblem {
+    fn from_code(code: UserErrorCode) -> Self {
+        match code {
+            UserErrorCode::CheckCharacterMismatch => Self::CheckCharacterMismatch,
+            UserErrorCode::Expired => Self::Expired,
+            UserErrorCode::AlreadyRedeemed => Self::AlreadyRedeemed,
+            UserErrorCode::Revoked => Self::Revoked,
+            UserErrorCode::Replaced => Self::Replaced,
+            UserErrorCode::NotAssigned => Self::NotAssigned,
+            UserErrorCode::NotAssignedToYou => Self::NotAssignedToYou,
+            UserErrorCode::NoActivationsLeft => Self::NoActivationsLeft,
+            UserErrorCode::AlreadyActive => Self::AlreadyActive,
+            _ => Self::Unknown,
+        }
+    }
+}
+
+/// The answer of `validateCode`. Unknown values all get the same answer:
+/// `usable: false`, `problem: UNKNOWN`, everything else null.
+#[derive(SimpleObject)]
+pub struct CodeValidation {
+    /// Whether you could redeem or activate it now.
+    pub usable: bool,
+    /// Why not, when it is not usable.
+    pub problem: Option<CodeProblem>,
+    /// The code's kind, when the value names one of your organization's codes.
+    pub kind: Option<CodeKind>,
+    /// Its status today, likewise.
+    pub status: Option<CodeStatus>,
+    /// Its last usable day, likewise.
+    pub expires_on: Option<Date>,
+}
+
+/// How long certifications take to prepare for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum CertificationLevel {
+    /// Basic certifications: about 6 months of preparation.
+    Basic,
+    /// Advanced certifications: about 12 months of preparation.
+    Advanced,
+}
+
+/// Input of `voucherPlan`.
+#[derive(InputObject)]
+pub struct VoucherPlanInput {
+    /// The agreement the vouchers would be ordered under.
+    pub agreement_id: ID,
+    /// People to certify.
+    pub people: i32,
+    /// Certifications each person takes.
+    pub certifications_each: i32,
+    /// Exams per certification.
+    pub exams_per_certification: i32,
+    /// Level of the certifications.
+    pub level: CertificationLevel,
+}
+
+/// How many vouchers a plan needs, and whether the agreement leaves time.
+#[derive(SimpleObject)]
+pub struct VoucherPlan {
+    /// People x certifications each x exams per certification.
+    pub vouchers_needed: i64,
+    /// Months left on the agreement today, a started month counting whole.
+    pub months_left: i32,
+    /// Months of preparation the level needs (6 basic, 12 advanced).
+    pub preparation_months: i32,
+    /// Whether the months left cover the preparation.
+    pub enough_time: bool,
+    /// The agreement planned against.
+    pub agreement: Agreement,
+}
+
+/// Most of each count in a voucher plan.
+const MAX_PLAN_COUNT: i32 = 1_000_000;
+
+/// Code queries.
+#[derive(Default)]
+pub struct CodeQuery;
+
+#[Object]
+impl CodeQuery {
+    /// Codes the caller may see: admins all; customer and partner
+    /// administrators their organization's; resellers those of the
+    /// organizations they serve (values masked); learners those assigned
+    /// to them. Keyset pagination: as fast on page 10 000 as on page 1.
+    #[graphql(complexity = "connection_cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments, reason = "GraphQL arguments")]
+    async fn codes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size from the start, 1..100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
+        #[graphql(desc = "Page size from the end, 1..100.")] last: Option<i32>,
+        #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
+        #[graphql(desc = "Only codes of this order.")] order_id: Option<ID>,
+        #[graphql(desc = "Only codes showing this status today.")] status: Option<CodeStatus>,
+        #[graphql(desc = "Only codes of this kind.")] kind: Option<CodeKind>,
+        #[graphql(desc = "Only codes assigned to this person.")] assignee: Option<String>,
+        #[graphql(desc = "Only codes whose last usable day is before this date.")] expiring_before: Option<Date>,
+    ) -> Result<IdConnection<Code>> {
+        let request = page_request(first, after, last, before).gql()?;
+        let viewer = ctx.signed_in().gql()?.clone();
+        let filter = CodeFilter {
+            order_id: order_id.map(|id| id_arg("Order", "orderId", &id)).transpose().gql()?,
+            status,
+            kind,
+            assignee,
+            expiring_before: expiring_before.map(|d| d.0),
+        };
+        let today = ctx.clock().gql()?.now().date_naive();
+        let db = ctx.db().gql()?.clone();
+        let page = service::list_codes(&db, &viewer, &filter, today, request).await.gql()?;
+        let total = TotalCount::new(move || {
+            let (db, viewer, filter) = (db.clone(), viewer.clone(), filter.clone());
+            async move { catalog::count(&db, service::codes_query(&viewer, &filter, today)).await }
+        });
+        Ok(connection(page, |c| c.id, Code, total))
+    }
+
+    /// One code; null when it does not exist or is not the caller's to see.
+    async fn code(&self, ctx: &Context<'_>, #[graphql(desc = "Its global id.")] id: ID) -> Result<Option<Code>> {
+        let viewer = ctx.signed_in().gql()?;
+        let Some(row) = id::decode_as("Code", &id) else { return Ok(None) };
+        Ok(service::code(ctx.db().gql()?, viewer, row).await.gql()?.map(Code))
+    }
+
+    /// Says, without changing anything, whether you could use a code value
+    /// now, and if not why. Rate-limited per caller; unknown values all get
+    /// the same answer in the same time, whatever their prefix.
+    async fn validate_code(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The value as typed; case, spaces and dashes do not matter.")] value: String,
+    ) -> Result<CodeValidation> {
+        let viewer = ctx.signed_in().gql()?;
+        let now = ctx.clock().gql()?.now();
+        count_attempt(ctx, viewer, now)?;
+        let today = now.date_naive();
+        let answer = service::validate(ctx.db().gql()?, viewer, today, &value).await.gql()?;
+        let code = answer.code.as_ref();
+        Ok(CodeValidation {
+            usable: answer.problem.is_none(),
+            problem: answer.problem.map(CodeProblem::from_code),
+            kind: code.map(|c| c.kind),
+            status: code.map(|c| rules::effective_status(c.status, c.valid_until, today)),
+            expires_on: code.map(|c| c.valid_until.into()),
+        })
+    }
+
+    /// Vouchers needed for a certification plan, and whether the months
+    /// left on the agreement cover the preparation. Null when the
+    /// agreement is not the caller's to see.
+    async fn voucher_plan(&self, ctx: &Context<'_>, input: VoucherPlanInput) -> Result<Option<VoucherPlan>> {
+        let viewer = ctx.signed_in().gql()?;
+        let agreement_id = id_arg("Agreement", "agreementId", &input.agreement_id).gql()?;
+        for (name, n) in [
+            ("people", input.people),
+            ("certificationsEach", input.certifications_each),
+            ("examsPerCertification", input.exams_per_certification),
+        ] {
+            if !(1..=MAX_PLAN_COUNT).contains(&n) {
+                return Err(
+                    AppError::bad_input(format!("`{name}` must be between 1 and {MAX_PLAN_COUNT}")).into_graphql()
+                );
+            }
+        }
+        let Some(agreement) = organizations::agreement(ctx.db().gql()?, viewer, agreement_id).await.gql()? else {
+            return Ok(None);
+        };
+        let level = match input.level {
+            CertificationLevel::Basic => Level::Basic,
+            CertificationLevel::Advanced => Level::Advanced,
+        };
+        let today = ctx.clock().gql()?.now().date_naive();
+        let plan = rules::voucher_plan(
+            input.people,
+            input.certifications_each,
+            input.exams_per_certification,
+            level,
+            today,
+            agreement.ends_on,
+        )
+        .ok_or_else(|| AppError::bad_input("the plan's counts are out of range").into_graphql())?;
+        Ok(Some(VoucherPlan {
+            vouchers_needed: plan.vouchers_needed,
+            months_left: i32::try_from(plan.months_left).unwrap_or(i32::MAX),
+            preparation_months: i32::try_from(plan.preparation_months).unwrap_or(12),
+            enough_time: plan.enough_time,
+            agreement: Agreement(agreement),
+        }))
+    }
+}
+
+fn count_attempt(ctx: &Context<'_>, viewer: &Viewer, now: DateTime<Utc>) -> Result<()> {
+    let subject = viewer.subject.as_deref().unwrap_or_default();
+    ctx.code_attempts().gql()?.check(subject, now).gql()
+}
+
+/// Input of `assignCode`.
+#[derive(InputObject)]
+pub struct AssignCodeInput {
+    /// The code.
+    pub code_id: ID,
+    /// The person it is for: their token subject. Final.
+    pub assignee: String,
+}
+
+/// Input of `redeemCode`.
+#[derive(InputObject)]
+pub struct RedeemCodeInput {
+    /// The voucher's value.
+    pub value: String,
+    /// The exam it registers for, such as `MO-100`.
+    pub exam: String,
+}
+
+/// Input of `activateCode`.
+#[derive(InputObject)]
+pub struct ActivateCodeInput {
+    /// The code's value.
+    pub value: String,
+    /// The tenant an activation token is activated on (required for tokens).
+    pub tenant: Option<String>,
+    /// Seats to activate: a token is activated whole, so this may only
+    /// repeat its seat count.
+    pub seats: Option<i32>,
+}
+
+/// Input of `issueReplacementToken`.
+#[derive(InputObject)]
+pub struct IssueReplacementTokenInput {
+    /// The activated token to replace.
+    pub code_id: ID,
+    /// Seats on the replacement (default: the original's; never more).
+    pub seats: Option<i32>,
+}
+
+/// Input of `revokeCode`.
+#[derive(InputObject)]
+pub struct RevokeCodeInput {
+    /// The code.
+    pub code_id: ID,
+    /// Why (kept in the code's history).
+    pub reason: String,
+}
+
+/// Result of the code mutations.
+#[derive(SimpleObject)]
+pub struct CodePayload {
+    /// The code, when the change succeeded.
+    pub code: Option<Code>,
+    /// Why the change was refused; empty on success.
+    pub user_errors: Vec<UserError>,
+}
+
+impl From<Outcome<code::Model>> for CodePayload {
+    fn from(outcome: Outcome<code::Model>) -> Self {
+        match outcome {
+            Ok(c) => Self { code: Some(Code(c)), user_errors: vec![] },
+            Err(user_errors) => Self { code: None, user_errors },
+        }
+    }
+}
+
+/// Result of `issueReplacementToken`.
+#[derive(SimpleObject)]
+pub struct ReplacementPayload {
+    /// The original token, now `REPLACED`.
+    pub original: Option<Code>,
+    /// The new token.
+    pub replacement: Option<Code>,
+    /// Why the replacement was refused; empty on success.
+    pub user_errors: Vec<UserError>,
+}
+
+/// Code mutations.
+#[derive(Default)]
+pub struct CodeMutation;
+
+#[Object]
+impl CodeMutation {
+    /// Assigns a code to one person, for good (customer or partner
+    /// administrator of the owning organization, or admin; R-17).
+    async fn assign_code(&self, ctx: &Context<'_>, input: AssignCodeInput) -> Result<CodePayload> {
+        let viewer = ctx.viewer().gql()?;
+        viewer.require_any(&[Role::CustomerAdmin, Role::PartnerAdmin, Role::Admin]).gql()?;
+        let row = match input_id("Code", "codeId", &input.code_id) {
+            Ok(row) => row,
+            Err(errors) => return Ok(Err(errors).into()),
+        };
+        let now = ctx.clock().gql()?.now();
+        Ok(service::assign(ctx.db().gql()?, viewer, now, row, input.assignee).await.gql()?.into())
+    }
+
+    /// Redeems an exam voucher for one exam: only its assignee (or an
+    /// admin), exactly once, however many try at once.
+    async fn redeem_code(&self, ctx: &Context<'_>, input: RedeemCodeInput) -> Result<CodePayload> {
+        let viewer = ctx.signed_in().gql()?;
+        let now = ctx.clock().gql()?.now();
+        count_attempt(ctx, viewer, now)?;
+        let how = Use::Redeem { exam: input.exam.trim().to_uppercase() };
+        Ok(service::use_code(ctx.db().gql()?, viewer, now, &input.value, how).await.gql()?.into())
+    }
+
+    /// Activates a library access code, an activation token on one
+    /// tenant, whole, one activation of a product key, or a
+    /// subscription.
+    async fn activate_code(&self, ctx: &Context<'_>, input: ActivateCodeInput) -> Result<CodePayload> {
+        let viewer = ctx.signed_in().gql()?;
+        let now = ctx.clock().gql()?.now();
+        count_attempt(ctx, viewer, now)?;
+        let how = Use::Activate { tenant: input.tenant, seats: input.seats };
+        Ok(service::use_code(ctx.db().gql()?, viewer, now, &input.value, how).await.gql()?.into())
+    }
+
+    /// Issues the one replacement an activated token may get, within 30
+    /// days after activation; the original becomes `REPLACED`.
+    async fn issue_replacement_token(
+        &self,
+        ctx: &Context<'_>,
+        input: IssueReplacementTokenInput,
+    ) -> Result<ReplacementPayload> {
+        let viewer = ctx.viewer().gql()?;
+        viewer.require_any(&[Role::CustomerAdmin, Role::PartnerAdmin, Role::Admin]).gql()?;
+        let refused = |user_errors| ReplacementPayload { original: None, replacement: None, user_errors };
+        let row = match input_id("Code", "codeId", &input.code_id) {
+            Ok(row) => row,
+            Err(errors) => return Ok(refused(errors)),
+        };
+        let now = ctx.clock().gql()?.now();
+        Ok(match service::replace(ctx.db().gql()?, viewer, now, row, input.seats).await.gql()? {
+            Ok((original, replacement)) => ReplacementPayload {
+                original: Some(Code(original)),
+                replacement: Some(Code(replacement)),
+                user_errors: vec![],
+            },
+            Err(errors) => refused(errors),
+        })
+    }
+
+    /// Revokes a code that is not used up (admin).
+    async fn revoke_code(&self, ctx: &Context<'_>, input: RevokeCodeInput) -> Result<CodePayload> {
+        let viewer = ctx.viewer().gql()?;
+        viewer.require_admin().gql()?;
+        let row = match input_id("Code", "codeId", &input.code_id) {
+            Ok(row) => row,
+            Err(errors) => return Ok(Err(errors).into()),
+        };
+        let now = ctx.clock().gql()?.now();
+        Ok(service::revoke(ctx.db().gql()?, viewer, now, row, input.reason).await.gql()?.into())
+    }
+}

@@ -1,0 +1,48 @@
+//! The `Date` scalar: a calendar date in UTC, `YYYY-MM-DD` (API.md).
+//! Instants use async-graphql's `DateTime` (RFC 3339).
+
+use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
+use chrono::NaiveDate;
+
+/// A calendar date, `YYYY-MM-DD`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Date(pub NaiveDate);
+
+/// A calendar date in UTC, written `YYYY-MM-DD`.
+#[Scalar(name = "Date")]
+impl ScalarType for Date {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        let Value::String(text) = &value else { return Err(InputValueError::expected_type(value)) };
+        // Exactly YYYY-MM-DD: chrono alone would also take `2027-2-3`.
+        let shaped = text.len() == 10 && text.as_bytes()[4] == b'-' && text.as_bytes()[7] == b'-';
+        match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+            Ok(date) if shaped => Ok(Date(date)),
+            _ => Err(InputValueError::custom(format!("`{text}` is not a date written YYYY-MM-DD"))),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.format("%Y-%m-%d").to_string())
+    }
+}
+
+impl From<NaiveDate> for Date {
+    fn from(date: NaiveDate) -> Self {
+        Self(date)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_full_iso_dates_parse() {
+        let ok = <Date as ScalarType>::parse(Value::String("2028-02-29".into())).ok();
+        assert_eq!(ok, NaiveDate::from_ymd_opt(2028, 2, 29).map(Date));
+        for bad in ["2027-02-29", "2027-2-3", "20270203", "2027-02-03T00:00:00Z", ""] {
+            assert!(<Date as ScalarType>::parse(Value::String(bad.into())).is_err(), "{bad}");
+        }
+        assert!(<Date as ScalarType>::parse(Value::Number(5.into())).is_err());
+    }
+}

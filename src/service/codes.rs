@@ -1,0 +1,554 @@
+//! Codes (R-13 .. R-19): listing, and every transition of a code's life.
+//!
+//! Each transition is a guarded `UPDATE codes SET ... WHERE id = ? AND
+//! <the state it was read in>` followed by its event, in one transaction
+//! whose first statement is that UPDATE (SQLite then queues writers on its
+//! lock instead of failing them). Of many concurrent attempts exactly one
+//! matches the guard; the others re-read the code and are told why they
+//! lost (`ALREADY_REDEEMED`, `ALREADY_ACTIVE`, `NO_ACTIVATIONS_LEFT`...).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::{
+    code, code_event,
+    enums::{CodeKind, CodeStatus, StoredCodeStatus},
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Select, Set, TransactionTrait, UpdateMany,
+    sea_query::{Expr, ExprTrait},
+};
+
+use crate::{
+    auth::Viewer,
+    domain::{
+        code_format::{self, Parsed},
+        codes::{CodeFacts, effective_status, replacement_deadline, usability_problem},
+        organizations::check_assignee,
+    },
+    error::{AppError, UserError, UserErrorCode, constraint_to_user_error},
+    service::{
+        catalog::Outcome,
+        orders::record_event,
+        page::{self, Page, PageRequest},
+        scope,
+    },
+};
+
+/// Times a transition re-reads and retries when another writer changed
+/// the code between its read and its guarded update.
+const ATTEMPTS: usize = 3;
+
+fn refuse<T>(field: &str, code: UserErrorCode, message: impl Into<String>) -> Result<Outcome<T>, AppError> {
+    Ok(Err(vec![UserError::on(field, code, message)]))
+}
+
+/// Filters of `codes`.
+#[derive(Debug, Clone, Default)]
+pub struct CodeFilter {
+    pub order_id: Option<i64>,
+    pub status: Option<CodeStatus>,
+    pub kind: Option<CodeKind>,
+    pub assignee: Option<String>,
+    /// Codes whose validity ends before this day.
+    pub expiring_before: Option<NaiveDate>,
+}
+
+const LIVE: [StoredCodeStatus; 3] = [StoredCodeStatus::Issued, StoredCodeStatus::Assigned, StoredCodeStatus::Active];
+
+/// The SQL form of "shows status `status` on `today`".
+fn status_condition(status: CodeStatus, today: NaiveDate) -> Condition {
+    let stored = |s: StoredCodeStatus| Condition::all().add(code::Column::Status.eq(s));
+    let live = |s: StoredCodeStatus| stored(s).add(code::Column::ValidUntil.gte(today));
+    match status {
+        CodeStatus::Issued => live(StoredCodeStatus::Issued),
+        CodeStatus::Assigned => live(StoredCodeStatus::Assigned),
+        CodeStatus::Active => live(StoredCodeStatus::Active),
+        CodeStatus::Expired => {
+            Condition::all().add(code::Column::Status.is_in(LIVE)).add(code::Column::ValidUntil.lt(today))
+        }
+        CodeStatus::Redeemed => stored(StoredCodeStatus::Redeemed),
+        CodeStatus::Revoked => stored(StoredCodeStatus::Revoked),
+        CodeStatus::Replaced => stored(StoredCodeStatus::Replaced),
+    }
+}
+
+pub fn codes_query(viewer: &Viewer, filter: &CodeFilter, today: NaiveDate) -> Select<code::Entity> {
+    let mut select = code::Entity::find().filter(scope::codes(viewer));
+    if let Some(order) = filter.order_id {
+        select = select.filter(code::Column::OrderId.eq(order));
+    }
+    if let Some(status) = filter.status {
+        select = select.filter(status_condition(status, today));
+    }
+    if let Some(kind) = filter.kind {
+        select = select.filter(code::Column::Kind.eq(kind));
+    }
+    if let Some(assignee) = &filter.assignee {
+        select = select.filter(code::Column::Assignee.eq(assignee.as_str()));
+    }
+    if let Some(day) = filter.expiring_before {
+        select = select.filter(code::Column::ValidUntil.lt(day));
+    }
+    select
+}
+
+pub async fn list_codes(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    filter: &CodeFilter,
+    today: NaiveDate,
+    request: PageRequest,
+) -> Result<Page<code::Model>, AppError> {
+    Ok(page::fetch(db, codes_query(viewer, filter, today), code::Column::Id, request).await?)
+}
+
+/// One code, if the viewer may see it.
+pub async fn code<C: ConnectionTrait>(db: &C, viewer: &Viewer, id: i64) -> Result<Option<code::Model>, AppError> {
+    Ok(code::Entity::find().filter(scope::codes(viewer)).filter(code::Column::Id.eq(id)).one(db).await?)
+}
+
+pub async fn codes_by_ids(db: &DatabaseConnection, ids: &[i64]) -> Result<Vec<code::Model>, AppError> {
+    Ok(code::Entity::find().filter(code::Column::Id.is_in(ids.iter().copied())).all(db).await?)
+}
+
+/// The events of each code, oldest first, in one statement.
+pub async fn events_of_codes(db: &DatabaseConnection, code_ids: &[i64]) -> Result<Vec<code_event::Model>, AppError> {
+    Ok(code_event::Entity::find()
+        .filter(code_event::Column::CodeId.is_in(code_ids.iter().copied()))
+        .order_by_asc(code_event::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// The codes replacing each of `code_ids`, in one statement.
+pub async fn replacements_of(db: &DatabaseConnection, code_ids: &[i64]) -> Result<Vec<code::Model>, AppError> {
+    Ok(code::Entity::find().filter(code::Column::ReplacesId.is_in(code_ids.iter().copied())).all(db).await?)
+}
+
+fn facts(code: &code::Model, today: NaiveDate) -> CodeFacts {
+    CodeFacts {
+        kind: code.kind,
+        status: effective_status(code.status, code.valid_until, today),
+        assignee: code.assignee.clone(),
+        activations_total: code.activations_total,
+        activations_used: code.activations_used,
+    }
+}
+
+fn actor(viewer: &Viewer) -> &str {
+    viewer.subject.as_deref().unwrap_or("anonymous")
+}
+
+/// What a refusal code says, for messages.
+fn explain(code: UserErrorCode) -> &'static str {
+    match code {
+        UserErrorCode::Expired => "the code's agreement or subscription has ended (R-18)",
+        UserErrorCode::Revoked => "the code was revoked",
+        UserErrorCode::Replaced => "the token was replaced (R-15)",
+        UserErrorCode::AlreadyRedeemed => "the voucher was already redeemed (R-13)",
+        UserErrorCode::NotAssigned => "the code must first be assigned to a person (R-17)",
+        UserErrorCode::NotAssignedToYou => "the code is assigned to someone else (R-17)",
+        UserErrorCode::NoActivationsLeft => "the product key has no activations left (R-16)",
+        UserErrorCode::AlreadyActive => "the code is already activated",
+        UserErrorCode::AlreadyAssigned => "the code is already assigned and cannot be reassigned (R-17)",
+        UserErrorCode::WrongKind => "this operation does not apply to this kind of code",
+        UserErrorCode::NotActive => "the token is not activated",
+        UserErrorCode::UnknownCode => "no code has this value",
+        UserErrorCode::CheckCharacterMismatch => "the check character does not match: a typo? (R-19)",
+        _ => "the code cannot be used",
+    }
+}
+
+fn refuse_code<T>(field: &str, code: UserErrorCode) -> Result<Outcome<T>, AppError> {
+    refuse(field, code, explain(code))
+}
+
+/// Runs `update` on code `id` if `guard` still holds, and appends the event,
+/// in one transaction. `None` when the guard no longer held.
+async fn guarded(
+    db: &DatabaseConnection,
+    id: i64,
+    guard: Condition,
+    update: UpdateMany<code::Entity>,
+    now: DateTime<Utc>,
+    actor: &str,
+    action: &str,
+    from: StoredCodeStatus,
+    detail: Option<String>,
+) -> Result<Option<code::Model>, AppError> {
+    let txn = db.begin().await?;
+    let done = update.filter(code::Column::Id.eq(id)).filter(guard).exec(&txn).await?.rows_affected;
+    if done != 1 {
+        return Ok(None);
+    }
+    let updated = code::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::internal(format!("code {id} vanished in its own transaction")))?;
+    record_event(&txn, id, now, actor, action, Some(from), updated.status, detail).await?;
+    txn.commit().await?;
+    Ok(Some(updated))
+}
+
+fn still(code: &code::Model, today: NaiveDate) -> Condition {
+    Condition::all().add(code::Column::Status.eq(code.status)).add(code::Column::ValidUntil.gte(today))
+}
+
+/// Finds the code a typed value names, as the caller may know it: another
+/// organization's code is unknown to non-admins.
+async fn by_value(db: &DatabaseConnection, viewer: &Viewer, canonical: &str) -> Result<Option<code::Model>, AppError> {
+    let found = code::Entity::find().filter(code::Column::Value.eq(canonical)).one(db).await?;
+    Ok(found.filter(|c| viewer.is_admin() || viewer.organization_id == Some(c.organization_id)))
+}
+
+/// Reads a typed value; a refusal when it cannot be a code.
+fn canonical(value: &str) -> Result<String, UserErrorCode> {
+    match code_format::parse(value) {
+        Parsed::Valid(v) => Ok(v),
+        Parsed::CheckMismatch => Err(UserErrorCode::CheckCharacterMismatch),
+        Parsed::Malformed => Err(UserErrorCode::UnknownCode),
+    }
+}
+
+/// Assigns a code to one person, for good. The caller administers
+/// the owning organization (checked here) or is an admin.
+pub async fn assign(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    now: DateTime<Utc>,
+    id: i64,
+    assignee: String,
+) -> Result<Outcome<code::Model>, AppError> {
+    let assignee = assignee.trim().to_owned();
+    if let Err(errors) = check_assignee(&assignee) {
+        return Ok(Err(errors));
+    }
+    let today = now.date_naive();
+    for _ in 0..ATTEMPTS {
+        let Some(code) = code(db, viewer, id).await?.filter(|c| scope::administers(viewer, c.organization_id)) else {
+            return refuse("codeId", UserErrorCode::NotFound, "code not found");
+        };
+        let problem = match effective_status(code.status, code.valid_until, today) {
+            _ if code.assignee.is_some() => Some(UserErrorCode::AlreadyAssigned),
+            CodeStatus::Issued => None,
+            CodeStatus::Expired => Some(UserErrorCode::Expired),
+            CodeStatus::Revoked => Some(UserErrorCode::Revoked),
+            CodeStatus::Replaced => Some(UserErrorCode::Replaced),
+            CodeStatus::Redeemed => Some(UserErrorCode::AlreadyRedeemed),
+            CodeStatus::Assigned | CodeStatus::Active => Some(UserErrorCode::AlreadyActive),
+        };
+        if let Some(problem) = problem {
+            return refuse_code("codeId", problem);
+        }
+        let update = code::Entity::update_many()
+            .col_expr(code::Column::Status, Expr::value(StoredCodeStatus::Assigned))
+            .col_expr(code::Column::Assignee, Expr::value(assignee.clone()))
+            .col_expr(code::Column::AssignedAt, Expr::value(now));
+        let guard = still(&code, today).add(code::Column::Assignee.is_null());
+        let detail = Some(format!("assigned to {assignee}"));
+        if let Some(updated) = guarded(db, id, guard, update, now, actor(viewer), "ASSIGN", code.status, detail).await?
+        {
+            return Ok(Ok(updated));
+        }
+    }
+    refuse("codeId", UserErrorCode::AlreadyAssigned, explain(UserErrorCode::AlreadyAssigned))
+}
+
+/// How a code is used by its value.
+#[derive(Debug, Clone)]
+pub enum Use {
+    /// Redeem an exam voucher for one exam.
+    Redeem { exam: String },
+    /// Activate a library access code, a token on a tenant, a product key
+    /// or a subscription (R-14 .. ).
+    Activate { tenant: Option<String>, seats: Option<i32> },
+}
+
+/// An exam id as the exam provider spells it: 2 to 40 of A-Z, 0-9 and `-`.
+fn is_exam(exam: &str) -> bool {
+    (2..=40).contains(&exam.len()) && exam.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// Redeems or activates the code a value names. Safe under concurrency:
+/// 64 clients redeeming one voucher get one success and 63
+/// `ALREADY_REDEEMED`; N+k clients activating an N-activation key get N
+/// successes.
+pub async fn use_code(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    now: DateTime<Utc>,
+    value: &str,
+    how: Use,
+) -> Result<Outcome<code::Model>, AppError> {
+    let canonical = match canonical(value) {
+        Ok(v) => v,
+        Err(problem) => return refuse_code("value", problem),
+    };
+    match &how {
+        Use::Redeem { exam } if !is_exam(exam) => {
+            return refuse(
+                "exam",
+                UserErrorCode::InvalidFormat,
+                "an exam id is 2-40 of A-Z, 0-9 and -, such as MO-100",
+            );
+        }
+        Use::Activate { tenant: Some(t), .. } if t.trim().is_empty() || t.chars().count() > 200 => {
+            return refuse("tenant", UserErrorCode::InvalidFormat, "a tenant is 1-200 characters");
+        }
+        _ => {}
+    }
+    let today = now.date_naive();
+    for _ in 0..ATTEMPTS {
+        let Some(code) = by_value(db, viewer, &canonical).await? else {
+            return refuse_code("value", UserErrorCode::UnknownCode);
+        };
+        let wrong_kind = match &how {
+            Use::Redeem { .. } => code.kind != CodeKind::ExamVoucher,
+            Use::Activate { .. } => code.kind == CodeKind::ExamVoucher,
+        };
+        if wrong_kind {
+            return refuse_code("value", UserErrorCode::WrongKind);
+        }
+        let privileged = scope::administers(viewer, code.organization_id);
+        if let Some(problem) = usability_problem(&facts(&code, today), viewer.subject.as_deref(), privileged) {
+            return refuse_code("value", problem);
+        }
+        let mut guard = still(&code, today);
+        if !privileged {
+            guard = guard.add(code::Column::Assignee.eq(viewer.subject.as_deref().unwrap_or_default()));
+        }
+        let base = code::Entity::update_many();
+        let (update, action, detail) = match (&how, code.kind) {
+            (Use::Redeem { exam }, _) => (
+                base.col_expr(code::Column::Status, Expr::value(StoredCodeStatus::Redeemed))
+                    .col_expr(code::Column::RedeemedAt, Expr::value(now))
+                    .col_expr(code::Column::Exam, Expr::value(exam.clone())),
+                "REDEEM",
+                Some(format!("exam {exam}")),
+            ),
+            (Use::Activate { tenant, seats }, CodeKind::ActivationToken) => {
+                let Some(tenant) = tenant.as_ref().map(|t| t.trim().to_owned()) else {
+                    return refuse(
+                        "tenant",
+                        UserErrorCode::Blank,
+                        "an activation token is activated on a tenant (R-15)",
+                    );
+                };
+                if seats.is_some_and(|s| Some(s) != code.seats) {
+                    return refuse(
+                        "seats",
+                        UserErrorCode::CannotSplit,
+                        format!(
+                            "an activation token is activated whole: all {} seats on one tenant (R-15)",
+                            code.seats.unwrap_or(0)
+                        ),
+                    );
+                }
+                (
+                    base.col_expr(code::Column::Status, Expr::value(StoredCodeStatus::Active))
+                        .col_expr(code::Column::Tenant, Expr::value(tenant.clone()))
+                        .col_expr(code::Column::ActivatedAt, Expr::value(now)),
+                    "ACTIVATE",
+                    Some(format!("{} seats on tenant {tenant}", code.seats.unwrap_or(0))),
+                )
+            }
+            (Use::Activate { .. }, CodeKind::ProductKey) => {
+                // Guarded on the count, not the status: concurrent activations
+                // of one key each take one, until none is left.
+                guard = Condition::all()
+                    .add(code::Column::Status.is_in(LIVE))
+                    .add(code::Column::ValidUntil.gte(today))
+                    .add(Expr::col(code::Column::ActivationsUsed).lt(Expr::col(code::Column::ActivationsTotal)));
+                if !privileged {
+                    guard = guard.add(code::Column::Assignee.eq(viewer.subject.as_deref().unwrap_or_default()));
+                }
+                (
+                    base.col_expr(code::Column::Status, Expr::value(StoredCodeStatus::Active))
+                        .col_expr(code::Column::ActivationsUsed, Expr::col(code::Column::ActivationsUsed).add(1))
+                        .col_expr(
+                            code::Column::ActivatedAt,
+                            Expr::col(code::Column::ActivatedAt).if_null(Expr::value(now)),
+                        ),
+                    "ACTIVATE",
+                    Some(format!(
+                        "activation {} of {}",
+                        code.activations_used + 1,
+                        code.activations_total.unwrap_or(0)
+                    )),
+                )
+            }
+            (Use::Activate { .. }, _) => (
+                base.col_expr(code::Column::Status, Expr::value(StoredCodeStatus::Active))
+                    .col_expr(code::Column::ActivatedAt, Expr::value(now)),
+                "ACTIVATE",
+                None,
+            ),
+        };
+        if let Some(updated) =
+            guarded(db, code.id, guard, update, now, actor(viewer), action, code.status, detail).await?
+        {
+            return Ok(Ok(updated));
+        }
+    }
+    // Lost the race every time: report the state the code is in now.
+    let Some(code) = by_value(db, viewer, &canonical).await? else {
+        return refuse_code("value", UserErrorCode::UnknownCode);
+    };
+    let privileged = scope::administers(viewer, code.organization_id);
+    let problem = usability_problem(&facts(&code, today), viewer.subject.as_deref(), privileged)
+        .unwrap_or(UserErrorCode::AlreadyActive);
+    refuse_code("value", problem)
+}
+
+/// Issues the one replacement an activated token may get, within 30 days
+/// after its activation. The original becomes `REPLACED`; the
+/// replacement carries the same or fewer seats.
+pub async fn replace(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    now: DateTime<Utc>,
+    id: i64,
+    seats: Option<i32>,
+) -> Result<Outcome<(code::Model, code::Model)>, AppError> {
+    let today = now.date_naive();
+    let Some(original) = code(db, viewer, id).await?.filter(|c| scope::administers(viewer, c.organization_id)) else {
+        return refuse("codeId", UserErrorCode::NotFound, "code not found");
+    };
+    if original.kind != CodeKind::ActivationToken {
+        return refuse_code("codeId", UserErrorCode::WrongKind);
+    }
+    if original.replaces_id.is_some() || original.status == StoredCodeStatus::Replaced {
+        return refuse("codeId", UserErrorCode::ReplacementAlreadyIssued, "a token is replaced at most once (R-15)");
+    }
+    match effective_status(original.status, original.valid_until, today) {
+        CodeStatus::Active => {}
+        CodeStatus::Expired => return refuse_code("codeId", UserErrorCode::Expired),
+        CodeStatus::Revoked => return refuse_code("codeId", UserErrorCode::Revoked),
+        _ => return refuse_code("codeId", UserErrorCode::NotActive),
+    }
+    let activated_on = original.activated_at.map(|at| at.date_naive());
+    let Some(deadline) = activated_on.and_then(replacement_deadline) else {
+        return refuse_code("codeId", UserErrorCode::NotActive);
+    };
+    if today > deadline {
+        return refuse(
+            "codeId",
+            UserErrorCode::ReplacementWindowClosed,
+            format!("replacements are issued within 30 days after activation, so through {deadline} (R-15)"),
+        );
+    }
+    let full = original.seats.unwrap_or(1);
+    let seats = seats.unwrap_or(full);
+    if !(1..=full).contains(&seats) {
+        return refuse("seats", UserErrorCode::OutOfRange, format!("a replacement carries 1 to {full} seats"));
+    }
+    let txn = db.begin().await?;
+    let done = code::Entity::update_many()
+        .col_expr(code::Column::Status, Expr::value(StoredCodeStatus::Replaced))
+        .filter(code::Column::Id.eq(id))
+        .filter(code::Column::Status.eq(StoredCodeStatus::Active))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    if done != 1 {
+        return refuse("codeId", UserErrorCode::ReplacementAlreadyIssued, "a token is replaced at most once (R-15)");
+    }
+    let status = if original.assignee.is_some() { StoredCodeStatus::Assigned } else { StoredCodeStatus::Issued };
+    let replacement = code::ActiveModel {
+        organization_id: Set(original.organization_id),
+        order_id: Set(original.order_id),
+        membership_id: Set(original.membership_id),
+        kind: Set(CodeKind::ActivationToken),
+        value: Set(code_format::generate().map_err(AppError::internal)?),
+        status: Set(status),
+        valid_until: Set(original.valid_until),
+        assignee: Set(original.assignee.clone()),
+        assigned_at: Set(original.assigned_at),
+        seats: Set(Some(seats)),
+        activations_used: Set(0),
+        replaces_id: Set(Some(id)),
+        created_at: Set(now),
+        ..Default::default()
+    };
+    let replacement = match replacement.insert(&txn).await {
+        Ok(r) => r,
+        Err(err) => return constraint_to_user_error(err).map(|e| Err(vec![e])),
+    };
+    let who = actor(viewer);
+    let detail = Some(format!("replaced by code {}", replacement.id));
+    record_event(&txn, id, now, who, "REPLACE", Some(original.status), StoredCodeStatus::Replaced, detail).await?;
+    let detail = Some(format!("replacement of code {id}, {seats} seats"));
+    record_event(&txn, replacement.id, now, who, "ISSUE", None, status, detail).await?;
+    txn.commit().await?;
+    let original = code::Entity::find_by_id(id).one(db).await?.unwrap_or(original);
+    Ok(Ok((original, replacement)))
+}
+
+/// Revokes a code that is not used up (admin).
+pub async fn revoke(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    now: DateTime<Utc>,
+    id: i64,
+    reason: String,
+) -> Result<Outcome<code::Model>, AppError> {
+    let reason = reason.trim().to_owned();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return refuse("reason", UserErrorCode::Blank, "say why, in 1 to 500 characters");
+    }
+    for _ in 0..ATTEMPTS {
+        let Some(code) = code(db, viewer, id).await? else {
+            return refuse("codeId", UserErrorCode::NotFound, "code not found");
+        };
+        let problem = match code.status {
+            StoredCodeStatus::Redeemed => Some(UserErrorCode::AlreadyRedeemed),
+            StoredCodeStatus::Revoked => Some(UserErrorCode::Revoked),
+            StoredCodeStatus::Replaced => Some(UserErrorCode::Replaced),
+            _ => None,
+        };
+        if let Some(problem) = problem {
+            return refuse_code("codeId", problem);
+        }
+        let update = code::Entity::update_many().col_expr(code::Column::Status, Expr::value(StoredCodeStatus::Revoked));
+        let guard = Condition::all().add(code::Column::Status.eq(code.status));
+        let detail = Some(reason.clone());
+        if let Some(updated) = guarded(db, id, guard, update, now, actor(viewer), "REVOKE", code.status, detail).await?
+        {
+            return Ok(Ok(updated));
+        }
+    }
+    refuse_code("codeId", UserErrorCode::Revoked)
+}
+
+/// The answer of `validateCode`.
+#[derive(Debug, Clone)]
+pub struct Validation {
+    /// Why the value cannot be used by the caller now; `None` when it can.
+    pub problem: Option<UserErrorCode>,
+    /// The code, when the value names one the caller may know about.
+    pub code: Option<code::Model>,
+}
+
+/// Says, without changing anything, whether the caller could use a value
+/// now and if not why. Every call costs exactly one indexed look-up,
+/// whatever the value, so an unknown value answers in the same time and
+/// shape whatever its prefix.
+pub async fn validate(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    today: NaiveDate,
+    value: &str,
+) -> Result<Validation, AppError> {
+    let parsed = canonical(value);
+    let lookup = parsed.as_deref().unwrap_or(value);
+    let found = by_value(db, viewer, lookup).await?;
+    let (problem, code) = match (parsed, found) {
+        (Err(problem), _) => (Some(problem), None),
+        (Ok(_), None) => (Some(UserErrorCode::UnknownCode), None),
+        (Ok(_), Some(code)) => {
+            let privileged = scope::administers(viewer, code.organization_id);
+            (usability_problem(&facts(&code, today), viewer.subject.as_deref(), privileged), Some(code))
+        }
+    };
+    Ok(Validation { problem, code })
+}

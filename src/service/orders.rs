@@ -1,0 +1,410 @@
+//! Orders (R-5 .. R-12): placement, the state machine and fulfilment.
+//!
+//! Every state change is one conditional `UPDATE ... WHERE status IN (...)`:
+//! two admins pressing the same button at once get one success and one
+//! `INVALID_TRANSITION`, on both engines, without read-then-write races.
+
+use chrono::{DateTime, Utc};
+use entity::{
+    agreement, code, code_event, discount_tier,
+    enums::{CodeKind, OrderStatus, OrderTerm, PackageKind, StoredCodeStatus},
+    order, organization, package, package_program, program,
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select, Set, Statement, TransactionTrait,
+    sea_query::{Expr, Query},
+};
+
+use crate::{
+    auth::Viewer,
+    domain::{
+        code_format,
+        orders::{self, Buyer, Item, OrderRequest, Step},
+    },
+    error::{AppError, UserError, UserErrorCode},
+    service::{
+        catalog::Outcome,
+        page::{self, Page, PageRequest},
+        scope,
+    },
+};
+
+/// Rows per multi-row INSERT: 1 000 codes x 16 columns stays far below
+/// SQLite's 32 766 and PostgreSQL's 65 535 bind parameters.
+pub const INSERT_BATCH: usize = 1_000;
+
+fn refuse<T>(field: &str, code: UserErrorCode, message: impl Into<String>) -> Result<Outcome<T>, AppError> {
+    Ok(Err(vec![UserError::on(field, code, message)]))
+}
+
+/// Filters of `orders`.
+#[derive(Debug, Clone, Default)]
+pub struct OrderFilter {
+    pub status: Option<OrderStatus>,
+    pub agreement_id: Option<i64>,
+    pub organization_id: Option<i64>,
+}
+
+pub fn orders_query(viewer: &Viewer, filter: &OrderFilter) -> Select<order::Entity> {
+    let mut select = order::Entity::find().filter(scope::orders(viewer));
+    if let Some(status) = filter.status {
+        select = select.filter(order::Column::Status.eq(status));
+    }
+    if let Some(agreement) = filter.agreement_id {
+        select = select.filter(order::Column::AgreementId.eq(agreement));
+    }
+    if let Some(org) = filter.organization_id {
+        let agreements = Query::select()
+            .column(agreement::Column::Id)
+            .from(agreement::Entity)
+            .and_where(agreement::Column::OrganizationId.eq(org))
+            .to_owned();
+        select = select.filter(order::Column::AgreementId.in_subquery(agreements));
+    }
+    select
+}
+
+pub async fn list_orders(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    filter: &OrderFilter,
+    request: PageRequest,
+) -> Result<Page<order::Model>, AppError> {
+    Ok(page::fetch(db, orders_query(viewer, filter), order::Column::Id, request).await?)
+}
+
+/// One order, if the viewer may see it.
+pub async fn order<C: ConnectionTrait>(db: &C, viewer: &Viewer, id: i64) -> Result<Option<order::Model>, AppError> {
+    Ok(orders_query(viewer, &OrderFilter::default()).filter(order::Column::Id.eq(id)).one(db).await?)
+}
+
+pub async fn orders_by_ids(db: &DatabaseConnection, ids: &[i64]) -> Result<Vec<order::Model>, AppError> {
+    Ok(order::Entity::find().filter(order::Column::Id.is_in(ids.iter().copied())).all(db).await?)
+}
+
+/// What `placeOrder` asks for.
+#[derive(Debug, Clone)]
+pub struct PlaceOrder {
+    pub agreement_id: i64,
+    pub package_sku: String,
+    pub quantity: i32,
+    pub term: OrderTerm,
+}
+
+/// Places an order: checks the rules, prices it and stores the price with
+/// how it was computed (R-5 .. R-9).
+pub async fn place_order(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    now: DateTime<Utc>,
+    input: PlaceOrder,
+) -> Result<Outcome<order::Model>, AppError> {
+    let txn = db.begin().await?;
+    // Serialises placements on one agreement (a row lock on PostgreSQL, the
+    // write lock on SQLite), so two first 12-month orders cannot both miss
+    // each other (R-6). A no-op write, and the first statement, so SQLite
+    // takes its write lock before reading anything.
+    agreement::Entity::update_many()
+        .col_expr(agreement::Column::Id, Expr::col(agreement::Column::Id))
+        .filter(agreement::Column::Id.eq(input.agreement_id))
+        .exec(&txn)
+        .await?;
+    let Some(agreement) = agreement::Entity::find()
+        .filter(scope::orderable_agreements(viewer))
+        .filter(agreement::Column::Id.eq(input.agreement_id))
+        .one(&txn)
+        .await?
+    else {
+        return refuse("agreementId", UserErrorCode::NotFound, "agreement not found");
+    };
+    let Some(package) = package::Entity::find().filter(package::Column::Sku.eq(&input.package_sku)).one(&txn).await?
+    else {
+        return refuse("packageSku", UserErrorCode::NotFound, "no package has this sku");
+    };
+    let Some(org) = organization::Entity::find_by_id(agreement.organization_id).one(&txn).await? else {
+        return Err(AppError::internal(format!("agreement {} has no organization", agreement.id)));
+    };
+    let program_active = program::Entity::find_by_id(agreement.program_id).one(&txn).await?.is_some_and(|p| p.active);
+    let orderable = package_program::Entity::find_by_id((package.id, agreement.program_id)).one(&txn).await?.is_some();
+    let tiers = discount_tier::Entity::find()
+        .filter(discount_tier::Column::PackageId.eq(package.id))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|t| (t.min_quantity, t.percent_off))
+        .collect();
+    let subscription_ends_on = order::Entity::find()
+        .filter(order::Column::AgreementId.eq(agreement.id))
+        .filter(order::Column::Term.eq(OrderTerm::TwelveMonths))
+        .filter(order::Column::Status.ne(OrderStatus::Cancelled))
+        .order_by_desc(order::Column::EndsOn)
+        .one(&txn)
+        .await?
+        .map(|o| o.ends_on);
+    let request = OrderRequest {
+        today: now.date_naive(),
+        buyer: Buyer {
+            kind: org.kind,
+            accredited: org.accredited,
+            certiport_testing_center: org.certiport_testing_center,
+        },
+        program_active,
+        agreement_starts_on: agreement.starts_on,
+        agreement_ends_on: agreement.ends_on,
+        subscription_ends_on,
+        item: Item {
+            kind: package.kind,
+            retired: package.retired,
+            requires_accredited: package.requires_accredited,
+            requires_certiport: package.requires_certiport,
+            list_price_cents: package.list_price_cents,
+            vouchers_per_pack: package.vouchers_per_pack,
+            tiers,
+            orderable_under_program: orderable,
+        },
+        quantity: input.quantity,
+        term: input.term,
+    };
+    let quote = match orders::quote(&request) {
+        Ok(quote) => quote,
+        Err(errors) => return Ok(Err(errors)),
+    };
+    let placed_by_org = viewer.organization_id.filter(|_| !viewer.is_admin());
+    let model = order::ActiveModel {
+        agreement_id: Set(agreement.id),
+        package_id: Set(package.id),
+        placed_by: Set(viewer.subject.clone().unwrap_or_default()),
+        placed_by_organization_id: Set(placed_by_org),
+        quantity: Set(input.quantity),
+        term: Set(input.term),
+        status: Set(OrderStatus::Placed),
+        list_price_cents: Set(quote.price.list_price_cents),
+        months_charged: Set(i32::try_from(quote.price.months_charged).unwrap_or(12)),
+        discount_percent: Set(i32::try_from(quote.price.discount_percent).unwrap_or(0)),
+        unit_price_cents: Set(quote.price.unit_price_cents),
+        total_cents: Set(quote.price.total_cents),
+        currency: Set(package.currency.clone()),
+        starts_on: Set(quote.starts_on),
+        ends_on: Set(quote.ends_on),
+        placed_at: Set(now),
+        ..Default::default()
+    };
+    let order = model.insert(&txn).await?;
+    txn.commit().await?;
+    Ok(Ok(order))
+}
+
+/// Moves an order one step (confirm, invoice, cancel); fulfilment has its
+/// own function because it generates the codes.
+pub async fn step(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    id: i64,
+    step: Step,
+    cancel_reason: Option<String>,
+) -> Result<Outcome<order::Model>, AppError> {
+    let (from, to) = step.from_to();
+    let mut update = order::Entity::update_many().col_expr(order::Column::Status, Expr::value(to));
+    update = match step {
+        Step::Confirm => update.col_expr(order::Column::ConfirmedAt, Expr::value(now)),
+        Step::Invoice => update.col_expr(order::Column::InvoicedAt, Expr::value(now)),
+        Step::Fulfil => update.col_expr(order::Column::FulfilledAt, Expr::value(now)),
+        Step::Cancel => update
+            .col_expr(order::Column::CancelledAt, Expr::value(now))
+            .col_expr(order::Column::CancelReason, Expr::value(cancel_reason)),
+    };
+    let done = update
+        .filter(order::Column::Id.eq(id))
+        .filter(order::Column::Status.is_in(from.iter().copied()))
+        .exec(db)
+        .await?
+        .rows_affected;
+    let Some(order) = order::Entity::find_by_id(id).one(db).await? else {
+        return refuse("id", UserErrorCode::NotFound, "order not found");
+    };
+    if done == 1 { Ok(Ok(order)) } else { Ok(Err(vec![step.refusal(order.status)])) }
+}
+
+/// The kind of code a package delivers.
+pub fn code_kind(package: PackageKind) -> CodeKind {
+    match package {
+        PackageKind::LibraryAccess => CodeKind::LibraryAccess,
+        PackageKind::ExamVoucher | PackageKind::Subscription => CodeKind::ExamVoucher,
+        PackageKind::ActivationToken => CodeKind::ActivationToken,
+        PackageKind::ProductKey => CodeKind::ProductKey,
+    }
+}
+
+/// Fulfils an invoiced order: generates quantity x vouchers-per-pack codes
+/// and their `ISSUED` events, all in one transaction, and records the
+/// agreement's notice contact as where they were delivered (R-12).
+pub async fn fulfil(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    actor: &str,
+    id: i64,
+) -> Result<Outcome<order::Model>, AppError> {
+    let txn = db.begin().await?;
+    // The guard is the first statement: on SQLite it takes the write lock
+    // before anything is read, so concurrent fulfilments queue instead of
+    // failing on a stale snapshot.
+    let done = order::Entity::update_many()
+        .col_expr(order::Column::Status, Expr::value(OrderStatus::Fulfilled))
+        .col_expr(order::Column::FulfilledAt, Expr::value(now))
+        .filter(order::Column::Id.eq(id))
+        .filter(order::Column::Status.eq(OrderStatus::Invoiced))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    if done != 1 {
+        drop(txn);
+        return match order::Entity::find_by_id(id).one(db).await? {
+            None => refuse("id", UserErrorCode::NotFound, "order not found"),
+            Some(order) => Ok(Err(vec![Step::Fulfil.refusal(order.status)])),
+        };
+    }
+    let Some(existing) = order::Entity::find_by_id(id).one(&txn).await? else {
+        return Err(AppError::internal(format!("order {id} vanished during fulfilment")));
+    };
+    let Some(agreement) = agreement::Entity::find_by_id(existing.agreement_id).one(&txn).await? else {
+        return Err(AppError::internal(format!("order {id} has no agreement")));
+    };
+    order::Entity::update_many()
+        .col_expr(order::Column::DeliveredTo, Expr::value(agreement.notice_contact.clone()))
+        .filter(order::Column::Id.eq(id))
+        .exec(&txn)
+        .await?;
+    let Some(package) = package::Entity::find_by_id(existing.package_id).one(&txn).await? else {
+        return Err(AppError::internal(format!("order {id} has no package")));
+    };
+    let count = orders::codes_for(existing.quantity, package.vouchers_per_pack);
+    let template = code::ActiveModel {
+        organization_id: Set(agreement.organization_id),
+        order_id: Set(Some(id)),
+        membership_id: Set(None),
+        kind: Set(code_kind(package.kind)),
+        status: Set(StoredCodeStatus::Issued),
+        // R-18: unused codes expire with the agreement or the subscription.
+        valid_until: Set(existing.ends_on),
+        assignee: Set(None),
+        assigned_at: Set(None),
+        redeemed_at: Set(None),
+        exam: Set(None),
+        seats: Set(package.seats_per_token.filter(|_| package.kind == PackageKind::ActivationToken)),
+        activations_total: Set(package.activations_per_key.filter(|_| package.kind == PackageKind::ProductKey)),
+        activations_used: Set(0),
+        tenant: Set(None),
+        activated_at: Set(None),
+        replaces_id: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    };
+    let mut left = count;
+    while left > 0 {
+        let batch = left.min(INSERT_BATCH as i64);
+        let mut rows = Vec::with_capacity(batch as usize);
+        for _ in 0..batch {
+            let mut row = template.clone();
+            row.value = Set(code_format::generate().map_err(AppError::internal)?);
+            rows.push(row);
+        }
+        // A value collision (100 random bits: never expected) violates
+        // `codes_value_key` and rolls the whole fulfilment back.
+        code::Entity::insert_many(rows).exec_without_returning(&txn).await?;
+        left -= batch;
+    }
+    issue_events(&txn, id, now, actor).await?;
+    let order = order::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::internal(format!("order {id} vanished during fulfilment")))?;
+    txn.commit().await?;
+    Ok(Ok(order))
+}
+
+/// One `ISSUED` event per code of the order, in a single INSERT ... SELECT.
+async fn issue_events<C: ConnectionTrait>(
+    db: &C,
+    order_id: i64,
+    now: DateTime<Utc>,
+    actor: &str,
+) -> Result<(), AppError> {
+    let backend = db.get_database_backend();
+    let p = |n: usize| if backend == DbBackend::Postgres { format!("${n}") } else { "?".to_owned() };
+    let sql = format!(
+        "INSERT INTO code_events (code_id, at, actor, action, from_status, to_status, detail) \
+         SELECT id, {}, {}, 'ISSUE', NULL, 'ISSUED', {} FROM codes WHERE order_id = {} ORDER BY id",
+        p(1),
+        p(2),
+        p(3),
+        p(4)
+    );
+    let detail = format!("fulfilment of order {order_id}");
+    let values: Vec<sea_orm::Value> = vec![now.into(), actor.into(), detail.into(), order_id.into()];
+    db.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+    Ok(())
+}
+
+/// The first `size + 1` codes of each order, by id, in one statement (a
+/// window function), for nested `Order.codes` pages.
+pub async fn first_codes_of_orders(
+    db: &DatabaseConnection,
+    order_ids: &[i64],
+    size: u64,
+) -> Result<Vec<code::Model>, AppError> {
+    if order_ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let backend = db.get_database_backend();
+    let p = |n: usize| if backend == DbBackend::Postgres { format!("${n}") } else { "?".to_owned() };
+    let placeholders: Vec<String> = (1..=order_ids.len()).map(p).collect();
+    let sql = format!(
+        "SELECT * FROM (SELECT codes.*, ROW_NUMBER() OVER (PARTITION BY order_id ORDER BY id) AS rn \
+         FROM codes WHERE order_id IN ({})) ranked WHERE rn <= {} ORDER BY order_id, id",
+        placeholders.join(", "),
+        p(order_ids.len() + 1)
+    );
+    let mut values: Vec<sea_orm::Value> = order_ids.iter().map(|&id| id.into()).collect();
+    values.push(i64::try_from(size + 1).unwrap_or(i64::MAX).into());
+    Ok(code::Entity::find().from_raw_sql(Statement::from_sql_and_values(backend, sql, values)).all(db).await?)
+}
+
+/// How many codes each order has, in one statement.
+pub async fn code_counts_of_orders(db: &DatabaseConnection, order_ids: &[i64]) -> Result<Vec<(i64, i64)>, AppError> {
+    Ok(code::Entity::find()
+        .select_only()
+        .column(code::Column::OrderId)
+        .column_as(code::Column::Id.count(), "n")
+        .filter(code::Column::OrderId.is_in(order_ids.iter().copied()))
+        .group_by(code::Column::OrderId)
+        .into_tuple::<(i64, i64)>()
+        .all(db)
+        .await?)
+}
+
+/// Appends one event to a code's history.
+pub(crate) async fn record_event<C: ConnectionTrait>(
+    db: &C,
+    code_id: i64,
+    at: DateTime<Utc>,
+    actor: &str,
+    action: &str,
+    from: Option<StoredCodeStatus>,
+    to: StoredCodeStatus,
+    detail: Option<String>,
+) -> Result<(), AppError> {
+    code_event::ActiveModel {
+        code_id: Set(code_id),
+        at: Set(at),
+        actor: Set(actor.to_owned()),
+        action: Set(action.to_owned()),
+        from_status: Set(from.map(|s| s.as_str().to_owned())),
+        to_status: Set(to.as_str().to_owned()),
+        detail: Set(detail),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}

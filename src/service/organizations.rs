@@ -1,0 +1,203 @@
+//! Organizations, reseller links and agreements, scoped by the
+//! viewer.
+
+use chrono::{DateTime, Utc};
+use entity::{agreement, enums::OrganizationKind, organization, program, reseller_customer};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Select, Set,
+};
+
+use crate::{
+    auth::Viewer,
+    domain::organizations::{AgreementDraft, OrganizationDraft},
+    error::{AppError, UserError, UserErrorCode, constraint_to_user_error},
+    service::{
+        catalog::Outcome,
+        page::{self, Page, PageRequest},
+        scope,
+    },
+};
+
+fn refuse<T>(field: &str, code: UserErrorCode, message: &str) -> Result<Outcome<T>, AppError> {
+    Ok(Err(vec![UserError::on(field, code, message)]))
+}
+
+/// Filters of `organizations`.
+#[derive(Debug, Clone, Default)]
+pub struct OrganizationFilter {
+    pub kind: Option<OrganizationKind>,
+}
+
+pub fn organizations_query(viewer: &Viewer, filter: &OrganizationFilter) -> Select<organization::Entity> {
+    let mut select = organization::Entity::find().filter(scope::organizations(viewer, organization::Column::Id));
+    if let Some(kind) = filter.kind {
+        select = select.filter(organization::Column::Kind.eq(kind));
+    }
+    select
+}
+
+pub async fn list_organizations(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    filter: &OrganizationFilter,
+    request: PageRequest,
+) -> Result<Page<organization::Model>, AppError> {
+    Ok(page::fetch(db, organizations_query(viewer, filter), organization::Column::Id, request).await?)
+}
+
+/// One organization, if the viewer may see it.
+pub async fn organization<C: ConnectionTrait>(
+    db: &C,
+    viewer: &Viewer,
+    id: i64,
+) -> Result<Option<organization::Model>, AppError> {
+    Ok(organizations_query(viewer, &OrganizationFilter::default())
+        .filter(organization::Column::Id.eq(id))
+        .one(db)
+        .await?)
+}
+
+pub async fn organizations_by_ids(db: &DatabaseConnection, ids: &[i64]) -> Result<Vec<organization::Model>, AppError> {
+    Ok(organization::Entity::find().filter(organization::Column::Id.is_in(ids.iter().copied())).all(db).await?)
+}
+
+/// Creates an organization, linked to the resellers that serve it (admin).
+pub async fn create_organization(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    draft: OrganizationDraft,
+    reseller_ids: Vec<i64>,
+) -> Result<Outcome<organization::Model>, AppError> {
+    if let Err(errors) = draft.validate() {
+        return Ok(Err(errors));
+    }
+    let resellers = organizations_by_ids(db, &reseller_ids).await?;
+    if resellers.len() != reseller_ids.len() || resellers.iter().any(|r| r.kind != OrganizationKind::Partner) {
+        return refuse(
+            "resellerIds",
+            UserErrorCode::NotFound,
+            "every reseller must be an existing partner organization",
+        );
+    }
+    let txn = sea_orm::TransactionTrait::begin(db).await?;
+    let model = organization::ActiveModel {
+        name: Set(draft.name.trim().to_owned()),
+        kind: Set(draft.kind),
+        accredited: Set(draft.accredited),
+        certiport_testing_center: Set(draft.certiport_testing_center),
+        partner_global_account: Set(draft.partner_global_account),
+        merged_into_id: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    };
+    let org = match model.insert(&txn).await {
+        Ok(org) => org,
+        Err(err) => return constraint_to_user_error(err).map(|e| Err(vec![e])),
+    };
+    if !reseller_ids.is_empty() {
+        let links = reseller_ids.iter().map(|&reseller_id| reseller_customer::ActiveModel {
+            reseller_id: Set(reseller_id),
+            customer_id: Set(org.id),
+        });
+        reseller_customer::Entity::insert_many(links).exec_without_returning(&txn).await?;
+    }
+    txn.commit().await?;
+    Ok(Ok(org))
+}
+
+/// Records that a reseller serves a customer (admin). Linking twice is a no-op.
+pub async fn link_reseller(
+    db: &DatabaseConnection,
+    reseller_id: i64,
+    customer_id: i64,
+) -> Result<Outcome<organization::Model>, AppError> {
+    let Some(reseller) = organization::Entity::find_by_id(reseller_id).one(db).await? else {
+        return refuse("resellerId", UserErrorCode::NotFound, "reseller not found");
+    };
+    if reseller.kind != OrganizationKind::Partner {
+        return refuse("resellerId", UserErrorCode::InvalidFormat, "a reseller is a partner organization");
+    }
+    let Some(customer) = organization::Entity::find_by_id(customer_id).one(db).await? else {
+        return refuse("customerId", UserErrorCode::NotFound, "customer not found");
+    };
+    if reseller.id == customer.id {
+        return refuse("customerId", UserErrorCode::InvalidFormat, "an organization does not resell to itself");
+    }
+    let exists = reseller_customer::Entity::find_by_id((reseller_id, customer_id)).one(db).await?.is_some();
+    if !exists {
+        let link = reseller_customer::ActiveModel { reseller_id: Set(reseller_id), customer_id: Set(customer_id) };
+        reseller_customer::Entity::insert(link).on_conflict_do_nothing().exec_without_returning(db).await?;
+    }
+    Ok(Ok(customer))
+}
+
+/// Filters of `agreements`.
+#[derive(Debug, Clone, Default)]
+pub struct AgreementFilter {
+    pub organization_id: Option<i64>,
+}
+
+pub fn agreements_query(viewer: &Viewer, filter: &AgreementFilter) -> Select<agreement::Entity> {
+    let mut select = agreement::Entity::find().filter(scope::organizations(viewer, agreement::Column::OrganizationId));
+    if let Some(org) = filter.organization_id {
+        select = select.filter(agreement::Column::OrganizationId.eq(org));
+    }
+    select
+}
+
+pub async fn list_agreements(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    filter: &AgreementFilter,
+    request: PageRequest,
+) -> Result<Page<agreement::Model>, AppError> {
+    Ok(page::fetch(db, agreements_query(viewer, filter), agreement::Column::Id, request).await?)
+}
+
+/// One agreement, if the viewer may see it.
+pub async fn agreement<C: ConnectionTrait>(
+    db: &C,
+    viewer: &Viewer,
+    id: i64,
+) -> Result<Option<agreement::Model>, AppError> {
+    Ok(agreements_query(viewer, &AgreementFilter::default()).filter(agreement::Column::Id.eq(id)).one(db).await?)
+}
+
+pub async fn agreements_by_ids(db: &DatabaseConnection, ids: &[i64]) -> Result<Vec<agreement::Model>, AppError> {
+    Ok(agreement::Entity::find().filter(agreement::Column::Id.is_in(ids.iter().copied())).all(db).await?)
+}
+
+/// Creates an agreement of an organization under a program (admin, R-3).
+pub async fn create_agreement(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    draft: AgreementDraft,
+) -> Result<Outcome<agreement::Model>, AppError> {
+    if let Err(errors) = draft.validate() {
+        return Ok(Err(errors));
+    }
+    if organization::Entity::find_by_id(draft.organization_id).one(db).await?.is_none() {
+        return refuse("organizationId", UserErrorCode::NotFound, "organization not found");
+    }
+    let Some(program) = program::Entity::find().filter(program::Column::Code.eq(&draft.program_code)).one(db).await?
+    else {
+        return refuse("programCode", UserErrorCode::UnknownProgram, "no program has this code");
+    };
+    if !program.active {
+        return refuse("programCode", UserErrorCode::ProgramRetired, "the program is retired (R-1)");
+    }
+    let model = agreement::ActiveModel {
+        organization_id: Set(draft.organization_id),
+        program_id: Set(program.id),
+        number: Set(draft.number),
+        starts_on: Set(draft.starts_on),
+        ends_on: Set(draft.ends_on),
+        notice_contact: Set(draft.notice_contact),
+        created_at: Set(now),
+        ..Default::default()
+    };
+    match model.insert(db).await {
+        Ok(agreement) => Ok(Ok(agreement)),
+        Err(err) => constraint_to_user_error(err).map(|e| Err(vec![e])),
+    }
+}
