@@ -9,7 +9,7 @@ use entity::enums::{OrderStatus, OrderTerm, OrganizationKind, PackageKind};
 
 use crate::{
     domain::{
-        dates::add_business_days,
+        dates::{add_business_days, add_months},
         pricing::{Price, discount_for, price, prorated_months, twelve_month_term},
     },
     error::{UserError, UserErrorCode},
@@ -79,6 +79,21 @@ pub struct Quote {
 /// pack when the package names no count).
 pub fn codes_for(quantity: i32, vouchers_per_pack: Option<i32>) -> i64 {
     i64::from(quantity) * i64::from(vouchers_per_pack.unwrap_or(1))
+}
+
+/// The last day of the agreement year containing `day`: the day before the
+/// next anniversary of the agreement's start. A prorated order with more
+/// than 12 months left on a multi-year agreement runs to it, so an order
+/// never runs longer than the 12 months it can be charged for.
+pub fn agreement_year_end(starts_on: NaiveDate, day: NaiveDate) -> Option<NaiveDate> {
+    let mut years = 1u32;
+    loop {
+        let end = add_months(starts_on, 12 * years)?.pred_opt()?;
+        if end >= day {
+            return Some(end);
+        }
+        years = years.checked_add(1)?;
+    }
 }
 
 fn refuse(field: &str, code: UserErrorCode, message: impl Into<String>) -> Vec<UserError> {
@@ -169,7 +184,10 @@ pub fn quote(req: &OrderRequest) -> Result<Quote, Vec<UserError>> {
             (start, end, 12)
         }
         OrderTerm::Prorated => {
-            let end = running_subscription.unwrap_or(req.agreement_ends_on);
+            let end = running_subscription
+                .or_else(|| agreement_year_end(req.agreement_starts_on, day))
+                .unwrap_or(req.agreement_ends_on)
+                .min(req.agreement_ends_on);
             (day, end, prorated_months(day, end))
         }
     };
@@ -353,6 +371,21 @@ mod tests {
         req.today = d(2029, 6, 30);
         req.term = OrderTerm::Prorated;
         assert!(quote(&req).is_ok(), "the last day of the agreement still counts");
+    }
+
+    #[test]
+    fn a_prorated_order_on_a_multi_year_agreement_ends_with_the_agreement_year() {
+        // agreement 2026-07-01 .. 2029-06-30, ordered 2027-02-10: the
+        // year ends 2027-06-30; Feb (started) .. Jun = 5 months.
+        let mut req = request();
+        req.term = OrderTerm::Prorated;
+        let q = quote(&req).expect("prorated");
+        assert_eq!(q.ends_on, d(2027, 6, 30));
+        assert_eq!(q.price.months_charged, 5);
+        assert_eq!(agreement_year_end(d(2026, 7, 1), d(2027, 7, 1)), Some(d(2028, 6, 30)));
+        assert_eq!(agreement_year_end(d(2026, 7, 1), d(2027, 6, 30)), Some(d(2027, 6, 30)));
+        // 29 February start: the year ends on 27 February the next year (the day before 28 Feb).
+        assert_eq!(agreement_year_end(d(2028, 2, 29), d(2028, 3, 1)), Some(d(2029, 2, 27)));
     }
 
     #[test]

@@ -154,7 +154,7 @@ impl TestApp {
             .variables(async_graphql::Variables::from_json(variables))
             .data(viewer.clone())
             .data(db.clone())
-            .data(loaders::loaders(db));
+            .data(loaders::loaders_with_delay(db, Duration::from_millis(50)));
         let response = self.state.schema.execute(request).await;
         (serde_json::to_value(&response).expect("response serializes"), counter.load(Ordering::SeqCst))
     }

@@ -5,7 +5,10 @@
 
 mod auth;
 mod catalog;
+mod codes;
+mod fixtures;
 mod helpers;
 mod http;
 mod limits;
+mod orders;
 mod schema;

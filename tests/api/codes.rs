@@ -1,0 +1,373 @@
+//! Codes (R-13 .. R-20): assignment, redemption, activation, replacement,
+//! revocation, expiry, visibility and validation.
+
+use chrono::{TimeZone, Utc};
+use licensegraph::{auth::Role, config::LimitArgs};
+use serde_json::{Value, json};
+
+use crate::{
+    fixtures::*,
+    helpers::{TestApp, admin, error_code},
+};
+
+/// An app whose attempt budget does not get in the way of concurrency tests.
+async fn roomy() -> TestApp {
+    TestApp::with_limits(LimitArgs { code_attempts_per_minute: 10_000, ..LimitArgs::default() }).await
+}
+
+struct Voucher {
+    school: Org,
+    id: String,
+    value: String,
+}
+
+/// One fulfilled class pack; the first voucher assigned to `ada`.
+async fn assigned_voucher(app: &TestApp) -> Voucher {
+    let school = academic(app, "Voucher School").await;
+    let agreement = ees_year(app, &school, "EES-2026-0100").await;
+    let order = fulfilled(app, &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
+    let (id, value) = codes_of(app, &order, 1).await.remove(0);
+    let payload = mutate(app, &customer_admin(&school), ASSIGN, json!({ "codeId": id, "assignee": "ada" })).await;
+    assert_eq!(user_errors(&payload), Vec::<String>::new(), "{payload}");
+    Voucher { school, id, value }
+}
+
+fn ada(school: &Org) -> licensegraph::auth::Viewer {
+    person("ada", &[Role::Learner], school.id)
+}
+
+#[tokio::test]
+async fn an_assigned_code_is_never_reassigned() {
+    // R-17.
+    let app = TestApp::spawn().await;
+    let v = assigned_voucher(&app).await;
+    let again = mutate(&app, &customer_admin(&v.school), ASSIGN, json!({ "codeId": v.id, "assignee": "bob" })).await;
+    assert_eq!(user_errors(&again), vec!["ALREADY_ASSIGNED"]);
+    let blank = mutate(&app, &customer_admin(&v.school), ASSIGN, json!({ "codeId": v.id, "assignee": "  " })).await;
+    assert_eq!(user_errors(&blank), vec!["BLANK"]);
+    // Another organization's administrator cannot even find it.
+    let other = academic(&app, "Other").await;
+    let theirs = mutate(&app, &customer_admin(&other), ASSIGN, json!({ "codeId": v.id, "assignee": "eve" })).await;
+    assert_eq!(user_errors(&theirs), vec!["NOT_FOUND"]);
+}
+
+#[tokio::test]
+async fn only_the_assignee_redeems_a_voucher_and_only_once() {
+    // R-13, R-17.
+    let app = TestApp::spawn().await;
+    let v = assigned_voucher(&app).await;
+    let bob = person("bob", &[Role::Learner], v.school.id);
+    let input = json!({ "value": v.value, "exam": "MO-100" });
+    assert_eq!(user_errors(&mutate(&app, &bob, REDEEM, input.clone()).await), vec!["NOT_ASSIGNED_TO_YOU"]);
+    // Typed loosely: lower case, spaces instead of dashes.
+    let typed = v.value.to_lowercase().replace('-', " ");
+    let first = mutate(&app, &ada(&v.school), REDEEM, json!({ "value": typed, "exam": "mo-100" })).await;
+    assert_eq!(first["code"]["status"], "REDEEMED", "{first}");
+    assert_eq!(user_errors(&mutate(&app, &ada(&v.school), REDEEM, input).await), vec!["ALREADY_REDEEMED"]);
+    let bad_exam = mutate(&app, &ada(&v.school), REDEEM, json!({ "value": v.value, "exam": "" })).await;
+    assert_eq!(user_errors(&bad_exam), vec!["INVALID_FORMAT"]);
+}
+
+#[tokio::test]
+async fn sixty_four_clients_redeeming_one_voucher_get_exactly_one_success() {
+    // R-13, under real concurrency on the real pool (PostgreSQL with TEST_DATABASE_URL).
+    let app = roomy().await;
+    let v = assigned_voucher(&app).await;
+    let learner = ada(&v.school);
+    let input = json!({ "value": v.value, "exam": "MO-100" });
+    let attempts = (0..64).map(|_| {
+        let (app, learner, input) = (&app, learner.clone(), input.clone());
+        async move { mutate(app, &learner, REDEEM, input).await }
+    });
+    let results: Vec<Value> = futures_util::future::join_all(attempts).await;
+    let wins = results.iter().filter(|p| p["code"]["status"] == "REDEEMED").count();
+    let lost = results.iter().filter(|p| user_errors(p) == vec!["ALREADY_REDEEMED"]).count();
+    assert_eq!((wins, lost), (1, 63), "{results:?}");
+    let events = app
+        .execute(
+            &admin(),
+            "query($id: ID!) { node(id: $id) { ... on Code { events { action } } } }",
+            json!({ "id": v.id }),
+        )
+        .await;
+    assert_eq!(
+        events["data"]["node"]["events"],
+        json!([{ "action": "ISSUE" }, { "action": "ASSIGN" }, { "action": "REDEEM" }])
+    );
+}
+
+#[tokio::test]
+async fn unused_codes_expire_when_their_agreement_ends() {
+    // R-18: the agreement ends 2027-06-30; the code is usable that day, expired the next.
+    let app = TestApp::spawn().await;
+    let v = assigned_voucher(&app).await;
+    let status = "query($id: ID!) { node(id: $id) { ... on Code { status expiresOn } } }";
+    app.clock.set(Utc.with_ymd_and_hms(2027, 6, 30, 23, 59, 0).unwrap());
+    let seen = app.execute(&admin(), status, json!({ "id": v.id })).await;
+    assert_eq!(seen["data"]["node"], json!({ "status": "ASSIGNED", "expiresOn": "2027-06-30" }));
+    app.clock.set(Utc.with_ymd_and_hms(2027, 7, 1, 0, 0, 0).unwrap());
+    let seen = app.execute(&admin(), status, json!({ "id": v.id })).await;
+    assert_eq!(seen["data"]["node"]["status"], "EXPIRED");
+    let late = mutate(&app, &ada(&v.school), REDEEM, json!({ "value": v.value, "exam": "MO-100" })).await;
+    assert_eq!(user_errors(&late), vec!["EXPIRED"]);
+    let expired = app
+        .execute(
+            &admin(),
+            "{ codes(status: EXPIRED) { totalCount } issued: codes(status: ISSUED) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(expired["data"]["codes"]["totalCount"], 30);
+    assert_eq!(expired["data"]["issued"]["totalCount"], 0);
+}
+
+#[tokio::test]
+async fn a_revoked_code_cannot_be_used() {
+    let app = TestApp::spawn().await;
+    let v = assigned_voucher(&app).await;
+    let revoke =
+        "mutation($input: RevokeCodeInput!) { revokeCode(input: $input) { code { status } userErrors { code } } }";
+    let boss = customer_admin(&v.school);
+    let response = app.execute(&boss, revoke, json!({ "input": { "codeId": v.id, "reason": "lost" } })).await;
+    assert_eq!(error_code(&response), Some("FORBIDDEN"));
+    let revoked = mutate(&app, &admin(), revoke, json!({ "codeId": v.id, "reason": "reported stolen" })).await;
+    assert_eq!(revoked["code"]["status"], "REVOKED");
+    let used = mutate(&app, &ada(&v.school), REDEEM, json!({ "value": v.value, "exam": "MO-100" })).await;
+    assert_eq!(user_errors(&used), vec!["REVOKED"]);
+    assert_eq!(
+        user_errors(&mutate(&app, &admin(), revoke, json!({ "codeId": v.id, "reason": "again" })).await),
+        vec!["REVOKED"]
+    );
+}
+
+#[tokio::test]
+async fn values_are_shown_only_to_the_owner_the_assignee_and_admins() {
+    let app = TestApp::spawn().await;
+    let reseller =
+        organization(&app, json!({ "name": "Shop", "kind": "PARTNER", "partnerGlobalAccount": "PGA-300" })).await;
+    let v = assigned_voucher(&app).await;
+    let link = "mutation($input: LinkResellerInput!) { linkReseller(input: $input) { userErrors { code } } }";
+    mutate(&app, &admin(), link, json!({ "resellerId": reseller.gid, "customerId": v.school.gid })).await;
+    let query = "query($id: ID!) { node(id: $id) { ... on Code { value hint assignee } } }";
+    let hint = format!(
+        "…{}",
+        v.value.replace('-', "").chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect::<String>()
+    );
+    for (who, shows) in [
+        (admin(), true),
+        (customer_admin(&v.school), true),
+        (ada(&v.school), true),
+        (person("shop", &[Role::Reseller], reseller.id), false),
+    ] {
+        let seen = app.execute(&who, query, json!({ "id": v.id })).await;
+        let node = &seen["data"]["node"];
+        assert_eq!(node["hint"], hint.as_str(), "{who:?}: {seen}");
+        assert_eq!(node["value"].as_str() == Some(v.value.as_str()), shows, "{who:?}: {seen}");
+    }
+    // A learner who is not the assignee does not see the code at all.
+    let bob = person("bob", &[Role::Learner], v.school.id);
+    assert!(app.execute(&bob, query, json!({ "id": v.id })).await["data"]["node"].is_null());
+    let mine = app.execute(&ada(&v.school), "{ codes { totalCount nodes { order { id } } } }", json!({})).await;
+    assert_eq!(mine["data"]["codes"]["totalCount"], 1, "a learner lists the codes assigned to them");
+    assert!(mine["data"]["codes"]["nodes"][0]["order"].is_null(), "but not the order behind them");
+}
+
+#[tokio::test]
+async fn library_access_is_activated_once_by_its_assignee() {
+    // R-14.
+    let app = TestApp::spawn().await;
+    let corp = organization(&app, json!({ "name": "Contoso Ltd", "kind": "ENTERPRISE" })).await;
+    let agreement = agreement(&app, &corp, "EA", "EA-2026-0001", "2026-01-01", "2028-12-31").await;
+    let order = fulfilled(&app, &agreement, "EREF-LIB", 2, "PRORATED").await;
+    let (id, value) = codes_of(&app, &order, 1).await.remove(0);
+    let carol = person("carol", &[Role::Learner], corp.id);
+    assert_eq!(user_errors(&mutate(&app, &carol, ACTIVATE, json!({ "value": value })).await), vec!["NOT_ASSIGNED"]);
+    mutate(&app, &customer_admin(&corp), ASSIGN, json!({ "codeId": id, "assignee": "carol" })).await;
+    let on = mutate(&app, &carol, ACTIVATE, json!({ "value": value })).await;
+    assert_eq!(on["code"]["status"], "ACTIVE", "{on}");
+    assert_eq!(user_errors(&mutate(&app, &carol, ACTIVATE, json!({ "value": value })).await), vec!["ALREADY_ACTIVE"]);
+    assert_eq!(
+        user_errors(&mutate(&app, &carol, REDEEM, json!({ "value": value, "exam": "MO-100" })).await),
+        vec!["WRONG_KIND"]
+    );
+}
+
+/// A partner with a CSP agreement and a fulfilled order of two `kind` codes.
+async fn partner_codes(app: &TestApp, kind: &str, capacity: (&str, i32)) -> (Org, Vec<(String, String)>) {
+    let create = "mutation($input: CreatePackageInput!) { createPackage(input: $input) { package { sku } userErrors { code field } } }";
+    let sku = format!("CSP-{}", kind.replace('_', "-"));
+    let mut input =
+        json!({ "sku": sku, "name": kind, "kind": kind, "listPriceCents": 10_000, "programCodes": ["CSP"] });
+    input[capacity.0] = json!(capacity.1);
+    let payload = mutate(app, &admin(), create, input).await;
+    assert_eq!(user_errors(&payload), Vec::<String>::new(), "{payload}");
+    let partner =
+        organization(app, json!({ "name": "Partner", "kind": "PARTNER", "partnerGlobalAccount": "PGA-400" })).await;
+    let agreement = agreement(app, &partner, "CSP", "CSP-2026-0001", "2026-01-01", "2028-12-31").await;
+    let order = fulfilled(app, &agreement, &sku, 2, "PRORATED").await;
+    (partner, codes_of(app, &order, 2).await)
+}
+
+#[tokio::test]
+async fn an_activation_token_is_activated_whole_on_one_tenant() {
+    // R-15.
+    let app = TestApp::spawn().await;
+    let (partner, codes) = partner_codes(&app, "ACTIVATION_TOKEN", ("seatsPerToken", 25)).await;
+    let pa = person("pa", &[Role::PartnerAdmin], partner.id);
+    let value = &codes[0].1;
+    assert_eq!(user_errors(&mutate(&app, &pa, ACTIVATE, json!({ "value": value })).await), vec!["BLANK"]);
+    let split =
+        mutate(&app, &pa, ACTIVATE, json!({ "value": value, "tenant": "contoso.onmicrosoft.com", "seats": 5 })).await;
+    assert_eq!(user_errors(&split), vec!["CANNOT_SPLIT"]);
+    let whole =
+        mutate(&app, &pa, ACTIVATE, json!({ "value": value, "tenant": "contoso.onmicrosoft.com", "seats": 25 })).await;
+    assert_eq!(whole["code"]["status"], "ACTIVE", "{whole}");
+    assert_eq!(
+        (whole["code"]["seats"].as_i64(), whole["code"]["tenant"].as_str()),
+        (Some(25), Some("contoso.onmicrosoft.com"))
+    );
+    let again = mutate(&app, &pa, ACTIVATE, json!({ "value": value, "tenant": "other.onmicrosoft.com" })).await;
+    assert_eq!(user_errors(&again), vec!["ALREADY_ACTIVE"]);
+    // A learner of the partner holding the value cannot use an unassigned token.
+    let stranger = person("temp", &[Role::Learner], partner.id);
+    let tried = mutate(&app, &stranger, ACTIVATE, json!({ "value": codes[1].1, "tenant": "x.example" })).await;
+    assert_eq!(user_errors(&tried), vec!["NOT_ASSIGNED_TO_YOU"]);
+}
+
+const REPLACE: &str = "mutation($input: IssueReplacementTokenInput!) {
+    issueReplacementToken(input: $input) {
+        original { status replacedBy { id } } replacement { status seats replaces { id } } userErrors { code }
+    }
+}";
+
+#[tokio::test]
+async fn a_replacement_token_is_issued_once_through_day_thirty_after_activation() {
+    // R-15: activated on D = 2026-11-21; allowed through D + 30 = 2026-12-21, refused from 2026-12-22.
+    let app = TestApp::spawn().await;
+    let (partner, codes) = partner_codes(&app, "ACTIVATION_TOKEN", ("seatsPerToken", 25)).await;
+    let pa = person("pa", &[Role::PartnerAdmin], partner.id);
+    for (_, value) in &codes {
+        mutate(&app, &pa, ACTIVATE, json!({ "value": value, "tenant": "wrong.onmicrosoft.com" })).await;
+    }
+    app.clock.set(Utc.with_ymd_and_hms(2026, 12, 21, 23, 0, 0).unwrap());
+    let replaced = mutate(&app, &pa, REPLACE, json!({ "codeId": codes[0].0, "seats": 20 })).await;
+    assert_eq!(user_errors(&replaced), Vec::<String>::new(), "{replaced}");
+    assert_eq!(replaced["original"]["status"], "REPLACED");
+    assert_eq!(replaced["replacement"]["status"], "ISSUED");
+    assert_eq!(replaced["replacement"]["seats"], 20);
+    assert_eq!(replaced["replacement"]["replaces"]["id"], codes[0].0.as_str());
+    let twice = mutate(&app, &pa, REPLACE, json!({ "codeId": codes[0].0 })).await;
+    assert_eq!(user_errors(&twice), vec!["REPLACEMENT_ALREADY_ISSUED"]);
+    let more = mutate(&app, &pa, REPLACE, json!({ "codeId": codes[1].0, "seats": 26 })).await;
+    assert_eq!(user_errors(&more), vec!["OUT_OF_RANGE"], "a replacement never adds seats");
+    app.clock.set(Utc.with_ymd_and_hms(2026, 12, 22, 0, 0, 0).unwrap());
+    let late = mutate(&app, &pa, REPLACE, json!({ "codeId": codes[1].0 })).await;
+    assert_eq!(user_errors(&late), vec!["REPLACEMENT_WINDOW_CLOSED"]);
+}
+
+#[tokio::test]
+async fn concurrent_activations_of_a_product_key_stop_at_its_count() {
+    // R-16: a 3-activation key, 12 clients at once: 3 succeed, 9 are told none is left.
+    let app = roomy().await;
+    let (partner, codes) = partner_codes(&app, "PRODUCT_KEY", ("activationsPerKey", 3)).await;
+    let pa = person("pa", &[Role::PartnerAdmin], partner.id);
+    let value = codes[0].1.clone();
+    let attempts = (0..12).map(|_| {
+        let (app, pa, value) = (&app, pa.clone(), value.clone());
+        async move { mutate(app, &pa, ACTIVATE, json!({ "value": value })).await }
+    });
+    let results: Vec<Value> = futures_util::future::join_all(attempts).await;
+    let wins = results.iter().filter(|p| user_errors(p).is_empty()).count();
+    let none_left = results.iter().filter(|p| user_errors(p) == vec!["NO_ACTIVATIONS_LEFT"]).count();
+    assert_eq!((wins, none_left), (3, 9), "{results:?}");
+    let seen = app
+        .execute(
+            &admin(),
+            "query($id: ID!) { node(id: $id) { ... on Code { activationsLeft events { action detail } } } }",
+            json!({ "id": codes[0].0 }),
+        )
+        .await;
+    assert_eq!(seen["data"]["node"]["activationsLeft"], 0);
+    assert_eq!(seen["data"]["node"]["events"].as_array().unwrap().len(), 4, "{seen}");
+}
+
+const VALIDATE: &str = "query($v: String!) { validateCode(value: $v) { usable problem kind status expiresOn } }";
+
+#[tokio::test]
+async fn validate_code_says_why_without_changing_anything() {
+    let app = TestApp::spawn().await;
+    let v = assigned_voucher(&app).await;
+    let learner = ada(&v.school);
+    let ask = |who: licensegraph::auth::Viewer, value: String| {
+        let app = &app;
+        async move { app.execute(&who, VALIDATE, json!({ "v": value })).await["data"]["validateCode"].clone() }
+    };
+    let ok = ask(learner.clone(), v.value.clone()).await;
+    assert_eq!(
+        ok,
+        json!({ "usable": true, "problem": null, "kind": "EXAM_VOUCHER", "status": "ASSIGNED", "expiresOn": "2027-06-30" })
+    );
+    // A typo (one symbol changed) is told apart from an unknown code (R-19).
+    let mut typo: Vec<char> = v.value.chars().collect();
+    typo[0] = if typo[0] == 'A' { 'B' } else { 'A' };
+    assert_eq!(ask(learner.clone(), typo.into_iter().collect()).await["problem"], "CHECK_CHARACTER_MISMATCH");
+    let bob = person("bob", &[Role::Learner], v.school.id);
+    assert_eq!(ask(bob, v.value.clone()).await["problem"], "NOT_ASSIGNED_TO_YOU");
+    // Another organization: exactly as unknown.
+    let other = academic(&app, "Elsewhere").await;
+    let unknown = json!({ "usable": false, "problem": "UNKNOWN", "kind": null, "status": null, "expiresOn": null });
+    assert_eq!(ask(customer_admin(&other), v.value.clone()).await, unknown);
+    for value in ["22222-22222-22222-22222-2", "ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ-Z", "nonsense", ""] {
+        let answer = ask(learner.clone(), value.to_owned()).await;
+        assert!(answer == unknown || answer["problem"] == "CHECK_CHARACTER_MISMATCH", "{value}: {answer}");
+    }
+    // Nothing changed.
+    assert_eq!(ask(learner.clone(), v.value.clone()).await["usable"], true);
+    mutate(&app, &learner, REDEEM, json!({ "value": v.value, "exam": "MO-100" })).await;
+    assert_eq!(ask(learner, v.value.clone()).await["problem"], "ALREADY_REDEEMED");
+    let anonymous = app.execute(&licensegraph::auth::Viewer::anonymous(), VALIDATE, json!({ "v": v.value })).await;
+    assert_eq!(error_code(&anonymous), Some("UNAUTHENTICATED"));
+}
+
+#[tokio::test]
+async fn code_attempts_are_rate_limited_per_subject() {
+    // R-19: 30 attempts a minute by default, shared by validate, redeem and activate.
+    let app = TestApp::spawn().await;
+    let school = academic(&app, "Limit School").await;
+    let guesser = person("guesser", &[Role::Learner], school.id);
+    for _ in 0..30 {
+        let answer = app.execute(&guesser, VALIDATE, json!({ "v": "22222-22222-22222-22222-2" })).await;
+        assert!(answer["errors"].is_null(), "{answer}");
+    }
+    let blocked = app.execute(&guesser, VALIDATE, json!({ "v": "22222-22222-22222-22222-2" })).await;
+    assert_eq!(error_code(&blocked), Some("LIMIT_EXCEEDED"));
+    let redeem = app.execute(&guesser, REDEEM, json!({ "input": { "value": "x", "exam": "MO-100" } })).await;
+    assert_eq!(error_code(&redeem), Some("LIMIT_EXCEEDED"));
+    let other = person("someone-else", &[Role::Learner], school.id);
+    assert!(app.execute(&other, VALIDATE, json!({ "v": "x" })).await["errors"].is_null());
+    app.clock.set(Utc.with_ymd_and_hms(2026, 11, 21, 9, 31, 0).unwrap());
+    assert!(app.execute(&guesser, VALIDATE, json!({ "v": "x" })).await["errors"].is_null(), "a new minute");
+}
+
+#[tokio::test]
+async fn voucher_plan_counts_vouchers_and_checks_the_time_left() {
+    // R-20: 40 people x 2 certifications x 3 exams = 240 vouchers; on
+    // 2026-11-21 the agreement (ending 2027-06-30) has 8 started months left.
+    let app = TestApp::spawn().await;
+    let school = academic(&app, "Plan School").await;
+    let agreement = ees_year(&app, &school, "EES-2026-0200").await;
+    let query = "query($input: VoucherPlanInput!) { voucherPlan(input: $input) { vouchersNeeded monthsLeft preparationMonths enoughTime } }";
+    let input = |level: &str| json!({ "input": { "agreementId": agreement, "people": 40, "certificationsEach": 2, "examsPerCertification": 3, "level": level } });
+    let basic = app.execute(&customer_admin(&school), query, input("BASIC")).await;
+    assert_eq!(
+        basic["data"]["voucherPlan"],
+        json!({ "vouchersNeeded": 240, "monthsLeft": 8, "preparationMonths": 6, "enoughTime": true })
+    );
+    let advanced = app.execute(&customer_admin(&school), query, input("ADVANCED")).await;
+    assert_eq!(advanced["data"]["voucherPlan"]["enoughTime"], false);
+    let other = academic(&app, "Not Mine").await;
+    assert!(app.execute(&customer_admin(&other), query, input("BASIC")).await["data"]["voucherPlan"].is_null());
+    let mut zero = input("BASIC");
+    zero["input"]["people"] = json!(0);
+    assert_eq!(error_code(&app.execute(&admin(), query, zero).await), Some("BAD_USER_INPUT"));
+}

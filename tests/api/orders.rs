@@ -1,0 +1,412 @@
+//! Organizations, agreements and orders (R-2 .. R-12, R-32).
+
+use chrono::{TimeZone, Utc};
+use licensegraph::auth::Role;
+use sea_orm::{ConnectionTrait, DbBackend};
+use serde_json::json;
+
+use crate::{
+    fixtures::*,
+    helpers::{TestApp, admin, error_code},
+};
+
+#[tokio::test]
+async fn the_whole_journey_from_agreement_to_a_redeemed_voucher_works_through_graphql() {
+    let app = TestApp::spawn().await;
+    // Admin records a reseller and an accredited academic testing center it serves.
+    let reseller = organization(
+        &app,
+        json!({ "name": "Northwind Learning", "kind": "PARTNER", "partnerGlobalAccount": "PGA-100" }),
+    )
+    .await;
+    let school = organization(
+        &app,
+        json!({ "name": "Contoso University", "kind": "ACADEMIC", "accredited": true,
+                "certiportTestingCenter": true, "resellerIds": [reseller.gid] }),
+    )
+    .await;
+    let agreement = ees_year(&app, &school, "EES-2026-0001").await;
+
+    // The reseller places a prorated order for a site pack (R-5): on
+    // 2026-11-21, Nov (started) .. Jun = 8 months of 7 500.00 = 5 000.00.
+    let shop = person("sales@northwind.example", &[Role::Reseller], reseller.id);
+    let placed = place(&app, &shop, &agreement, "SITE-MTA-MOS-MCE-125", 1, "PRORATED").await;
+    assert_eq!(user_errors(&placed), Vec::<String>::new(), "{placed}");
+    let order = &placed["order"];
+    assert_eq!(order["status"], "PLACED");
+    assert_eq!(order["pricing"]["monthsCharged"], 8);
+    assert_eq!(order["pricing"]["total"]["cents"], 500_000);
+    assert_eq!(order["endsOn"], "2027-06-30");
+    let order_id = order["id"].as_str().unwrap().to_owned();
+
+    // Admin confirms, invoices and fulfils it: 125 vouchers (R-12).
+    assert_eq!(step(&app, "confirmOrder", &order_id).await["order"]["status"], "CONFIRMED");
+    assert_eq!(step(&app, "invoiceOrder", &order_id).await["order"]["status"], "INVOICED");
+    let fulfilled = step(&app, "fulfillOrder", &order_id).await;
+    assert_eq!(fulfilled["order"]["status"], "FULFILLED");
+    assert_eq!(fulfilled["order"]["deliveredTo"], "licensing@example.edu");
+
+    // The customer admin sees the codes, with their values, and assigns one.
+    let boss = customer_admin(&school);
+    let listed = app
+        .execute(
+            &boss,
+            "query($o: ID!) { orders { totalCount } codes(orderId: $o, first: 1) { totalCount nodes { id value status } } }",
+            json!({ "o": order_id }),
+        )
+        .await;
+    assert_eq!(listed["data"]["orders"]["totalCount"], 1, "{listed}");
+    assert_eq!(listed["data"]["codes"]["totalCount"], 125);
+    let code = &listed["data"]["codes"]["nodes"][0];
+    let (code_id, value) = (code["id"].as_str().unwrap(), code["value"].as_str().unwrap());
+    let assigned = mutate(&app, &boss, ASSIGN, json!({ "codeId": code_id, "assignee": "ada@contoso.edu" })).await;
+    assert_eq!(assigned["code"]["status"], "ASSIGNED", "{assigned}");
+
+    // The learner redeems it; a second redemption fails (R-13).
+    let ada = person("ada@contoso.edu", &[Role::Learner], school.id);
+    let input = json!({ "value": value, "exam": "MO-100" });
+    let redeemed = mutate(&app, &ada, REDEEM, input.clone()).await;
+    assert_eq!(redeemed["code"]["status"], "REDEEMED", "{redeemed}");
+    assert_eq!(redeemed["code"]["exam"], "MO-100");
+    let again = mutate(&app, &ada, REDEEM, input).await;
+    assert_eq!(user_errors(&again), vec!["ALREADY_REDEEMED"]);
+}
+
+#[tokio::test]
+async fn a_twelve_month_order_is_refused_when_fewer_than_twelve_months_are_left() {
+    // R-5: the agreement ends 2027-06-30; a 12-month order from 2026-11-21 would end 2027-11-20.
+    let app = TestApp::spawn().await;
+    let school = academic(&app, "Fabrikam College").await;
+    let agreement = ees_year(&app, &school, "EES-2026-0002").await;
+    let refused = place(&app, &admin(), &agreement, "CLASS-MCP-30", 1, "TWELVE_MONTHS").await;
+    assert_eq!(user_errors(&refused), vec!["TERM_EXCEEDS_AGREEMENT"]);
+    assert_eq!(refused["userErrors"][0]["field"], json!(["input", "term"]));
+    assert!(refused["order"].is_null());
+}
+
+#[tokio::test]
+async fn a_twelve_month_order_runs_to_the_day_before_its_anniversary_and_later_orders_end_with_it() {
+    // R-5, R-6.
+    let app = TestApp::spawn().await;
+    let school = academic(&app, "Adatum Academy").await;
+    let agreement = agreement(&app, &school, "EES", "EES-2026-0003", "2026-07-01", "2029-06-30").await;
+    let year = place(&app, &admin(), &agreement, "CLASS-MCP-30", 1, "TWELVE_MONTHS").await;
+    assert_eq!(
+        (year["order"]["startsOn"].as_str(), year["order"]["endsOn"].as_str()),
+        (Some("2026-11-21"), Some("2027-11-20"))
+    );
+    assert_eq!(year["order"]["pricing"]["total"]["cents"], 300_000);
+
+    // Three months later a prorated order ends with the subscription:
+    // 2027-02-21 .. 2027-11-20 = 9 started months of 3 000.00 = 2 250.00.
+    app.clock.set(Utc.with_ymd_and_hms(2027, 2, 21, 12, 0, 0).unwrap());
+    let later = place(&app, &admin(), &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
+    assert_eq!(later["order"]["endsOn"], "2027-11-20", "{later}");
+    assert_eq!(later["order"]["pricing"]["monthsCharged"], 9);
+    assert_eq!(later["order"]["pricing"]["total"]["cents"], 225_000);
+    let second_year = place(&app, &admin(), &agreement, "CLASS-MCP-30", 1, "TWELVE_MONTHS").await;
+    assert_eq!(user_errors(&second_year), vec!["CO_TERMINOUS_WITH_SUBSCRIPTION"]);
+}
+
+#[tokio::test]
+async fn the_highest_discount_tier_reached_applies_and_the_price_says_how_it_was_computed() {
+    // R-7: CLASS-MCP-30 has 5 % from 10 packs; 8 months x 3 000.00 = 2 000.00, less 5 % = 1 900.00.
+    let app = TestApp::spawn().await;
+    let school = academic(&app, "Tailspin School").await;
+    let agreement = ees_year(&app, &school, "EES-2026-0004").await;
+    let nine = place(&app, &admin(), &agreement, "CLASS-MCP-30", 9, "PRORATED").await;
+    assert_eq!(nine["order"]["pricing"]["discountPercent"], 0);
+    let ten = place(&app, &admin(), &agreement, "CLASS-MCP-30", 10, "PRORATED").await;
+    let pricing = &ten["order"]["pricing"];
+    assert_eq!(pricing["discountPercent"], 5);
+    assert_eq!(pricing["unitPrice"]["cents"], 190_000);
+    assert_eq!(pricing["total"]["cents"], 1_900_000);
+    assert_eq!(pricing["listPrice"], json!({ "cents": 300_000, "currency": "USD" }));
+    assert!(pricing["explanation"].as_str().unwrap().contains("8/12 months"), "{pricing}");
+}
+
+#[tokio::test]
+async fn ineligible_orders_are_refused_with_the_rule_they_break() {
+    let app = TestApp::spawn().await;
+    // R-8: not accredited.
+    let plain = organization(&app, json!({ "name": "Plain School", "kind": "ACADEMIC" })).await;
+    let agreement = ees_year(&app, &plain, "EES-2026-0005").await;
+    let refused = place(&app, &admin(), &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
+    assert_eq!(user_errors(&refused), vec!["NOT_ACCREDITED"]);
+    // R-8: accredited, but not a Certiport testing center, for a MOS/MTA site pack.
+    let accredited =
+        organization(&app, json!({ "name": "Accredited School", "kind": "ACADEMIC", "accredited": true })).await;
+    let agreement = ees_year(&app, &accredited, "EES-2026-0006").await;
+    assert_eq!(
+        user_errors(&place(&app, &admin(), &agreement, "SITE-MOS-MTA-MCE-500", 1, "PRORATED").await),
+        vec!["NOT_CERTIPORT_TESTING_CENTER"]
+    );
+    assert_eq!(
+        user_errors(&place(&app, &admin(), &agreement, "CLASS-MCP-30", 1, "PRORATED").await),
+        Vec::<String>::new()
+    );
+    // Not sold under the program.
+    assert_eq!(
+        user_errors(&place(&app, &admin(), &agreement, "MCP-VOUCHER", 1, "PRORATED").await),
+        vec!["NOT_ORDERABLE_UNDER_PROGRAM"]
+    );
+    // R-9: retired.
+    let corp = organization(&app, json!({ "name": "Contoso Ltd", "kind": "ENTERPRISE" })).await;
+    let vl = crate::fixtures::agreement(&app, &corp, "VL", "VL-2026-0001", "2026-01-01", "2028-12-31").await;
+    assert_eq!(user_errors(&place(&app, &admin(), &vl, "ELEARNING-VL", 1, "PRORATED").await), vec!["PACKAGE_RETIRED"]);
+    assert_eq!(user_errors(&place(&app, &admin(), &vl, "NO-SUCH-SKU", 1, "PRORATED").await), vec!["NOT_FOUND"]);
+    assert_eq!(user_errors(&place(&app, &admin(), &vl, "MCP-VOUCHER", 0, "PRORATED").await), vec!["OUT_OF_RANGE"]);
+    // R-3: the agreement has ended (its last day still counts).
+    app.clock.set(Utc.with_ymd_and_hms(2028, 12, 31, 23, 0, 0).unwrap());
+    assert_eq!(user_errors(&place(&app, &admin(), &vl, "MCP-VOUCHER", 1, "PRORATED").await), Vec::<String>::new());
+    app.clock.set(Utc.with_ymd_and_hms(2029, 1, 1, 0, 0, 0).unwrap());
+    assert_eq!(user_errors(&place(&app, &admin(), &vl, "MCP-VOUCHER", 1, "PRORATED").await), vec!["AGREEMENT_ENDED"]);
+}
+
+#[tokio::test]
+async fn resellers_order_only_for_organizations_they_serve_and_customers_only_for_themselves() {
+    // R-32.
+    let app = TestApp::spawn().await;
+    let reseller =
+        organization(&app, json!({ "name": "Reseller", "kind": "PARTNER", "partnerGlobalAccount": "PGA-200" })).await;
+    let served = academic(&app, "Served School").await;
+    let other = academic(&app, "Other School").await;
+    let link = mutate(
+        &app,
+        &admin(),
+        "mutation($input: LinkResellerInput!) { linkReseller(input: $input) { organization { name } userErrors { code } } }",
+        json!({ "resellerId": reseller.gid, "customerId": served.gid }),
+    )
+    .await;
+    assert_eq!(link["organization"]["name"], "Served School");
+    let served_agreement = ees_year(&app, &served, "EES-2026-0010").await;
+    let other_agreement = ees_year(&app, &other, "EES-2026-0011").await;
+    let shop = person("shop", &[Role::Reseller], reseller.id);
+    assert_eq!(
+        user_errors(&place(&app, &shop, &served_agreement, "CLASS-MCP-30", 1, "PRORATED").await),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        user_errors(&place(&app, &shop, &other_agreement, "CLASS-MCP-30", 1, "PRORATED").await),
+        vec!["NOT_FOUND"]
+    );
+    let boss = customer_admin(&other);
+    assert_eq!(
+        user_errors(&place(&app, &boss, &served_agreement, "CLASS-MCP-30", 1, "PRORATED").await),
+        vec!["NOT_FOUND"]
+    );
+    assert_eq!(
+        user_errors(&place(&app, &boss, &other_agreement, "CLASS-MCP-30", 1, "PRORATED").await),
+        Vec::<String>::new()
+    );
+    // A learner may not order at all.
+    let learner = person("kid", &[Role::Learner], other.id);
+    let response = app.execute(&learner, PLACE, json!({ "input": { "agreementId": other_agreement, "packageSku": "CLASS-MCP-30", "quantity": 1, "term": "PRORATED" } })).await;
+    assert_eq!(error_code(&response), Some("FORBIDDEN"));
+
+    // Each sees its own: the reseller its served customer and itself, the customer admin itself.
+    let seen = app.execute(&shop, "{ organizations { nodes { name } } orders { totalCount } }", json!({})).await;
+    assert_eq!(seen["data"]["organizations"]["nodes"], json!([{ "name": "Reseller" }, { "name": "Served School" }]));
+    assert_eq!(seen["data"]["orders"]["totalCount"], 1);
+    let seen = app
+        .execute(
+            &boss,
+            "{ organizations { nodes { name } } agreements { nodes { number } } orders { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(seen["data"]["organizations"]["nodes"], json!([{ "name": "Other School" }]));
+    assert_eq!(seen["data"]["agreements"]["nodes"], json!([{ "number": "EES-2026-0011" }]));
+    assert_eq!(seen["data"]["orders"]["totalCount"], 1);
+    let seen = app.execute(&learner, "{ orders { totalCount } agreements { totalCount } }", json!({})).await;
+    assert_eq!(seen["data"]["orders"]["totalCount"], 0, "{seen}");
+    assert_eq!(seen["data"]["agreements"]["totalCount"], 1);
+}
+
+#[tokio::test]
+async fn another_organizations_objects_are_indistinguishable_from_missing_ones() {
+    // R-32, through every door: by id, through node, in lists.
+    let app = TestApp::spawn().await;
+    let mine = academic(&app, "Mine").await;
+    let theirs = academic(&app, "Theirs").await;
+    let agreement = ees_year(&app, &theirs, "EES-2026-0012").await;
+    let order = fulfilled(&app, &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
+    let code = codes_of(&app, &order, 1).await.remove(0).0;
+    let boss = customer_admin(&mine);
+    let query = "query($ids: [ID!]!, $o: ID!, $org: ID!) {
+        nodes(ids: $ids) { id }
+        order(id: $o) { id }
+        organization(id: $org) { id }
+        codes { totalCount }
+    }";
+    let ids = json!([agreement, order, code, theirs.gid, licensegraph::id::encode("Order", 99_999)]);
+    let seen = app.execute(&boss, query, json!({ "ids": ids, "o": order, "org": theirs.gid })).await;
+    assert!(seen["errors"].is_null(), "{seen}");
+    assert_eq!(seen["data"]["nodes"], json!([null, null, null, null, null]));
+    assert!(seen["data"]["order"].is_null());
+    assert!(seen["data"]["organization"].is_null());
+    assert_eq!(seen["data"]["codes"]["totalCount"], 0);
+    // The owner sees them all.
+    let owner = customer_admin(&theirs);
+    let seen = app.execute(&owner, query, json!({ "ids": ids, "o": order, "org": theirs.gid })).await;
+    assert_eq!(seen["data"]["nodes"].as_array().unwrap().iter().filter(|n| !n.is_null()).count(), 4, "{seen}");
+}
+
+#[tokio::test]
+async fn orders_move_only_along_the_state_machine() {
+    // R-11.
+    let app = TestApp::spawn().await;
+    let school = academic(&app, "State School").await;
+    let agreement = ees_year(&app, &school, "EES-2026-0013").await;
+    let placed = place(&app, &admin(), &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
+    let order = placed["order"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(user_errors(&step(&app, "invoiceOrder", &order).await), vec!["INVALID_TRANSITION"]);
+    assert_eq!(user_errors(&step(&app, "fulfillOrder", &order).await), vec!["INVALID_TRANSITION"]);
+    step(&app, "confirmOrder", &order).await;
+    assert_eq!(user_errors(&step(&app, "confirmOrder", &order).await), vec!["INVALID_TRANSITION"]);
+    step(&app, "invoiceOrder", &order).await;
+    let cancel = "mutation($input: CancelOrderInput!) { cancelOrder(input: $input) { order { status cancelReason } userErrors { code } } }";
+    let refused = mutate(&app, &admin(), cancel, json!({ "id": order, "reason": "changed our mind" })).await;
+    assert_eq!(user_errors(&refused), vec!["INVALID_TRANSITION"], "no cancelling once invoiced");
+    // A confirmed order can still be cancelled.
+    let other = place(&app, &admin(), &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
+    let other = other["order"]["id"].as_str().unwrap().to_owned();
+    step(&app, "confirmOrder", &other).await;
+    let cancelled = mutate(&app, &admin(), cancel, json!({ "id": other, "reason": "duplicate" })).await;
+    assert_eq!(cancelled["order"], json!({ "status": "CANCELLED", "cancelReason": "duplicate" }));
+    // Only admins move orders.
+    let boss = customer_admin(&school);
+    let response = app
+        .execute(
+            &boss,
+            "mutation($i: OrderStepInput!) { confirmOrder(input: $i) { order { id } } }",
+            json!({ "i": { "id": order } }),
+        )
+        .await;
+    assert_eq!(error_code(&response), Some("FORBIDDEN"));
+}
+
+#[tokio::test]
+async fn concurrent_confirmations_of_one_order_succeed_exactly_once() {
+    let app = TestApp::spawn().await;
+    let school = academic(&app, "Race School").await;
+    let agreement = ees_year(&app, &school, "EES-2026-0014").await;
+    let placed = place(&app, &admin(), &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
+    let order = placed["order"]["id"].as_str().unwrap().to_owned();
+    let attempts = (0..16).map(|_| step(&app, "confirmOrder", &order));
+    let results = futures_util::future::join_all(attempts).await;
+    let wins = results.iter().filter(|p| user_errors(p).is_empty()).count();
+    assert_eq!(wins, 1);
+    assert!(
+        results.iter().filter(|p| !user_errors(p).is_empty()).all(|p| user_errors(p) == vec!["INVALID_TRANSITION"])
+    );
+}
+
+#[tokio::test]
+async fn due_dates_are_shown_and_late_orders_flagged() {
+    // R-11: placed Saturday 2026-11-21 09:30; confirmation due Monday 09:30.
+    let app = TestApp::spawn().await;
+    let school = academic(&app, "Due School").await;
+    let agreement = ees_year(&app, &school, "EES-2026-0015").await;
+    let placed = place(&app, &admin(), &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
+    let order = placed["order"]["id"].as_str().unwrap().to_owned();
+    let query = "query($id: ID!) { order(id: $id) { confirmationDueAt deliveryDueBetween { from to } late } }";
+    let seen = app.execute(&admin(), query, json!({ "id": order })).await;
+    assert_eq!(
+        seen["data"]["order"],
+        json!({ "confirmationDueAt": "2026-11-23T09:30:00+00:00", "deliveryDueBetween": null, "late": false })
+    );
+    app.clock.set(Utc.with_ymd_and_hms(2026, 11, 23, 9, 30, 1).unwrap());
+    assert_eq!(app.execute(&admin(), query, json!({ "id": order })).await["data"]["order"]["late"], true);
+    // Invoiced on Monday 23rd: codes due Mon 30th .. Mon 7 December.
+    step(&app, "confirmOrder", &order).await;
+    step(&app, "invoiceOrder", &order).await;
+    let seen = app.execute(&admin(), query, json!({ "id": order })).await;
+    assert_eq!(seen["data"]["order"]["deliveryDueBetween"], json!({ "from": "2026-11-30", "to": "2026-12-07" }));
+    assert_eq!(seen["data"]["order"]["late"], false);
+    app.clock.set(Utc.with_ymd_and_hms(2026, 12, 8, 0, 0, 0).unwrap());
+    assert_eq!(app.execute(&admin(), query, json!({ "id": order })).await["data"]["order"]["late"], true);
+}
+
+#[tokio::test]
+async fn a_failed_fulfilment_leaves_no_code_and_the_order_unfulfilled() {
+    // R-12: all or none. A trigger makes the last statement of the
+    // fulfilment (the events) fail after the codes were inserted.
+    let app = TestApp::spawn().await;
+    let school = academic(&app, "Atomic School").await;
+    let agreement = ees_year(&app, &school, "EES-2026-0016").await;
+    let placed = place(&app, &admin(), &agreement, "CLASS-MCP-30", 2, "PRORATED").await;
+    let order = placed["order"]["id"].as_str().unwrap().to_owned();
+    step(&app, "confirmOrder", &order).await;
+    step(&app, "invoiceOrder", &order).await;
+    let backend = app.db.get_database_backend();
+    let sabotage: &[&str] = if backend == DbBackend::Postgres {
+        &[
+            "CREATE FUNCTION sabotage() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'sabotage'; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER sabotage BEFORE INSERT ON code_events FOR EACH ROW EXECUTE FUNCTION sabotage()",
+        ]
+    } else {
+        &["CREATE TRIGGER sabotage BEFORE INSERT ON code_events BEGIN SELECT RAISE(ABORT, 'sabotage'); END"]
+    };
+    for sql in sabotage {
+        app.db.execute_unprepared(sql).await.unwrap();
+    }
+    let response = app
+        .execute(
+            &admin(),
+            "mutation($i: OrderStepInput!) { fulfillOrder(input: $i) { order { id } } }",
+            json!({ "i": { "id": order } }),
+        )
+        .await;
+    assert_eq!(error_code(&response), Some("INTERNAL"), "{response}");
+    let seen = app
+        .execute(&admin(), "query($id: ID!) { order(id: $id) { status codes { totalCount } } }", json!({ "id": order }))
+        .await;
+    assert_eq!(seen["data"]["order"], json!({ "status": "INVOICED", "codes": { "totalCount": 0 } }));
+    app.db.execute_unprepared("DROP TRIGGER sabotage ON code_events").await.ok();
+    app.db.execute_unprepared("DROP TRIGGER IF EXISTS sabotage").await.ok();
+    let done = step(&app, "fulfillOrder", &order).await;
+    assert_eq!(done["order"]["status"], "FULFILLED", "{done}");
+    let seen = app
+        .execute(&admin(), "query($id: ID!) { order(id: $id) { codes { totalCount } } }", json!({ "id": order }))
+        .await;
+    assert_eq!(seen["data"]["order"]["codes"]["totalCount"], 60, "2 class packs x 30 vouchers");
+}
+
+#[tokio::test]
+async fn a_five_hundred_voucher_site_pack_times_two_hundred_is_fulfilled_in_one_go() {
+    // R-12: 100 000 codes, inserted in batches within both engines' parameter limits.
+    let app = TestApp::spawn().await;
+    let school = academic(&app, "Big School").await;
+    let agreement = ees_year(&app, &school, "EES-2026-0017").await;
+    let order = fulfilled(&app, &agreement, "SITE-MOS-MTA-MCE-500", 200, "PRORATED").await;
+    let seen = app
+        .execute(
+            &admin(),
+            "query($id: ID!) { order(id: $id) { codes(first: 1) { totalCount nodes { events { action } } } } }",
+            json!({ "id": order }),
+        )
+        .await;
+    assert_eq!(seen["data"]["order"]["codes"]["totalCount"], 100_000, "{seen}");
+    assert_eq!(seen["data"]["order"]["codes"]["nodes"][0]["events"], json!([{ "action": "ISSUE" }]));
+    let over = place(&app, &admin(), &agreement, "SITE-MOS-MTA-MCE-500", 201, "PRORATED").await;
+    assert_eq!(user_errors(&over), vec!["OUT_OF_RANGE"]);
+}
+
+#[tokio::test]
+async fn a_page_of_fifty_orders_with_their_codes_costs_a_handful_of_statements() {
+    // STYLE habit 8: nested lists are batched.
+    let app = TestApp::spawn().await;
+    let school = academic(&app, "Batch School").await;
+    let agreement = ees_year(&app, &school, "EES-2026-0018").await;
+    for _ in 0..50 {
+        fulfilled(&app, &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
+    }
+    let query = "{ orders(first: 50) { totalCount nodes { id status package { sku programs { code } } agreement { number organization { name } }
+                   codes(first: 5) { totalCount nodes { id status value hint events { action } } } } } }";
+    let (response, statements) = app.execute_counting(&admin(), query, json!({})).await;
+    assert!(response["errors"].is_null(), "{response}");
+    assert_eq!(response["data"]["orders"]["nodes"].as_array().unwrap().len(), 50);
+    assert_eq!(response["data"]["orders"]["nodes"][49]["codes"]["totalCount"], 30);
+    assert!(statements <= 10, "{statements} statements for 50 orders with their codes");
+}
