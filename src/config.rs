@@ -38,6 +38,9 @@ pub enum Command {
     Schema,
     /// Mint a signed token for local use.
     Token(Box<TokenArgs>),
+    /// Add data: `--demo` adds a small demo data set and prints a token for
+    /// one user of each role.
+    Seed(Box<SeedArgs>),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -198,6 +201,22 @@ pub struct TokenArgs {
     /// with a public key.
     #[arg(long)]
     pub private_key: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub jwt: JwtArgs,
+}
+
+/// Arguments of `licensegraph seed`.
+#[derive(Debug, Clone, Args)]
+pub struct SeedArgs {
+    /// Add the demo data set (organizations, agreements, fulfilled orders,
+    /// assigned and redeemed codes). Running it again changes nothing.
+    #[arg(long, required = true)]
+    pub demo: bool,
+
+    /// Lifetime of the printed tokens, like `30m`, `8h` or `7d`.
+    #[arg(long, default_value = "8h", value_parser = parse_ttl)]
+    pub ttl: Duration,
 
     #[command(flatten)]
     pub jwt: JwtArgs,

@@ -68,24 +68,25 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/exports/orders/{id}/codes.csv", get(crate::export::order_codes_csv))
         .fallback(not_found)
         .layer(middleware::from_fn(request_context))
         .with_state(state)
 }
 
 /// A JSON body of GraphQL-style errors.
-fn error_body(message: &str, code: &str) -> serde_json::Value {
+pub(crate) fn error_body(message: &str, code: &str) -> serde_json::Value {
     json!({ "errors": [{ "message": message, "extensions": { "code": code } }] })
 }
 
-fn json_response(status: StatusCode, media: Media, body: &serde_json::Value) -> Response {
+pub(crate) fn json_response(status: StatusCode, media: Media, body: &serde_json::Value) -> Response {
     let mut response = (status, body.to_string()).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, media.content_type());
     response
 }
 
 /// An error raised before execution, as an HTTP response.
-fn app_error_response(media: Media, error: AppError) -> Response {
+pub(crate) fn app_error_response(media: Media, error: AppError) -> Response {
     let status = match &error {
         AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
         AppError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -225,7 +226,7 @@ fn selects_mutation(params: &Params) -> bool {
 
 /// Authenticates the request: no header is anonymous; anything else must
 /// be a valid bearer token.
-fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Viewer, AppError> {
+pub(crate) fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Viewer, AppError> {
     let viewer = match headers.get(header::AUTHORIZATION) {
         None => Viewer::anonymous(),
         Some(value) => {

@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod export;
 pub mod graphql;
 pub mod http;
 pub mod id;
@@ -27,14 +28,15 @@ pub struct AppState {
     pub schema: AppSchema,
     pub jwt: Arc<JwtVerifier>,
     pub limits: Arc<LimitArgs>,
+    pub clock: Arc<dyn Clock>,
 }
 
 impl AppState {
     /// Builds the schema over `db` with `clock`, verifying tokens with `jwt`.
     pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>, jwt: JwtVerifier, limits: LimitArgs) -> Self {
         let attempts = Arc::new(ratelimit::CodeAttempts::new(limits.code_attempts_per_minute));
-        let schema = graphql::schema_builder(&limits).data(db.clone()).data(clock).data(attempts).finish();
-        Self { db, schema, jwt: Arc::new(jwt), limits: Arc::new(limits) }
+        let schema = graphql::schema_builder(&limits).data(db.clone()).data(clock.clone()).data(attempts).finish();
+        Self { db, schema, jwt: Arc::new(jwt), limits: Arc::new(limits), clock }
     }
 }
 

@@ -7,7 +7,7 @@ use licensegraph::{
     AppState,
     auth::{JwtVerifier, Role, TokenSigner, load_or_create_secret, secret_file},
     clock::{Clock, SystemClock},
-    config::{Cli, Command, LogArgs, LogFormat, ServeArgs, TokenArgs},
+    config::{Cli, Command, LogArgs, LogFormat, SeedArgs, ServeArgs, TokenArgs},
     graphql, prepare_database,
 };
 use tracing_subscriber::EnvFilter;
@@ -34,6 +34,7 @@ async fn main() -> ExitCode {
             tracing::info!("database migrated and catalog seeded");
         }),
         Command::Token(args) => mint(&database.database_url, &args).map(|token| println!("{token}")),
+        Command::Seed(args) => seed(&database.database_url, &args).await,
         Command::Serve(args) => serve(&database.database_url, database.db_max_connections, *args).await,
     };
     match result {
@@ -68,6 +69,49 @@ fn mint(database_url: &str, args: &TokenArgs) -> Result<String, String> {
         }
     };
     signer.mint(&args.sub, &roles, args.org.as_deref(), args.ttl)
+}
+
+/// `seed --demo`: adds the demo data and prints one token per role.
+async fn seed(database_url: &str, args: &SeedArgs) -> Result<(), String> {
+    let clock = SystemClock;
+    let db = prepare_database(database_url, 4, &clock).await?;
+    let people = licensegraph::service::demo::seed_demo(&db, clock.now())
+        .await
+        .map_err(|e| format!("cannot add the demo data ({})", e.code()))?;
+    let jwt = &args.jwt;
+    let signer = match &jwt.jwt_secret {
+        Some(secret) => TokenSigner::hs256(secret, &jwt.jwt_issuer, &jwt.jwt_audience),
+        None => {
+            let secret = load_or_create_secret(&secret_file(jwt, database_url))?;
+            TokenSigner::hs256(&secret, &jwt.jwt_issuer, &jwt.jwt_audience)
+        }
+    };
+    let org = |row: i64| licensegraph::id::encode("Organization", row);
+    let users = [
+        ("admin (licensing desk)", "desk@licensegraph.example", Role::Admin, None),
+        (
+            "customer_admin (Contoso University)",
+            "boss@contoso.example",
+            Role::CustomerAdmin,
+            Some(org(people.school_id)),
+        ),
+        ("learner (holds an assigned voucher)", people.learner.as_str(), Role::Learner, Some(org(people.school_id))),
+        ("reseller (Northwind Learning)", "sales@northwind.example", Role::Reseller, Some(org(people.reseller_id))),
+        (
+            "partner_admin (Northwind Learning)",
+            "admin@northwind.example",
+            Role::PartnerAdmin,
+            Some(org(people.reseller_id)),
+        ),
+        ("customer_admin (Fabrikam Ltd)", "it@fabrikam.example", Role::CustomerAdmin, Some(org(people.enterprise_id))),
+    ];
+    println!("Demo data ready. Paste a token into GraphiQL's token field (valid {:?}):", args.ttl);
+    for (label, sub, role, org) in users {
+        let token = signer.mint(sub, &[role], org.as_deref(), args.ttl)?;
+        println!("\n# {label}\n{token}");
+    }
+    db.close().await.map_err(|e| format!("closing the database: {e}"))?;
+    Ok(())
 }
 
 async fn serve(database_url: &str, max_connections: u32, args: ServeArgs) -> Result<(), String> {

@@ -14,7 +14,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Select, Set, TransactionTrait, UpdateMany,
+    QueryOrder, QuerySelect, Select, Set, TransactionTrait, UpdateMany,
     sea_query::{Expr, ExprTrait},
 };
 
@@ -109,6 +109,23 @@ pub async fn code<C: ConnectionTrait>(db: &C, viewer: &Viewer, id: i64) -> Resul
 
 pub async fn codes_by_ids(db: &DatabaseConnection, ids: &[i64]) -> Result<Vec<code::Model>, AppError> {
     Ok(code::Entity::find().filter(code::Column::Id.is_in(ids.iter().copied())).all(db).await?)
+}
+
+/// Up to `limit` codes of an order after code id `after`, by id: one
+/// keyset step of a streamed export.
+pub async fn codes_of_order_after(
+    db: &DatabaseConnection,
+    order_id: i64,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<code::Model>, AppError> {
+    Ok(code::Entity::find()
+        .filter(code::Column::OrderId.eq(order_id))
+        .filter(code::Column::Id.gt(after))
+        .order_by_asc(code::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
 }
 
 /// The events of each code, oldest first, in one statement.

@@ -371,3 +371,70 @@ async fn voucher_plan_counts_vouchers_and_checks_the_time_left() {
     zero["input"]["people"] = json!(0);
     assert_eq!(error_code(&app.execute(&admin(), query, zero).await), Some("BAD_USER_INPUT"));
 }
+
+async fn export(app: &TestApp, order: &str, token: Option<String>) -> crate::helpers::TestResponse {
+    let mut request = axum::http::Request::builder().uri(format!("/exports/orders/{order}/codes.csv"));
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    app.http(request.body(axum::body::Body::empty()).unwrap()).await
+}
+
+#[tokio::test]
+async fn the_owning_customer_admin_exports_an_orders_codes_as_csv() {
+    let app = TestApp::spawn().await;
+    let reseller =
+        organization(&app, json!({ "name": "Shop", "kind": "PARTNER", "partnerGlobalAccount": "PGA-500" })).await;
+    let v = assigned_voucher(&app).await;
+    let link = "mutation($input: LinkResellerInput!) { linkReseller(input: $input) { userErrors { code } } }";
+    mutate(&app, &admin(), link, json!({ "resellerId": reseller.gid, "customerId": v.school.gid })).await;
+    let order =
+        app.execute(&admin(), "{ orders { nodes { id } } }", json!({})).await["data"]["orders"]["nodes"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let owner = export(&app, &order, Some(app.token("boss", &[Role::CustomerAdmin], Some(v.school.id)))).await;
+    assert_eq!(owner.status, 200, "{}", owner.text);
+    assert_eq!(owner.header("content-type"), Some("text/csv; charset=utf-8"));
+    let lines: Vec<&str> = owner.text.lines().collect();
+    assert_eq!(lines[0], "value,kind,status,assignee,expiresOn");
+    assert_eq!(lines.len(), 31, "a header and 30 vouchers");
+    assert_eq!(lines[1], format!("{},EXAM_VOUCHER,ASSIGNED,ada,2027-06-30", v.value));
+    assert_eq!(lines[2].split(',').nth(2), Some("ISSUED"));
+    let desk = export(&app, &order, Some(app.token("desk", &[Role::Admin], None))).await;
+    assert_eq!(desk.status, 200);
+    // Someone else's order is missing; a reseller sees the order but may not export it.
+    let other = academic(&app, "Other").await;
+    let stranger = export(&app, &order, Some(app.token("eve", &[Role::CustomerAdmin], Some(other.id)))).await;
+    assert_eq!((stranger.status.as_u16(), stranger.code()), (404, Some("NOT_FOUND")));
+    let missing =
+        export(&app, &licensegraph::id::encode("Order", 999_999), Some(app.token("desk", &[Role::Admin], None))).await;
+    assert_eq!(missing.status, 404);
+    let shop = export(&app, &order, Some(app.token("shop", &[Role::Reseller], Some(reseller.id)))).await;
+    assert_eq!(shop.status, 403);
+    let learner = export(&app, &order, Some(app.token("ada", &[Role::Learner], Some(v.school.id)))).await;
+    assert_eq!(learner.status, 404);
+    assert_eq!(export(&app, &order, None).await.status, 401);
+    assert_eq!(export(&app, &order, Some("not-a-token".into())).await.status, 401);
+}
+
+#[tokio::test]
+async fn the_demo_data_set_follows_the_rules_and_is_added_once() {
+    let app = TestApp::spawn().await;
+    let now = crate::helpers::default_now();
+    let people = licensegraph::service::demo::seed_demo(&app.db, now).await.expect("demo data");
+    let again = licensegraph::service::demo::seed_demo(&app.db, now).await.expect("demo data again");
+    assert_eq!((people.school_id, people.reseller_id), (again.school_id, again.reseller_id));
+    let boss = person("boss@contoso.example", &[Role::CustomerAdmin], people.school_id);
+    let seen = app
+        .execute(&boss, "{ orders { totalCount } codes(status: REDEEMED) { totalCount } assigned: codes(status: ASSIGNED) { totalCount } }", json!({}))
+        .await;
+    assert_eq!(
+        seen["data"],
+        json!({ "orders": { "totalCount": 2 }, "codes": { "totalCount": 1 }, "assigned": { "totalCount": 2 } })
+    );
+    let learner = person(&people.learner, &[Role::Learner], people.school_id);
+    let mine = app.execute(&learner, "{ codes { nodes { status value } } }", json!({})).await;
+    assert_eq!(mine["data"]["codes"]["nodes"][0]["status"], "ASSIGNED");
+    assert!(mine["data"]["codes"]["nodes"][0]["value"].is_string());
+}

@@ -1,0 +1,209 @@
+//! `licensegraph seed --demo`: a small, realistic data set to explore in
+//! GraphiQL, built through the same service functions the API uses (so it
+//! obeys every rule). Running it again changes nothing and reports the same
+//! organizations.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
+use entity::{
+    agreement,
+    enums::{OrderTerm, OrganizationKind},
+    organization,
+};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+
+use crate::{
+    auth::{Role, Viewer},
+    domain::{
+        orders::Step,
+        organizations::{AgreementDraft, OrganizationDraft},
+    },
+    error::{AppError, UserError},
+    service::{
+        codes::{self, Use},
+        orders::{self, PlaceOrder},
+        organizations,
+    },
+};
+
+/// Agreement number that marks the demo data as present.
+const MARKER: &str = "DEMO-EES-0001";
+
+/// Who to mint tokens for, once the demo data is in.
+#[derive(Debug, Clone)]
+pub struct DemoPeople {
+    pub school_id: i64,
+    pub reseller_id: i64,
+    pub enterprise_id: i64,
+    /// The learner holding an assigned, unredeemed voucher.
+    pub learner: String,
+}
+
+fn desk() -> Viewer {
+    Viewer { subject: Some("demo-seed".into()), roles: BTreeSet::from([Role::Admin]), organization_id: None }
+}
+
+fn ok<T>(what: &str, outcome: Result<T, Vec<UserError>>) -> Result<T, AppError> {
+    outcome.map_err(|errors| {
+        let messages: Vec<_> = errors.iter().map(|e| e.message.as_str()).collect();
+        AppError::internal(format!("demo data: {what} refused: {}", messages.join("; ")))
+    })
+}
+
+fn org(name: &str, kind: OrganizationKind, pga: Option<&str>) -> OrganizationDraft {
+    let academic = kind == OrganizationKind::Academic;
+    OrganizationDraft {
+        name: name.into(),
+        kind,
+        accredited: academic,
+        certiport_testing_center: academic,
+        partner_global_account: pga.map(str::to_owned),
+    }
+}
+
+async fn existing(db: &DatabaseConnection) -> Result<Option<DemoPeople>, AppError> {
+    let Some(marker) = agreement::Entity::find().filter(agreement::Column::Number.eq(MARKER)).one(db).await? else {
+        return Ok(None);
+    };
+    let by_name = |name: &'static str| async move {
+        organization::Entity::find()
+            .filter(organization::Column::Name.eq(name))
+            .one(db)
+            .await
+            .map(|o| o.map_or(0, |o| o.id))
+    };
+    Ok(Some(DemoPeople {
+        school_id: marker.organization_id,
+        reseller_id: by_name("Northwind Learning (demo)").await?,
+        enterprise_id: by_name("Fabrikam Ltd (demo)").await?,
+        learner: "ada@contoso.example".into(),
+    }))
+}
+
+async fn fulfilled(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    agreement_id: i64,
+    sku: &str,
+    quantity: i32,
+) -> Result<Vec<entity::code::Model>, AppError> {
+    let admin = desk();
+    let placed = PlaceOrder { agreement_id, package_sku: sku.into(), quantity, term: OrderTerm::Prorated };
+    let order = ok("order", orders::place_order(db, &admin, now, placed).await?)?;
+    ok("confirm", orders::step(db, now, order.id, Step::Confirm, None).await?)?;
+    ok("invoice", orders::step(db, now, order.id, Step::Invoice, None).await?)?;
+    ok("fulfil", orders::fulfil(db, now, "demo-seed", order.id).await?)?;
+    let filter = codes::CodeFilter { order_id: Some(order.id), ..Default::default() };
+    let page = codes::list_codes(
+        db,
+        &admin,
+        &filter,
+        now.date_naive(),
+        crate::service::page::PageRequest::Forward { size: 5, after: None, before: None },
+    )
+    .await?;
+    Ok(page.items)
+}
+
+/// Adds the demo data set unless it is there already.
+pub async fn seed_demo(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<DemoPeople, AppError> {
+    if let Some(people) = existing(db).await? {
+        return Ok(people);
+    }
+    let reseller = ok(
+        "reseller",
+        organizations::create_organization(
+            db,
+            now,
+            org("Northwind Learning (demo)", OrganizationKind::Partner, Some("DEMO-PGA-1")),
+            vec![],
+        )
+        .await?,
+    )?;
+    let school = ok(
+        "school",
+        organizations::create_organization(
+            db,
+            now,
+            org("Contoso University (demo)", OrganizationKind::Academic, None),
+            vec![reseller.id],
+        )
+        .await?,
+    )?;
+    let enterprise = ok(
+        "enterprise",
+        organizations::create_organization(
+            db,
+            now,
+            org("Fabrikam Ltd (demo)", OrganizationKind::Enterprise, None),
+            vec![],
+        )
+        .await?,
+    )?;
+    // Three-year agreements that started at the beginning of last quarter.
+    let today = now.date_naive();
+    let start = NaiveDate::from_ymd_opt(today.year(), today.month(), 1)
+        .and_then(|d| d.checked_sub_months(Months::new(3)))
+        .ok_or_else(|| AppError::internal("demo data: no start date"))?;
+    let end = start
+        .checked_add_months(Months::new(36))
+        .and_then(|d| d.pred_opt())
+        .ok_or_else(|| AppError::internal("demo data: no end date"))?;
+    let draft = |organization_id, program: &str, number: &str, contact: &str| AgreementDraft {
+        organization_id,
+        program_code: program.into(),
+        number: number.into(),
+        starts_on: start,
+        ends_on: end,
+        notice_contact: contact.into(),
+    };
+    let ees = ok(
+        "EES agreement",
+        organizations::create_agreement(db, now, draft(school.id, "EES", MARKER, "licensing@contoso.example")).await?,
+    )?;
+    let ea = ok(
+        "EA agreement",
+        organizations::create_agreement(db, now, draft(enterprise.id, "EA", "DEMO-EA-0001", "it@fabrikam.example"))
+            .await?,
+    )?;
+
+    // A fulfilled class pack: three vouchers assigned, one of them redeemed.
+    let vouchers = fulfilled(db, now, ees.id, "CLASS-MCP-30", 1).await?;
+    let admin = desk();
+    for (code, learner) in vouchers.iter().zip(["ada@contoso.example", "grace@contoso.example", "alan@contoso.example"])
+    {
+        ok("assignment", codes::assign(db, &admin, now, code.id, learner.into()).await?)?;
+    }
+    if let Some(code) = vouchers.get(1) {
+        let redeem = Use::Redeem { exam: "MO-100".into() };
+        ok("redemption", codes::use_code(db, &admin, now, &code.value, redeem).await?)?;
+    }
+    // Library access for the enterprise, one activated.
+    let library = fulfilled(db, now, ea.id, "EREF-LIB", 3).await?;
+    if let Some(code) = library.first() {
+        ok("assignment", codes::assign(db, &admin, now, code.id, "carol@fabrikam.example".into()).await?)?;
+        let activate = Use::Activate { tenant: None, seats: None };
+        ok("activation", codes::use_code(db, &admin, now, &code.value, activate).await?)?;
+    }
+    // A site pack the reseller placed, waiting for confirmation.
+    let shop = Viewer {
+        subject: Some("sales@northwind.example".into()),
+        roles: BTreeSet::from([Role::Reseller]),
+        organization_id: Some(reseller.id),
+    };
+    let pending = PlaceOrder {
+        agreement_id: ees.id,
+        package_sku: "SITE-MTA-MOS-MCE-125".into(),
+        quantity: 1,
+        term: OrderTerm::Prorated,
+    };
+    ok("pending order", orders::place_order(db, &shop, now, pending).await?)?;
+
+    Ok(DemoPeople {
+        school_id: school.id,
+        reseller_id: reseller.id,
+        enterprise_id: enterprise.id,
+        learner: "ada@contoso.example".into(),
+    })
+}
