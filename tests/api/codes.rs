@@ -438,3 +438,52 @@ async fn the_demo_data_set_follows_the_rules_and_is_added_once() {
     assert_eq!(mine["data"]["codes"]["nodes"][0]["status"], "ASSIGNED");
     assert!(mine["data"]["codes"]["nodes"][0]["value"].is_string());
 }
+
+#[tokio::test]
+async fn listing_codes_deep_in_a_large_table_is_an_index_range_scan_not_an_offset() {
+    // Item 7 of the issue: keyset pagination. SQLite's plan for the scoped,
+    // filtered listing after a cursor must search an index, never scan.
+    use sea_orm::{ConnectionTrait, DbBackend, QueryTrait, Statement};
+    let app = TestApp::spawn().await;
+    if app.db.get_database_backend() != DbBackend::Sqlite {
+        return; // PostgreSQL plans depend on table statistics; the SQL is the same.
+    }
+    let boss = person("boss", &[Role::CustomerAdmin], 7);
+    let today = crate::helpers::default_now().date_naive();
+    for filter in [
+        licensegraph::service::codes::CodeFilter::default(),
+        licensegraph::service::codes::CodeFilter {
+            status: Some(entity::enums::CodeStatus::Issued),
+            ..Default::default()
+        },
+    ] {
+        let select = licensegraph::service::codes::codes_query(&boss, &filter, today);
+        let page = licensegraph::service::page::fetch(
+            &app.db,
+            select.clone(),
+            entity::code::Column::Id,
+            licensegraph::service::page::PageRequest::Forward { size: 20, after: Some(999_000), before: None },
+        )
+        .await
+        .unwrap();
+        assert!(page.items.is_empty());
+        let sql = {
+            use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+            select
+                .filter(entity::code::Column::Id.gt(999_000))
+                .order_by_asc(entity::code::Column::Id)
+                .limit(21)
+                .build(DbBackend::Sqlite)
+                .to_string()
+        };
+        let plan = app
+            .db
+            .query_all_raw(Statement::from_string(DbBackend::Sqlite, format!("EXPLAIN QUERY PLAN {sql}")))
+            .await
+            .unwrap();
+        let details: Vec<String> = plan.iter().map(|row| row.try_get::<String>("", "detail").unwrap()).collect();
+        let codes_step = details.iter().find(|d| d.contains("codes")).expect("a step on codes");
+        assert!(codes_step.starts_with("SEARCH"), "{details:?}");
+        assert!(!sql.contains("OFFSET"), "{sql}");
+    }
+}
