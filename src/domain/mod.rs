@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod code_format;
 pub mod codes;
 pub mod dates;
+pub mod memberships;
 pub mod orders;
 pub mod organizations;
 pub mod pricing;
