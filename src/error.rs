@@ -232,6 +232,22 @@ pub enum UserErrorCode {
     UnknownCode,
     /// The value is well formed but its check character is wrong: a typo.
     CheckCharacterMismatch,
+    /// The partner global account already holds an ACTION_PACK.
+    ActionPackTaken,
+    /// A LEARNING_ACTION_PACK needs a certified trainer on the roster.
+    NoCertifiedTrainer,
+    /// A competency requirement (KPI, revenue, trainers, exams) is not met.
+    RequirementNotMet,
+    /// Renewal opens the day after the anniversary.
+    RenewalWindowNotOpen,
+    /// The renewal window has closed; reactivation needs an exception.
+    MembershipExpired,
+    /// Renewal needs the annual fee paid.
+    FeeNotPaid,
+    /// Renewal needs the company profile reviewed.
+    ProfileNotReviewed,
+    /// Only an expired membership can be reactivated.
+    NotExpired,
 }
 
 /// A business-rule failure, returned as data in a mutation payload.
@@ -287,6 +303,20 @@ pub const KNOWN_CONSTRAINTS: &[KnownConstraint] = &[
         field: "number",
         code: UserErrorCode::Taken,
         message: "an agreement with this number already exists",
+    },
+    KnownConstraint {
+        postgres_name: "memberships_one_action_pack_key",
+        sqlite_columns: "memberships.partner_global_account",
+        field: "offer",
+        code: UserErrorCode::ActionPackTaken,
+        message: "R-24: this partner global account already holds an ACTION_PACK",
+    },
+    KnownConstraint {
+        postgres_name: "certified_trainers_mct_key",
+        sqlite_columns: "certified_trainers.mct_id",
+        field: "mctId",
+        code: UserErrorCode::Taken,
+        message: "this trainer is already on the roster",
     },
     KnownConstraint {
         postgres_name: "codes_replaces_key",

@@ -5,6 +5,7 @@ pub mod codes;
 pub mod context;
 pub mod limits;
 pub mod loaders;
+pub mod memberships;
 pub mod node;
 pub mod orders;
 pub mod organizations;
@@ -23,6 +24,7 @@ pub struct Query(
     organizations::OrganizationQuery,
     orders::OrderQuery,
     codes::CodeQuery,
+    memberships::MembershipQuery,
 );
 
 /// The root mutation type.
@@ -32,6 +34,7 @@ pub struct Mutation(
     organizations::OrganizationMutation,
     orders::OrderMutation,
     codes::CodeMutation,
+    memberships::MembershipMutation,
 );
 
 /// The executable schema.

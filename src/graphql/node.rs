@@ -16,11 +16,12 @@ use crate::{
         codes::Code,
         context::ContextExt,
         loaders::{PackageId, ProgramId, loader_error},
+        memberships::Membership,
         orders::Order,
         organizations::{Agreement, Organization},
     },
     id,
-    service::{codes, orders, organizations},
+    service::{codes, memberships, orders, organizations},
 };
 
 /// Most ids one `nodes` call may ask for.
@@ -42,6 +43,8 @@ pub enum Node {
     Order(Order),
     /// A code.
     Code(Code),
+    /// A partner membership.
+    Membership(Membership),
 }
 
 async fn load_node(ctx: &Context<'_>, viewer: &Viewer, global: &str) -> Result<Option<Node>> {
@@ -74,6 +77,9 @@ async fn load_node(ctx: &Context<'_>, viewer: &Viewer, global: &str) -> Result<O
         }
         "Code" if viewer.is_authenticated() => {
             codes::code(ctx.db().gql()?, viewer, row).await.gql()?.map(|c| Node::Code(Code(c)))
+        }
+        "Membership" if viewer.is_authenticated() => {
+            memberships::membership(ctx.db().gql()?, viewer, row).await.gql()?.map(|m| Node::Membership(Membership(m)))
         }
         _ => None,
     })

@@ -7,6 +7,7 @@
 pub mod catalog;
 pub mod codes;
 pub mod demo;
+pub mod memberships;
 pub mod orders;
 pub mod organizations;
 pub mod page;

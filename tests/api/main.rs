@@ -10,5 +10,6 @@ mod fixtures;
 mod helpers;
 mod http;
 mod limits;
+mod memberships;
 mod orders;
 mod schema;

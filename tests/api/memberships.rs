@@ -1,0 +1,274 @@
+//! Partner memberships (R-21 .. R-26, R-31).
+
+use chrono::{TimeZone, Utc};
+use licensegraph::auth::{Role, Viewer};
+use serde_json::{Value, json};
+
+use crate::{
+    fixtures::*,
+    helpers::{TestApp, admin, error_code},
+};
+
+const ENROLL: &str = "mutation($input: EnrollMembershipInput!) {
+    enrollMembership(input: $input) {
+        membership { id offer level competency purchasedOn upgradeDiscount } userErrors { code field message }
+    }
+}";
+
+const RENEW: &str = "mutation($input: RenewMembershipInput!) {
+    renewMembership(input: $input) { membership { renewals anniversary } userErrors { code field message } }
+}";
+
+const REACTIVATE: &str = "mutation($input: ReactivateMembershipInput!) {
+    reactivateMembership(input: $input) { membership { status exceptions { reason grantedBy } } userErrors { code } }
+}";
+
+const TRAINER: &str = "mutation($input: AddCertifiedTrainerInput!) {
+    addCertifiedTrainer(input: $input) { trainer { id mctId } userErrors { code field } }
+}";
+
+async fn partner(app: &TestApp, name: &str, pga: &str) -> (Org, Viewer) {
+    let org = organization(app, json!({ "name": name, "kind": "PARTNER", "partnerGlobalAccount": pga })).await;
+    let pa = person(&format!("admin@{pga}"), &[Role::PartnerAdmin], org.id);
+    (org, pa)
+}
+
+async fn enroll(app: &TestApp, who: &Viewer, org: &Org, offer: &str) -> Value {
+    mutate(app, who, ENROLL, json!({ "organizationId": org.gid, "offer": offer })).await
+}
+
+#[tokio::test]
+async fn a_learning_action_pack_needs_a_certified_trainer() {
+    // R-25.
+    let app = TestApp::spawn().await;
+    let (org, pa) = partner(&app, "Northwind", "PGA-1").await;
+    let refused = enroll(&app, &pa, &org, "LEARNING_ACTION_PACK").await;
+    assert_eq!(user_errors(&refused), vec!["NO_CERTIFIED_TRAINER"]);
+    assert!(refused["userErrors"][0]["message"].as_str().unwrap().contains("R-25"), "{refused}");
+    let added =
+        mutate(&app, &pa, TRAINER, json!({ "organizationId": org.gid, "name": "Grace", "mctId": "MCT-1001" })).await;
+    assert_eq!(user_errors(&added), Vec::<String>::new(), "{added}");
+    let twice =
+        mutate(&app, &pa, TRAINER, json!({ "organizationId": org.gid, "name": "Grace", "mctId": "MCT-1001" })).await;
+    assert_eq!(user_errors(&twice), vec!["TAKEN"]);
+    let accepted = enroll(&app, &pa, &org, "LEARNING_ACTION_PACK").await;
+    assert_eq!(accepted["membership"]["offer"], "LEARNING_ACTION_PACK", "{accepted}");
+    assert_eq!(accepted["membership"]["purchasedOn"], "2026-11-21");
+}
+
+#[tokio::test]
+async fn two_concurrent_action_pack_enrolments_on_one_account_give_exactly_one() {
+    // R-24, settled by the database's partial unique index on both engines.
+    let app = TestApp::spawn().await;
+    let (org, pa) = partner(&app, "Northwind", "PGA-2").await;
+    let attempts = (0..8).map(|_| enroll(&app, &pa, &org, "ACTION_PACK"));
+    let results: Vec<Value> = futures_util::future::join_all(attempts).await;
+    let wins = results.iter().filter(|p| user_errors(p).is_empty()).count();
+    let taken = results.iter().filter(|p| user_errors(p) == vec!["ACTION_PACK_TAKEN"]).count();
+    assert_eq!((wins, taken), (1, 7), "{results:?}");
+    let again = enroll(&app, &pa, &org, "ACTION_PACK").await;
+    assert_eq!(user_errors(&again), vec!["ACTION_PACK_TAKEN"]);
+}
+
+#[tokio::test]
+async fn the_renewal_window_and_status_follow_the_calendar_to_the_day() {
+    // R-21, R-22, R-23: purchased 2020-09-01 -> window 2021-09-02 .. 2021-10-01.
+    let app = TestApp::spawn().await;
+    app.clock.set(Utc.with_ymd_and_hms(2020, 9, 1, 10, 0, 0).unwrap());
+    let (org, pa) = partner(&app, "Northwind", "PGA-3").await;
+    let id = enroll(&app, &pa, &org, "ACTION_PACK").await["membership"]["id"].as_str().unwrap().to_owned();
+    let query = "query($id: ID!, $on: Date!) { membership(id: $id) {
+        anniversary(asOf: $on) status(asOf: $on) benefitsActive(asOf: $on) renewalWindow(asOf: $on) { opensOn closesOn } } }";
+    for (on, status, benefits) in [
+        ("2021-09-01", "ACTIVE", true),
+        ("2021-09-02", "IN_RENEWAL_WINDOW", true),
+        ("2021-10-01", "IN_RENEWAL_WINDOW", true),
+        ("2021-10-02", "EXPIRED", false),
+    ] {
+        let seen = app.execute(&pa, query, json!({ "id": id, "on": on })).await;
+        let m = &seen["data"]["membership"];
+        assert_eq!(
+            (m["status"].as_str(), m["benefitsActive"].as_bool()),
+            (Some(status), Some(benefits)),
+            "{on}: {seen}"
+        );
+        assert_eq!(m["anniversary"], "2021-09-01");
+        assert_eq!(m["renewalWindow"], json!({ "opensOn": "2021-09-02", "closesOn": "2021-10-01" }));
+    }
+}
+
+#[tokio::test]
+async fn a_29_february_purchase_renews_around_28_february() {
+    // R-21.
+    let app = TestApp::spawn().await;
+    app.clock.set(Utc.with_ymd_and_hms(2024, 2, 29, 10, 0, 0).unwrap());
+    let (org, pa) = partner(&app, "Leap", "PGA-4").await;
+    let id = enroll(&app, &pa, &org, "ACTION_PACK").await["membership"]["id"].as_str().unwrap().to_owned();
+    let query = "query($id: ID!) { membership(id: $id) { anniversary renewalWindow { opensOn closesOn } } }";
+    let seen = app.execute(&pa, query, json!({ "id": id })).await;
+    assert_eq!(
+        seen["data"]["membership"],
+        json!({ "anniversary": "2025-02-28", "renewalWindow": { "opensOn": "2025-03-01", "closesOn": "2025-03-30" } })
+    );
+}
+
+#[tokio::test]
+async fn renewal_needs_the_window_the_fee_and_the_profile_and_expiry_needs_an_exception() {
+    // R-22, R-23.
+    let app = TestApp::spawn().await;
+    app.clock.set(Utc.with_ymd_and_hms(2020, 9, 1, 10, 0, 0).unwrap());
+    let (org, pa) = partner(&app, "Northwind", "PGA-5").await;
+    let id = enroll(&app, &pa, &org, "ACTION_PACK").await["membership"]["id"].as_str().unwrap().to_owned();
+    let renew = |fee: bool, profile: bool| json!({ "id": id, "feePaid": fee, "profileReviewed": profile });
+    app.clock.set(Utc.with_ymd_and_hms(2021, 9, 1, 23, 0, 0).unwrap());
+    assert_eq!(user_errors(&mutate(&app, &pa, RENEW, renew(true, true)).await), vec!["RENEWAL_WINDOW_NOT_OPEN"]);
+    app.clock.set(Utc.with_ymd_and_hms(2021, 9, 2, 8, 0, 0).unwrap());
+    assert_eq!(
+        user_errors(&mutate(&app, &pa, RENEW, renew(false, false)).await),
+        vec!["FEE_NOT_PAID", "PROFILE_NOT_REVIEWED"]
+    );
+    let renewed = mutate(&app, &pa, RENEW, renew(true, true)).await;
+    assert_eq!(renewed["membership"], json!({ "renewals": 1, "anniversary": "2022-09-01" }), "{renewed}");
+    // The next year nobody renews: expired from 2022-10-02.
+    app.clock.set(Utc.with_ymd_and_hms(2022, 10, 2, 0, 0, 0).unwrap());
+    assert_eq!(user_errors(&mutate(&app, &pa, RENEW, renew(true, true)).await), vec!["MEMBERSHIP_EXPIRED"]);
+    let reason = json!({ "id": id, "reason": "ticket 4711: payment lost by the bank" });
+    assert_eq!(error_code(&app.execute(&pa, REACTIVATE, json!({ "input": reason })).await), Some("FORBIDDEN"));
+    let blank = mutate(&app, &admin(), REACTIVATE, json!({ "id": id, "reason": " " })).await;
+    assert_eq!(user_errors(&blank), vec!["BLANK"]);
+    let back = mutate(&app, &admin(), REACTIVATE, reason).await;
+    assert_eq!(back["membership"]["status"], "ACTIVE", "{back}");
+    assert_eq!(back["membership"]["exceptions"][0]["reason"], "ticket 4711: payment lost by the bank");
+    let again = mutate(&app, &admin(), REACTIVATE, json!({ "id": id, "reason": "again" })).await;
+    assert_eq!(user_errors(&again), vec!["NOT_EXPIRED"]);
+}
+
+#[tokio::test]
+async fn competency_enrolment_lists_every_unmet_requirement_and_records_the_upgrade() {
+    // R-26: requirements are data per competency and level.
+    use entity::{competency_requirement, enums::CompetencyLevel, kpi_record, partner_certification};
+    use sea_orm::{ActiveModelTrait, Set};
+    let app = TestApp::spawn().await;
+    let (org, pa) = partner(&app, "Northwind", "PGA-6").await;
+    for (level, kpi, trainers, exams) in [(CompetencyLevel::Silver, 100, 1, 2), (CompetencyLevel::Gold, 500, 2, 4)] {
+        competency_requirement::ActiveModel {
+            competency: Set("Cloud Platform".into()),
+            level: Set(level),
+            min_kpi_value: Set(kpi),
+            min_revenue_cents: Set(0),
+            min_certified_trainers: Set(trainers),
+            min_passed_exams: Set(exams),
+        }
+        .insert(&app.db)
+        .await
+        .unwrap();
+    }
+    let input = |level: &str| json!({ "organizationId": org.gid, "offer": "COMPETENCY", "competency": "Cloud Platform", "level": level });
+    let refused = mutate(&app, &pa, ENROLL, input("SILVER")).await;
+    assert_eq!(user_errors(&refused), vec!["REQUIREMENT_NOT_MET"; 3], "{refused}");
+    // Meet SILVER: 1 trainer, 2 passed exams, 300 KPI invoiced in 2026-09 (visible from 2026-10-15).
+    mutate(&app, &pa, TRAINER, json!({ "organizationId": org.gid, "name": "Grace", "mctId": "MCT-1" })).await;
+    mutate(&app, &pa, TRAINER, json!({ "organizationId": org.gid, "name": "Alan", "mctId": "MCT-2" })).await;
+    for exam in ["AZ-104", "AZ-305"] {
+        partner_certification::ActiveModel {
+            organization_id: Set(org.id),
+            person: Set("grace".into()),
+            exam: Set(exam.into()),
+            passed_on: Set(chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap()),
+            ..Default::default()
+        }
+        .insert(&app.db)
+        .await
+        .unwrap();
+    }
+    kpi_record::ActiveModel {
+        organization_id: Set(org.id),
+        year: Set(2026),
+        month: Set(9),
+        omlp_type: Set("OLP".into()),
+        purchase_unit: Set("Training".into()),
+        document_type: Set("INVOICE".into()),
+        invoice_number: Set("INV-1".into()),
+        kpi_value: Set(300),
+        revenue_cents: Set(1_000_000),
+        recorded_at: Set(crate::helpers::default_now()),
+        ..Default::default()
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    let silver = mutate(&app, &pa, ENROLL, input("SILVER")).await;
+    assert_eq!(silver["membership"]["level"], "SILVER", "{silver}");
+    let gold = mutate(&app, &pa, ENROLL, input("GOLD")).await;
+    assert_eq!(
+        user_errors(&gold),
+        vec!["REQUIREMENT_NOT_MET", "REQUIREMENT_NOT_MET"],
+        "KPI 300 < 500 and 2 exams < 4: {gold}"
+    );
+    for exam in ["AZ-400", "AZ-500"] {
+        partner_certification::ActiveModel {
+            organization_id: Set(org.id),
+            person: Set("alan".into()),
+            exam: Set(exam.into()),
+            passed_on: Set(chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap()),
+            ..Default::default()
+        }
+        .insert(&app.db)
+        .await
+        .unwrap();
+    }
+    kpi_record::ActiveModel {
+        organization_id: Set(org.id),
+        year: Set(2026),
+        month: Set(10),
+        omlp_type: Set("OLP".into()),
+        purchase_unit: Set("Training".into()),
+        document_type: Set("INVOICE".into()),
+        invoice_number: Set("INV-2".into()),
+        kpi_value: Set(200),
+        revenue_cents: Set(500_000),
+        recorded_at: Set(crate::helpers::default_now()),
+        ..Default::default()
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    // The October invoice is visible from 2026-11-15, so on 2026-11-21 KPI = 500.
+    let upgraded = mutate(&app, &pa, ENROLL, input("GOLD")).await;
+    assert_eq!(upgraded["membership"]["upgradeDiscount"], true, "{upgraded}");
+    let silver_id = silver["membership"]["id"].as_str().unwrap();
+    let ended = app
+        .execute(&pa, "query($id: ID!) { membership(id: $id) { status endedReason } }", json!({ "id": silver_id }))
+        .await;
+    assert_eq!(ended["data"]["membership"], json!({ "status": "EXPIRED", "endedReason": "upgraded to GOLD" }));
+}
+
+#[tokio::test]
+async fn a_partner_admin_acts_on_its_own_partner_account_only() {
+    // R-31, R-32.
+    let app = TestApp::spawn().await;
+    let (mine, pa) = partner(&app, "Mine", "PGA-7").await;
+    let (theirs, other) = partner(&app, "Theirs", "PGA-8").await;
+    let their_id = enroll(&app, &other, &theirs, "ACTION_PACK").await["membership"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(user_errors(&enroll(&app, &pa, &theirs, "ACTION_PACK").await), vec!["NOT_FOUND"]);
+    assert_eq!(user_errors(&enroll(&app, &pa, &mine, "ACTION_PACK").await), Vec::<String>::new());
+    let seen = app
+        .execute(
+            &pa,
+            "query($id: ID!) { node(id: $id) { id } membership(id: $id) { id } memberships { totalCount } }",
+            json!({ "id": their_id }),
+        )
+        .await;
+    assert_eq!(seen["data"], json!({ "node": null, "membership": null, "memberships": { "totalCount": 1 } }));
+    let renew = mutate(&app, &pa, RENEW, json!({ "id": their_id, "feePaid": true, "profileReviewed": true })).await;
+    assert_eq!(user_errors(&renew), vec!["NOT_FOUND"]);
+    let customer = person("boss", &[Role::CustomerAdmin], mine.id);
+    let response = app
+        .execute(&customer, ENROLL, json!({ "input": { "organizationId": mine.gid, "offer": "ACTION_PACK" } }))
+        .await;
+    assert_eq!(error_code(&response), Some("FORBIDDEN"));
+    assert_eq!(
+        app.execute(&customer, "{ memberships { totalCount } }", json!({})).await["data"]["memberships"]["totalCount"],
+        0
+    );
+}
