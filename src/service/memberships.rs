@@ -255,7 +255,11 @@ pub async fn enroll(
         }
         (_, None, None) => (Requirement::default(), Requirement::default()),
         _ => {
-            return refuse("competency", UserErrorCode::InvalidFormat, "only a COMPETENCY has a competency and a level");
+            return refuse(
+                "competency",
+                UserErrorCode::InvalidFormat,
+                "only a COMPETENCY has a competency and a level",
+            );
         }
     };
     let facts = facts(db, &partner, today).await?;
