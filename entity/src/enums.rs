@@ -193,17 +193,3 @@ pub enum CodeStatus {
     /// An activation token replaced by its replacement.
     Replaced,
 }
-
-impl StoredCodeStatus {
-    /// The stored spelling, for raw SQL conditions.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Issued => "ISSUED",
-            Self::Assigned => "ASSIGNED",
-            Self::Redeemed => "REDEEMED",
-            Self::Active => "ACTIVE",
-            Self::Revoked => "REVOKED",
-            Self::Replaced => "REPLACED",
-        }
-    }
-}

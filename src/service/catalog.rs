@@ -20,8 +20,7 @@ use crate::{
     service::page::{self, Page, PageRequest},
 };
 
-/// A mutation's outcome: the object, or the business-rule failures.
-pub type Outcome<T> = Result<T, Vec<UserError>>;
+pub use super::Outcome;
 
 /// Which programs to list.
 #[derive(Debug, Clone, Copy, Default)]

@@ -13,8 +13,8 @@ use entity::{
     enums::{CodeKind, CodeStatus, StoredCodeStatus},
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select, Set, TransactionTrait, UpdateMany,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select, Set, TransactionTrait, UpdateMany,
     sea_query::{Expr, ExprTrait},
 };
 
@@ -25,22 +25,17 @@ use crate::{
         codes::{CodeFacts, effective_status, replacement_deadline, usability_problem},
         organizations::check_assignee,
     },
-    error::{AppError, UserError, UserErrorCode, constraint_to_user_error},
+    error::{AppError, UserErrorCode, constraint_to_user_error},
     service::{
-        catalog::Outcome,
-        orders::record_event,
+        Outcome,
         page::{self, Page, PageRequest},
-        scope,
+        refuse, scope,
     },
 };
 
 /// Times a transition re-reads and retries when another writer changed
 /// the code between its read and its guarded update.
 const ATTEMPTS: usize = 3;
-
-fn refuse<T>(field: &str, code: UserErrorCode, message: impl Into<String>) -> Result<Outcome<T>, AppError> {
-    Ok(Err(vec![UserError::on(field, code, message)]))
-}
 
 /// Filters of `codes`.
 #[derive(Debug, Clone, Default)]
@@ -568,4 +563,30 @@ pub async fn validate(
         }
     };
     Ok(Validation { problem, code })
+}
+
+/// Appends one event to a code's history.
+pub(crate) async fn record_event<C: ConnectionTrait>(
+    db: &C,
+    code_id: i64,
+    at: DateTime<Utc>,
+    actor: &str,
+    action: &str,
+    from: Option<StoredCodeStatus>,
+    to: StoredCodeStatus,
+    detail: Option<String>,
+) -> Result<(), AppError> {
+    code_event::ActiveModel {
+        code_id: Set(code_id),
+        at: Set(at),
+        actor: Set(actor.to_owned()),
+        action: Set(action.to_owned()),
+        from_status: Set(from.map(|s| s.to_value())),
+        to_status: Set(to.to_value()),
+        detail: Set(detail),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
 }

@@ -24,14 +24,11 @@ use crate::{
     },
     error::{AppError, UserError, UserErrorCode, constraint_to_user_error},
     service::{
-        catalog::Outcome,
+        Outcome,
         page::{self, Page, PageRequest},
+        refuse,
     },
 };
-
-fn refuse<T>(field: &str, code: UserErrorCode, message: impl Into<String>) -> Result<Outcome<T>, AppError> {
-    Ok(Err(vec![UserError::on(field, code, message)]))
-}
 
 /// Partner organizations the viewer acts for: admins all, partner
 /// administrators their own.

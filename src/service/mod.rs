@@ -4,6 +4,8 @@
 //! Architecture invariant: nothing here knows GraphQL types; resolvers call
 //! one function here and map its result.
 
+use crate::error::{AppError, UserError, UserErrorCode};
+
 pub mod catalog;
 pub mod codes;
 pub mod demo;
@@ -13,3 +15,11 @@ pub mod organizations;
 pub mod page;
 pub mod scope;
 pub mod seed;
+
+/// A mutation's outcome: the object, or the business-rule failures.
+pub type Outcome<T> = Result<T, Vec<UserError>>;
+
+/// Refuses a mutation with one user error on `input.<field>`.
+pub(crate) fn refuse<T>(field: &str, code: UserErrorCode, message: impl Into<String>) -> Result<Outcome<T>, AppError> {
+    Ok(Err(vec![UserError::on(field, code, message)]))
+}

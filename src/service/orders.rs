@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use entity::{
-    agreement, code, code_event, discount_tier,
+    agreement, code, discount_tier,
     enums::{CodeKind, OrderStatus, OrderTerm, PackageKind, StoredCodeStatus},
     order, organization, package, package_program, program,
 };
@@ -22,21 +22,17 @@ use crate::{
         code_format,
         orders::{self, Buyer, Item, OrderRequest, Step},
     },
-    error::{AppError, UserError, UserErrorCode},
+    error::{AppError, UserErrorCode},
     service::{
-        catalog::Outcome,
+        Outcome,
         page::{self, Page, PageRequest},
-        scope,
+        refuse, scope,
     },
 };
 
 /// Rows per multi-row INSERT: 1 000 codes x 16 columns stays far below
 /// SQLite's 32 766 and PostgreSQL's 65 535 bind parameters.
 pub const INSERT_BATCH: usize = 1_000;
-
-fn refuse<T>(field: &str, code: UserErrorCode, message: impl Into<String>) -> Result<Outcome<T>, AppError> {
-    Ok(Err(vec![UserError::on(field, code, message)]))
-}
 
 /// Filters of `orders`.
 #[derive(Debug, Clone, Default)]
@@ -323,6 +319,11 @@ pub async fn fulfil(
     Ok(Ok(order))
 }
 
+/// The `n`-th bind parameter in raw SQL: `$n` on PostgreSQL, `?` on SQLite.
+fn placeholder(backend: DbBackend, n: usize) -> String {
+    if backend == DbBackend::Postgres { format!("${n}") } else { "?".to_owned() }
+}
+
 /// One `ISSUED` event per code of the order, in a single INSERT ... SELECT.
 async fn issue_events<C: ConnectionTrait>(
     db: &C,
@@ -331,7 +332,7 @@ async fn issue_events<C: ConnectionTrait>(
     actor: &str,
 ) -> Result<(), AppError> {
     let backend = db.get_database_backend();
-    let p = |n: usize| if backend == DbBackend::Postgres { format!("${n}") } else { "?".to_owned() };
+    let p = |n| placeholder(backend, n);
     let sql = format!(
         "INSERT INTO code_events (code_id, at, actor, action, from_status, to_status, detail) \
          SELECT id, {}, {}, 'ISSUE', NULL, 'ISSUED', {} FROM codes WHERE order_id = {} ORDER BY id",
@@ -357,7 +358,7 @@ pub async fn first_codes_of_orders(
         return Ok(vec![]);
     }
     let backend = db.get_database_backend();
-    let p = |n: usize| if backend == DbBackend::Postgres { format!("${n}") } else { "?".to_owned() };
+    let p = |n| placeholder(backend, n);
     let placeholders: Vec<String> = (1..=order_ids.len()).map(p).collect();
     let sql = format!(
         "SELECT * FROM (SELECT codes.*, ROW_NUMBER() OVER (PARTITION BY order_id ORDER BY id) AS rn \
@@ -381,30 +382,4 @@ pub async fn code_counts_of_orders(db: &DatabaseConnection, order_ids: &[i64]) -
         .into_tuple::<(i64, i64)>()
         .all(db)
         .await?)
-}
-
-/// Appends one event to a code's history.
-pub(crate) async fn record_event<C: ConnectionTrait>(
-    db: &C,
-    code_id: i64,
-    at: DateTime<Utc>,
-    actor: &str,
-    action: &str,
-    from: Option<StoredCodeStatus>,
-    to: StoredCodeStatus,
-    detail: Option<String>,
-) -> Result<(), AppError> {
-    code_event::ActiveModel {
-        code_id: Set(code_id),
-        at: Set(at),
-        actor: Set(actor.to_owned()),
-        action: Set(action.to_owned()),
-        from_status: Set(from.map(|s| s.as_str().to_owned())),
-        to_status: Set(to.as_str().to_owned()),
-        detail: Set(detail),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
-    Ok(())
 }

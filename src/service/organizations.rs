@@ -10,17 +10,13 @@ use sea_orm::{
 use crate::{
     auth::Viewer,
     domain::organizations::{AgreementDraft, OrganizationDraft},
-    error::{AppError, UserError, UserErrorCode, constraint_to_user_error},
+    error::{AppError, UserErrorCode, constraint_to_user_error},
     service::{
-        catalog::Outcome,
+        Outcome,
         page::{self, Page, PageRequest},
-        scope,
+        refuse, scope,
     },
 };
-
-fn refuse<T>(field: &str, code: UserErrorCode, message: &str) -> Result<Outcome<T>, AppError> {
-    Ok(Err(vec![UserError::on(field, code, message)]))
-}
 
 /// Filters of `organizations`.
 #[derive(Debug, Clone, Default)]
