@@ -11,13 +11,13 @@ use entity::{
     kpi_record, membership, membership_exception, organization, partner_certification,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, Select, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    Select, Set, TransactionTrait,
     sea_query::{Expr, ExprTrait},
 };
 
 use crate::{
-    auth::{Role, Viewer},
+    auth::Viewer,
     domain::memberships::{
         PartnerFacts, Requirement, Standing, current_anniversary, eligibility, kpi_counts, renewals_for_reactivation,
         standing,
@@ -26,33 +26,9 @@ use crate::{
     service::{
         Outcome,
         page::{self, Page, PageRequest},
-        refuse,
+        refuse, scope,
     },
 };
-
-/// Partner organizations the viewer acts for: admins all, partner
-/// administrators their own.
-pub fn partners(viewer: &Viewer) -> Condition {
-    if viewer.is_admin() {
-        return Condition::all();
-    }
-    match viewer.organization_id {
-        Some(own) if viewer.has(Role::PartnerAdmin) => {
-            Condition::all().add(Expr::col(organization::Column::Id).eq(own))
-        }
-        _ => Condition::any(),
-    }
-}
-
-fn own_memberships(viewer: &Viewer) -> Condition {
-    if viewer.is_admin() {
-        return Condition::all();
-    }
-    match viewer.organization_id {
-        Some(own) if viewer.has(Role::PartnerAdmin) => Condition::all().add(membership::Column::OrganizationId.eq(own)),
-        _ => Condition::any(),
-    }
-}
 
 /// A partner organization the viewer may act for.
 pub async fn partner<C: ConnectionTrait>(
@@ -61,7 +37,7 @@ pub async fn partner<C: ConnectionTrait>(
     id: i64,
 ) -> Result<Option<organization::Model>, AppError> {
     Ok(organization::Entity::find()
-        .filter(partners(viewer))
+        .filter(scope::partner_accounts(viewer, organization::Column::Id))
         .filter(organization::Column::Id.eq(id))
         .filter(organization::Column::Kind.eq(OrganizationKind::Partner))
         .one(db)
@@ -76,7 +52,8 @@ pub struct MembershipFilter {
 }
 
 pub fn memberships_query(viewer: &Viewer, filter: &MembershipFilter) -> Select<membership::Entity> {
-    let mut select = membership::Entity::find().filter(own_memberships(viewer));
+    let mut select =
+        membership::Entity::find().filter(scope::partner_accounts(viewer, membership::Column::OrganizationId));
     if let Some(org) = filter.organization_id {
         select = select.filter(membership::Column::OrganizationId.eq(org));
     }

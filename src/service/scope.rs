@@ -10,6 +10,9 @@
 //! | reseller        | its own and those it serves| those of served customers  | those of served customers  |
 //! | learner         | its own                    | none                       | those assigned to it       |
 //!
+//! Memberships, trainers and KPIs belong to partner accounts: admins reach
+//! all, partner administrators their own ([`partner_accounts`]).
+//!
 //! A viewer with several roles sees the union.
 
 use entity::{agreement, code, order, reseller_customer};
@@ -36,55 +39,51 @@ pub fn administers(viewer: &Viewer, org: i64) -> bool {
         || (viewer.organization_id == Some(org) && (viewer.has(Role::CustomerAdmin) || viewer.has(Role::PartnerAdmin)))
 }
 
-/// Rows whose organization column `org_column` the viewer may see.
-pub fn organizations<C: ColumnTrait>(viewer: &Viewer, org_column: C) -> Condition {
+/// The one rule every scope below is made of: admins reach every row;
+/// otherwise a row is reached when its organization column `org_column` is
+/// the viewer's own organization and the viewer holds one of `own_roles`,
+/// or, with `served`, an organization the viewer resells to.
+fn reach<C: ColumnTrait>(viewer: &Viewer, org_column: C, own_roles: &[Role], served: bool) -> Condition {
     if viewer.is_admin() {
         return Condition::all();
     }
     let mut any = Condition::any();
     if let Some(own) = viewer.organization_id.filter(|_| viewer.is_authenticated()) {
-        any = any.add(org_column.eq(own));
-        if viewer.has(Role::Reseller) {
+        if own_roles.iter().any(|role| viewer.has(*role)) {
+            any = any.add(org_column.eq(own));
+        }
+        if served && viewer.has(Role::Reseller) {
             any = any.add(org_column.in_subquery(served_by(own)));
         }
     }
     any
 }
 
-/// Organizations whose orders the viewer may see or place.
+/// Every role that acts for an organization.
+const ORGANIZATION_ROLES: [Role; 4] = [Role::CustomerAdmin, Role::Reseller, Role::PartnerAdmin, Role::Learner];
+
+/// Rows whose organization column `org_column` the viewer may see:
+/// its own organization, and those it serves as a reseller.
+pub fn organizations<C: ColumnTrait>(viewer: &Viewer, org_column: C) -> Condition {
+    reach(viewer, org_column, &ORGANIZATION_ROLES, true)
+}
+
+/// Organizations whose orders and codes the viewer may see.
 fn ordering_organizations<C: ColumnTrait>(viewer: &Viewer, org_column: C) -> Condition {
-    if viewer.is_admin() {
-        return Condition::all();
-    }
-    let mut any = Condition::any();
-    if let Some(own) = viewer.organization_id.filter(|_| viewer.is_authenticated()) {
-        if viewer.has(Role::CustomerAdmin) || viewer.has(Role::PartnerAdmin) {
-            any = any.add(org_column.eq(own));
-        }
-        if viewer.has(Role::Reseller) {
-            any = any.add(org_column.in_subquery(served_by(own)));
-        }
-    }
-    any
+    reach(viewer, org_column, &[Role::CustomerAdmin, Role::PartnerAdmin], true)
 }
 
 /// Agreements the viewer may place orders under: admins any; customer
 /// administrators their own organization's; resellers those of the
 /// organizations they serve.
 pub fn orderable_agreements(viewer: &Viewer) -> Condition {
-    if viewer.is_admin() {
-        return Condition::all();
-    }
-    let mut any = Condition::any();
-    if let Some(own) = viewer.organization_id.filter(|_| viewer.is_authenticated()) {
-        if viewer.has(Role::CustomerAdmin) {
-            any = any.add(agreement::Column::OrganizationId.eq(own));
-        }
-        if viewer.has(Role::Reseller) {
-            any = any.add(agreement::Column::OrganizationId.in_subquery(served_by(own)));
-        }
-    }
-    any
+    reach(viewer, agreement::Column::OrganizationId, &[Role::CustomerAdmin], true)
+}
+
+/// Partner accounts (and rows of theirs) the viewer acts for: admins all,
+/// partner administrators their own.
+pub fn partner_accounts<C: ColumnTrait>(viewer: &Viewer, org_column: C) -> Condition {
+    reach(viewer, org_column, &[Role::PartnerAdmin], false)
 }
 
 /// Orders the viewer may see.
