@@ -44,6 +44,21 @@ pub fn current_anniversary(purchased_on: NaiveDate, renewals: u32) -> Option<Nai
     anniversary_after(purchased_on, renewals.checked_add(1)?)
 }
 
+/// The anniversary of the term in force on `as_of`: the first anniversary
+/// on or after it, but never past the current term's (after `renewals`
+/// renewals), so a lapsed membership keeps the anniversary it lapsed at.
+pub fn anniversary_in_force(purchased_on: NaiveDate, renewals: u32, as_of: NaiveDate) -> Option<NaiveDate> {
+    let last = renewals.checked_add(1)?;
+    let mut years = 1;
+    loop {
+        let anniversary = anniversary_after(purchased_on, years)?;
+        if anniversary >= as_of || years >= last {
+            return Some(anniversary);
+        }
+        years += 1;
+    }
+}
+
 /// The renewal window after `anniversary`: its next day through 30 days
 /// later (purchase 2020-09-01: 2021-09-02 .. 2021-10-01).
 pub fn renewal_window(anniversary: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
@@ -301,6 +316,16 @@ mod tests {
     fn each_renewal_moves_the_anniversary_one_year_on() {
         assert_eq!(current_anniversary(d(2020, 9, 1), 1), Some(d(2022, 9, 1)));
         assert_eq!(current_anniversary(d(2020, 9, 1), 5), Some(d(2026, 9, 1)));
+    }
+
+    #[test]
+    fn the_anniversary_in_force_is_that_of_the_term_holding_the_day() {
+        // Renewed twice: terms end 2021-09-01, 2022-09-01, 2023-09-01.
+        let purchased = d(2020, 9, 1);
+        assert_eq!(anniversary_in_force(purchased, 2, d(2021, 9, 1)), Some(d(2021, 9, 1)));
+        assert_eq!(anniversary_in_force(purchased, 2, d(2021, 9, 2)), Some(d(2022, 9, 1)), "renewed: the next term");
+        assert_eq!(anniversary_in_force(purchased, 2, d(2025, 1, 1)), Some(d(2023, 9, 1)), "lapsed: the last one");
+        assert_eq!(anniversary_in_force(purchased, 0, d(2019, 1, 1)), Some(d(2021, 9, 1)));
     }
 
     #[test]

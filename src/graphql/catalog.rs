@@ -15,15 +15,15 @@ use entity::{
 use crate::{
     auth::Viewer,
     domain::catalog::{DiscountTierDraft, PackageDraft, PackagePatch, ProgramDraft, ProgramPatch},
-    error::{AppError, GqlResultExt, UserError, UserErrorCode},
+    error::{AppError, GqlResultExt, UserError},
     graphql::{
         context::ContextExt,
         loaders::{AreasOf, FamiliesOf, ProgramsOf, TiersOf, loader_error},
-        relay::{IdConnection, TotalCount, connection, connection_cost, page_request},
+        relay::{IdConnection, TotalCount, connection, connection_cost, input_id, page_request, payload_from_outcome},
     },
     id,
     service::{
-        catalog::{self, Outcome, PackageFilter, ProgramFilter},
+        catalog::{self, PackageFilter, ProgramFilter},
         page::PageRequest,
     },
 };
@@ -344,14 +344,7 @@ pub struct ProgramPayload {
     pub user_errors: Vec<UserError>,
 }
 
-impl From<Outcome<program::Model>> for ProgramPayload {
-    fn from(outcome: Outcome<program::Model>) -> Self {
-        match outcome {
-            Ok(p) => Self { program: Some(Program(p)), user_errors: vec![] },
-            Err(user_errors) => Self { program: None, user_errors },
-        }
-    }
-}
+payload_from_outcome!(ProgramPayload { program: Program(program::Model) });
 
 /// One volume discount tier to set.
 #[derive(InputObject)]
@@ -455,18 +448,7 @@ pub struct PackagePayload {
     pub user_errors: Vec<UserError>,
 }
 
-impl From<Outcome<package::Model>> for PackagePayload {
-    fn from(outcome: Outcome<package::Model>) -> Self {
-        match outcome {
-            Ok(p) => Self { package: Some(Package(p)), user_errors: vec![] },
-            Err(user_errors) => Self { package: None, user_errors },
-        }
-    }
-}
-
-fn not_found_on_id(what: &str) -> Vec<UserError> {
-    vec![UserError::on("id", UserErrorCode::NotFound, format!("{what} not found"))]
-}
+payload_from_outcome!(PackagePayload { package: Package(package::Model) });
 
 /// Catalog mutations: admin only.
 #[derive(Default)]
@@ -491,8 +473,9 @@ impl CatalogMutation {
     /// Changes or retires a program (admin).
     async fn update_program(&self, ctx: &Context<'_>, input: UpdateProgramInput) -> Result<ProgramPayload> {
         ctx.viewer().gql()?.require_admin().gql()?;
-        let Some(row_id) = id::decode_as("Program", &input.id) else {
-            return Ok(Err(not_found_on_id("program")).into());
+        let row_id = match input_id("Program", "id", &input.id) {
+            Ok(row_id) => row_id,
+            Err(errors) => return Ok(Err(errors).into()),
         };
         let patch = ProgramPatch { name: input.name, description: input.description, active: input.active };
         let now = ctx.clock().gql()?.now();
@@ -528,8 +511,9 @@ impl CatalogMutation {
     /// Changes or retires a package (admin).
     async fn update_package(&self, ctx: &Context<'_>, input: UpdatePackageInput) -> Result<PackagePayload> {
         ctx.viewer().gql()?.require_admin().gql()?;
-        let Some(row_id) = id::decode_as("Package", &input.id) else {
-            return Ok(Err(not_found_on_id("package")).into());
+        let row_id = match input_id("Package", "id", &input.id) {
+            Ok(row_id) => row_id,
+            Err(errors) => return Ok(Err(errors).into()),
         };
         let patch = PackagePatch {
             name: input.name,

@@ -20,13 +20,15 @@ use crate::{
         context::ContextExt,
         loaders::{CodeId, EventsOf, OrderId, OrganizationId, ReplacementOf, loader_error},
         orders::Order,
-        organizations::{Agreement, Organization, id_arg, input_id},
-        relay::{IdConnection, TotalCount, connection, connection_cost, page_request},
+        organizations::{Agreement, Organization},
+        relay::{
+            IdConnection, TotalCount, connection, connection_cost, id_arg, input_id, page_request, payload_from_outcome,
+        },
         scalars::Date,
     },
     id,
     service::{
-        catalog::{self, Outcome},
+        catalog::{self},
         codes::{self as service, CodeFilter, Use},
         organizations, scope,
     },
@@ -481,14 +483,7 @@ pub struct CodePayload {
     pub user_errors: Vec<UserError>,
 }
 
-impl From<Outcome<code::Model>> for CodePayload {
-    fn from(outcome: Outcome<code::Model>) -> Self {
-        match outcome {
-            Ok(c) => Self { code: Some(Code(c)), user_errors: vec![] },
-            Err(user_errors) => Self { code: None, user_errors },
-        }
-    }
-}
+payload_from_outcome!(CodePayload { code: Code(code::Model) });
 
 /// Result of `issueReplacementToken`.
 #[derive(SimpleObject)]

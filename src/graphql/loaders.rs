@@ -6,12 +6,15 @@
 use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use entity::{agreement, code, code_event, discount_tier, enums::SolutionArea, order, organization, package, program};
+use entity::{
+    agreement, code, code_event, discount_tier, enums::SolutionArea, membership_exception, order, organization,
+    package, program,
+};
 use sea_orm::DatabaseConnection;
 
 use crate::{
     error::AppError,
-    service::{catalog, codes, orders, organizations},
+    service::{catalog, codes, memberships, orders, organizations},
 };
 
 /// Loads rows by id and the lists hanging off them.
@@ -225,6 +228,23 @@ impl Loader<CodeCountOf> for DbLoader {
         let mut map: HashMap<CodeCountOf, u64> = keys.iter().map(|k| (*k, 0)).collect();
         for (order_id, n) in counts {
             map.insert(CodeCountOf(order_id), u64::try_from(n).unwrap_or(0));
+        }
+        Ok(map)
+    }
+}
+
+/// The exceptions granted to a membership, oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ExceptionsOf(pub i64);
+
+impl Loader<ExceptionsOf> for DbLoader {
+    type Value = Vec<membership_exception::Model>;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[ExceptionsOf]) -> LoadResult<ExceptionsOf, Vec<membership_exception::Model>> {
+        let mut map: HashMap<ExceptionsOf, Vec<membership_exception::Model>> = HashMap::new();
+        for exception in memberships::exceptions_of(&self.db, &ids(keys, |k| k.0)).await? {
+            map.entry(ExceptionsOf(exception.membership_id)).or_default().push(exception);
         }
         Ok(map)
     }

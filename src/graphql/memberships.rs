@@ -12,18 +12,20 @@ use entity::{
 
 use crate::{
     auth::Role,
-    domain::memberships::{Standing, anniversary_after, benefits_active, renewal_window, standing},
+    domain::memberships::{Standing, anniversary_in_force, benefits_active, renewal_window, standing},
     error::{AppError, GqlResultExt, UserError},
     graphql::{
         context::ContextExt,
-        loaders::{OrganizationId, loader_error},
-        organizations::{Organization, id_arg, input_id},
-        relay::{IdConnection, TotalCount, connection, connection_cost, page_request},
+        loaders::{ExceptionsOf, OrganizationId, loader_error},
+        organizations::Organization,
+        relay::{
+            IdConnection, TotalCount, connection, connection_cost, id_arg, input_id, page_request, payload_from_outcome,
+        },
         scalars::Date,
     },
     id,
     service::{
-        catalog::{self, Outcome},
+        catalog::{self},
         memberships::{self as service, Enrolment, MembershipFilter},
     },
 };
@@ -73,19 +75,9 @@ pub struct MembershipException {
 }
 
 impl Membership {
-    /// The anniversary of the term in force on `as_of`: the first anniversary
-    /// on or after it, but never past the current term's.
     fn anniversary_on(&self, as_of: NaiveDate) -> Result<NaiveDate, AppError> {
-        let last = u32::try_from(self.0.renewals).unwrap_or(0).saturating_add(1);
-        let mut years = 1;
-        loop {
-            let anniversary = anniversary_after(self.0.purchased_on, years)
-                .ok_or_else(|| AppError::internal(format!("membership {} has no anniversary", self.0.id)))?;
-            if anniversary >= as_of || years >= last {
-                return Ok(anniversary);
-            }
-            years += 1;
-        }
+        anniversary_in_force(self.0.purchased_on, u32::try_from(self.0.renewals).unwrap_or(0), as_of)
+            .ok_or_else(|| AppError::internal(format!("membership {} has no anniversary", self.0.id)))
     }
 
     fn day(ctx: &Context<'_>, as_of: Option<Date>) -> Result<NaiveDate, AppError> {
@@ -209,7 +201,8 @@ impl Membership {
 
     /// Exceptions granted to reactivate it, with their reasons.
     async fn exceptions(&self, ctx: &Context<'_>) -> Result<Vec<MembershipException>> {
-        let rows = service::exceptions_of(ctx.db().gql()?, self.0.id).await.gql()?;
+        let loaders = ctx.loaders().gql()?;
+        let rows = loaders.load_one(ExceptionsOf(self.0.id)).await.map_err(loader_error)?.unwrap_or_default();
         Ok(rows
             .into_iter()
             .map(|e| MembershipException { granted_by: e.granted_by, reason: e.reason, granted_at: e.granted_at })
@@ -373,14 +366,7 @@ pub struct MembershipPayload {
     pub user_errors: Vec<UserError>,
 }
 
-impl From<Outcome<membership::Model>> for MembershipPayload {
-    fn from(outcome: Outcome<membership::Model>) -> Self {
-        match outcome {
-            Ok(m) => Self { membership: Some(Membership(m)), user_errors: vec![] },
-            Err(user_errors) => Self { membership: None, user_errors },
-        }
-    }
-}
+payload_from_outcome!(MembershipPayload { membership: Membership(membership::Model) });
 
 /// Result of the trainer mutations.
 #[derive(SimpleObject)]
@@ -391,14 +377,7 @@ pub struct CertifiedTrainerPayload {
     pub user_errors: Vec<UserError>,
 }
 
-impl From<Outcome<certified_trainer::Model>> for CertifiedTrainerPayload {
-    fn from(outcome: Outcome<certified_trainer::Model>) -> Self {
-        match outcome {
-            Ok(t) => Self { trainer: Some(CertifiedTrainer(t)), user_errors: vec![] },
-            Err(user_errors) => Self { trainer: None, user_errors },
-        }
-    }
-}
+payload_from_outcome!(CertifiedTrainerPayload { trainer: CertifiedTrainer(certified_trainer::Model) });
 
 const PARTNER_ROLES: [Role; 2] = [Role::PartnerAdmin, Role::Admin];
 

@@ -17,13 +17,15 @@ use crate::{
         codes::Code,
         context::ContextExt,
         loaders::{AgreementId, CodeCountOf, FirstCodesOf, OrganizationId, PackageId, loader_error},
-        organizations::{Agreement, Organization, id_arg, input_id},
-        relay::{IdConnection, TotalCount, connection, connection_cost, page_request},
+        organizations::{Agreement, Organization},
+        relay::{
+            IdConnection, TotalCount, connection, connection_cost, id_arg, input_id, page_request, payload_from_outcome,
+        },
         scalars::Date,
     },
     id,
     service::{
-        catalog::{self, Outcome},
+        catalog::{self},
         codes::{self as code_service, CodeFilter},
         orders::{self as service, OrderFilter, PlaceOrder},
         page::{Page, PageRequest},
@@ -323,14 +325,7 @@ pub struct OrderPayload {
     pub user_errors: Vec<UserError>,
 }
 
-impl From<Outcome<order::Model>> for OrderPayload {
-    fn from(outcome: Outcome<order::Model>) -> Self {
-        match outcome {
-            Ok(o) => Self { order: Some(Order(o)), user_errors: vec![] },
-            Err(user_errors) => Self { order: None, user_errors },
-        }
-    }
-}
+payload_from_outcome!(OrderPayload { order: Order(order::Model) });
 
 async fn admin_step(ctx: &Context<'_>, id: &ID, step: Step, reason: Option<String>) -> Result<OrderPayload> {
     let viewer = ctx.viewer().gql()?;

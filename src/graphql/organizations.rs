@@ -5,37 +5,26 @@ use chrono::{DateTime, Utc};
 use entity::{agreement, enums::OrganizationKind, organization};
 
 use crate::{
-    auth::Role,
     domain::{
         dates::started_months,
         organizations::{AgreementDraft, OrganizationDraft},
     },
-    error::{AppError, GqlResultExt, UserError, UserErrorCode},
+    error::{GqlResultExt, UserError},
     graphql::{
         catalog::Program,
         context::ContextExt,
         loaders::{OrganizationId, ProgramId, loader_error},
-        relay::{IdConnection, TotalCount, connection, connection_cost, page_request},
+        relay::{
+            IdConnection, TotalCount, connection, connection_cost, id_arg, input_id, page_request, payload_from_outcome,
+        },
         scalars::Date,
     },
     id,
     service::{
-        catalog::{self, Outcome},
+        catalog::{self},
         organizations::{self as service, AgreementFilter, OrganizationFilter},
     },
 };
-
-/// Decodes an id argument of a query; a malformed one is `BAD_USER_INPUT`.
-pub fn id_arg(kind: &str, name: &str, value: &ID) -> Result<i64, AppError> {
-    id::decode_as(kind, value).ok_or_else(|| AppError::bad_input(format!("`{name}` is not a {kind} id")))
-}
-
-/// Decodes an id in a mutation input; a malformed one reads as "not found".
-pub fn input_id(kind: &str, field: &str, value: &ID) -> std::result::Result<i64, Vec<UserError>> {
-    id::decode_as(kind, value).ok_or_else(|| {
-        vec![UserError::on(field, UserErrorCode::NotFound, format!("{} not found", kind.to_lowercase()))]
-    })
-}
 
 /// A customer (enterprise or academic institution) or a partner.
 pub struct Organization(pub organization::Model);
@@ -260,14 +249,7 @@ pub struct OrganizationPayload {
     pub user_errors: Vec<UserError>,
 }
 
-impl From<Outcome<organization::Model>> for OrganizationPayload {
-    fn from(outcome: Outcome<organization::Model>) -> Self {
-        match outcome {
-            Ok(o) => Self { organization: Some(Organization(o)), user_errors: vec![] },
-            Err(user_errors) => Self { organization: None, user_errors },
-        }
-    }
-}
+payload_from_outcome!(OrganizationPayload { organization: Organization(organization::Model) });
 
 /// Result of `createAgreement`.
 #[derive(SimpleObject)]
@@ -278,14 +260,7 @@ pub struct AgreementPayload {
     pub user_errors: Vec<UserError>,
 }
 
-impl From<Outcome<agreement::Model>> for AgreementPayload {
-    fn from(outcome: Outcome<agreement::Model>) -> Self {
-        match outcome {
-            Ok(a) => Self { agreement: Some(Agreement(a)), user_errors: vec![] },
-            Err(user_errors) => Self { agreement: None, user_errors },
-        }
-    }
-}
+payload_from_outcome!(AgreementPayload { agreement: Agreement(agreement::Model) });
 
 /// Organization and agreement mutations (admin).
 #[derive(Default)]
@@ -332,7 +307,7 @@ impl OrganizationMutation {
 
     /// Records an agreement of an organization under a program (admin, R-3).
     async fn create_agreement(&self, ctx: &Context<'_>, input: CreateAgreementInput) -> Result<AgreementPayload> {
-        ctx.viewer().gql()?.require_any(&[Role::Admin]).gql()?;
+        ctx.viewer().gql()?.require_admin().gql()?;
         let organization_id = match input_id("Organization", "organizationId", &input.organization_id) {
             Ok(id) => id,
             Err(errors) => return Ok(Err(errors).into()),

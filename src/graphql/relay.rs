@@ -4,16 +4,44 @@
 use std::sync::Arc;
 
 use async_graphql::{
-    Object,
+    ID, Object,
     connection::{Connection, CursorType, Edge},
 };
 use futures_util::future::BoxFuture;
 
 use crate::{
-    error::{AppError, GqlResultExt},
+    error::{AppError, GqlResultExt, UserError, UserErrorCode},
     id,
     service::page::{MAX_PAGE_SIZE, Page, PageRequest},
 };
+
+/// Decodes an id argument of a query; a malformed one is `BAD_USER_INPUT`.
+pub fn id_arg(kind: &str, name: &str, value: &ID) -> Result<i64, AppError> {
+    id::decode_as(kind, value).ok_or_else(|| AppError::bad_input(format!("`{name}` is not a {kind} id")))
+}
+
+/// Decodes an id in a mutation input; a malformed one reads as "not found".
+pub fn input_id(kind: &str, field: &str, value: &ID) -> std::result::Result<i64, Vec<UserError>> {
+    id::decode_as(kind, value).ok_or_else(|| {
+        vec![UserError::on(field, UserErrorCode::NotFound, format!("{} not found", kind.to_lowercase()))]
+    })
+}
+
+/// `impl From<Outcome<Model>> for Payload`: the object wrapped on success,
+/// the user errors otherwise. Every mutation payload is one of these.
+macro_rules! payload_from_outcome {
+    ($payload:ident { $field:ident: $wrap:ident($model:ty) }) => {
+        impl From<$crate::service::Outcome<$model>> for $payload {
+            fn from(outcome: $crate::service::Outcome<$model>) -> Self {
+                match outcome {
+                    Ok(row) => Self { $field: Some($wrap(row)), user_errors: vec![] },
+                    Err(user_errors) => Self { $field: None, user_errors },
+                }
+            }
+        }
+    };
+}
+pub(crate) use payload_from_outcome;
 
 /// A cursor: the opaque encoding of a row id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

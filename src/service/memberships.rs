@@ -12,7 +12,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    Select, Set, TransactionTrait,
+    QueryOrder, Select, Set, TransactionTrait,
     sea_query::{Expr, ExprTrait},
 };
 
@@ -401,13 +401,14 @@ pub async fn reactivate(
     Ok(Ok(reactivated))
 }
 
-/// The exceptions granted to a membership, oldest first.
+/// The exceptions granted to each of `membership_ids`, oldest first, in one statement.
 pub async fn exceptions_of(
     db: &DatabaseConnection,
-    membership_id: i64,
+    membership_ids: &[i64],
 ) -> Result<Vec<membership_exception::Model>, AppError> {
     Ok(membership_exception::Entity::find()
-        .filter(membership_exception::Column::MembershipId.eq(membership_id))
+        .filter(membership_exception::Column::MembershipId.is_in(membership_ids.iter().copied()))
+        .order_by_asc(membership_exception::Column::Id)
         .all(db)
         .await?)
 }

@@ -272,3 +272,17 @@ async fn a_partner_admin_acts_on_its_own_partner_account_only() {
         0
     );
 }
+
+#[tokio::test]
+async fn a_page_of_memberships_with_their_exceptions_and_partners_is_batched() {
+    // STYLE habit 8.
+    let app = TestApp::spawn().await;
+    for n in 0..5 {
+        let (org, pa) = partner(&app, &format!("Partner {n}"), &format!("PGA-B{n}")).await;
+        enroll(&app, &pa, &org, "ACTION_PACK").await;
+    }
+    let query = "{ memberships { nodes { status exceptions { reason } organization { name } } } }";
+    let (response, statements) = app.execute_counting(&admin(), query, json!({})).await;
+    assert_eq!(response["data"]["memberships"]["nodes"].as_array().unwrap().len(), 5, "{response}");
+    assert!(statements <= 3, "{statements} statements for 5 memberships");
+}
