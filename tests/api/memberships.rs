@@ -143,10 +143,50 @@ async fn renewal_needs_the_window_the_fee_and_the_profile_and_expiry_needs_an_ex
     assert_eq!(user_errors(&again), vec!["NOT_EXPIRED"]);
 }
 
+/// Records passed exams for a partner's person (no API for it yet: issue 4).
+async fn passed_exams(app: &TestApp, org: &Org, person: &str, exams: &[&str]) {
+    use entity::partner_certification;
+    use sea_orm::{ActiveModelTrait, Set};
+    for exam in exams {
+        partner_certification::ActiveModel {
+            organization_id: Set(org.id),
+            person: Set(person.into()),
+            exam: Set((*exam).into()),
+            passed_on: Set(chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap()),
+            ..Default::default()
+        }
+        .insert(&app.db)
+        .await
+        .unwrap();
+    }
+}
+
+/// Records an invoice's KPI for a partner (no API for it yet: issue 4).
+async fn invoice(app: &TestApp, org: &Org, (year, month): (i32, i32), number: &str, kpi: i64, revenue_cents: i64) {
+    use entity::kpi_record;
+    use sea_orm::{ActiveModelTrait, Set};
+    kpi_record::ActiveModel {
+        organization_id: Set(org.id),
+        year: Set(year),
+        month: Set(month),
+        omlp_type: Set("OLP".into()),
+        purchase_unit: Set("Training".into()),
+        document_type: Set("INVOICE".into()),
+        invoice_number: Set(number.into()),
+        kpi_value: Set(kpi),
+        revenue_cents: Set(revenue_cents),
+        recorded_at: Set(crate::helpers::default_now()),
+        ..Default::default()
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+}
+
 #[tokio::test]
 async fn competency_enrolment_lists_every_unmet_requirement_and_records_the_upgrade() {
     // requirements are data per competency and level.
-    use entity::{competency_requirement, enums::CompetencyLevel, kpi_record, partner_certification};
+    use entity::{competency_requirement, enums::CompetencyLevel};
     use sea_orm::{ActiveModelTrait, Set};
     let app = TestApp::spawn().await;
     let (org, pa) = partner(&app, "Northwind", "PGA-6").await;
@@ -169,34 +209,8 @@ async fn competency_enrolment_lists_every_unmet_requirement_and_records_the_upgr
     // Meet SILVER: 1 trainer, 2 passed exams, 300 KPI invoiced in 2026-09 (visible from 2026-10-15).
     mutate(&app, &pa, TRAINER, json!({ "organizationId": org.gid, "name": "Grace", "mctId": "MCT-1" })).await;
     mutate(&app, &pa, TRAINER, json!({ "organizationId": org.gid, "name": "Alan", "mctId": "MCT-2" })).await;
-    for exam in ["AZ-104", "AZ-305"] {
-        partner_certification::ActiveModel {
-            organization_id: Set(org.id),
-            person: Set("grace".into()),
-            exam: Set(exam.into()),
-            passed_on: Set(chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap()),
-            ..Default::default()
-        }
-        .insert(&app.db)
-        .await
-        .unwrap();
-    }
-    kpi_record::ActiveModel {
-        organization_id: Set(org.id),
-        year: Set(2026),
-        month: Set(9),
-        omlp_type: Set("OLP".into()),
-        purchase_unit: Set("Training".into()),
-        document_type: Set("INVOICE".into()),
-        invoice_number: Set("INV-1".into()),
-        kpi_value: Set(300),
-        revenue_cents: Set(1_000_000),
-        recorded_at: Set(crate::helpers::default_now()),
-        ..Default::default()
-    }
-    .insert(&app.db)
-    .await
-    .unwrap();
+    passed_exams(&app, &org, "grace", &["AZ-104", "AZ-305"]).await;
+    invoice(&app, &org, (2026, 9), "INV-1", 300, 1_000_000).await;
     let silver = mutate(&app, &pa, ENROLL, input("SILVER")).await;
     assert_eq!(silver["membership"]["level"], "SILVER", "{silver}");
     let gold = mutate(&app, &pa, ENROLL, input("GOLD")).await;
@@ -205,34 +219,8 @@ async fn competency_enrolment_lists_every_unmet_requirement_and_records_the_upgr
         vec!["REQUIREMENT_NOT_MET", "REQUIREMENT_NOT_MET"],
         "KPI 300 < 500 and 2 exams < 4: {gold}"
     );
-    for exam in ["AZ-400", "AZ-500"] {
-        partner_certification::ActiveModel {
-            organization_id: Set(org.id),
-            person: Set("alan".into()),
-            exam: Set(exam.into()),
-            passed_on: Set(chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap()),
-            ..Default::default()
-        }
-        .insert(&app.db)
-        .await
-        .unwrap();
-    }
-    kpi_record::ActiveModel {
-        organization_id: Set(org.id),
-        year: Set(2026),
-        month: Set(10),
-        omlp_type: Set("OLP".into()),
-        purchase_unit: Set("Training".into()),
-        document_type: Set("INVOICE".into()),
-        invoice_number: Set("INV-2".into()),
-        kpi_value: Set(200),
-        revenue_cents: Set(500_000),
-        recorded_at: Set(crate::helpers::default_now()),
-        ..Default::default()
-    }
-    .insert(&app.db)
-    .await
-    .unwrap();
+    passed_exams(&app, &org, "alan", &["AZ-400", "AZ-500"]).await;
+    invoice(&app, &org, (2026, 10), "INV-2", 200, 500_000).await;
     // The October invoice is visible from 2026-11-15, so on 2026-11-21 KPI = 500.
     let upgraded = mutate(&app, &pa, ENROLL, input("GOLD")).await;
     assert_eq!(upgraded["membership"]["upgradeDiscount"], true, "{upgraded}");
