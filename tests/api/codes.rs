@@ -487,3 +487,27 @@ async fn listing_codes_deep_in_a_large_table_is_an_index_range_scan_not_an_offse
         assert!(!sql.contains("OFFSET"), "{sql}");
     }
 }
+
+#[tokio::test]
+async fn codes_of_a_twelve_month_subscription_expire_with_it_and_survive_the_packages_retirement() {
+    // a subscription's codes expire when it ends, not with the agreement;
+    // retiring the package leaves issued codes usable.
+    let app = TestApp::spawn().await;
+    let school = academic(&app, "Subscription School").await;
+    let agreement = agreement(&app, &school, "EES", "EES-2026-0300", "2026-07-01", "2029-06-30").await;
+    let order = fulfilled(&app, &agreement, "CLASS-MCP-30", 1, "TWELVE_MONTHS").await;
+    let (id, value) = codes_of(&app, &order, 1).await.remove(0);
+    let expires = app
+        .execute(&admin(), "query($id: ID!) { node(id: $id) { ... on Code { expiresOn } } }", json!({ "id": id }))
+        .await;
+    assert_eq!(expires["data"]["node"]["expiresOn"], "2027-11-20");
+    let retire = "mutation($input: UpdatePackageInput!) { updatePackage(input: $input) { package { retired } userErrors { code } } }";
+    let package =
+        app.execute(&admin(), "{ package(sku: \"CLASS-MCP-30\") { id } }", json!({})).await["data"]["package"]["id"]
+            .clone();
+    let retired = mutate(&app, &admin(), retire, json!({ "id": package, "retired": true })).await;
+    assert_eq!(retired["package"]["retired"], true);
+    mutate(&app, &customer_admin(&school), ASSIGN, json!({ "codeId": id, "assignee": "ada" })).await;
+    let redeemed = mutate(&app, &ada(&school), REDEEM, json!({ "value": value, "exam": "MO-100" })).await;
+    assert_eq!(redeemed["code"]["status"], "REDEEMED", "{redeemed}");
+}
