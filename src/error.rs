@@ -248,6 +248,16 @@ pub enum UserErrorCode {
     ProfileNotReviewed,
     /// Only an expired membership can be reactivated.
     NotExpired,
+    /// The membership was ended (upgraded, or collapsed by a merge) and does not renew.
+    MembershipEnded,
+    /// The offer does not grant this product: an ACTION_PACK never grants Visual Studio Enterprise.
+    NotGrantedByOffer,
+    /// Only invoices count as KPI records, not order confirmations or partner reports.
+    NotAnInvoice,
+    /// This invoice number is already recorded; an invoice counts once.
+    DuplicateInvoice,
+    /// The partner account was already merged into another.
+    AlreadyMerged,
 }
 
 /// A business-rule failure, returned as data in a mutation payload.
@@ -310,6 +320,27 @@ pub const KNOWN_CONSTRAINTS: &[KnownConstraint] = &[
         field: "offer",
         code: UserErrorCode::ActionPackTaken,
         message: "R-24: this partner global account already holds an ACTION_PACK",
+    },
+    KnownConstraint {
+        postgres_name: "kpi_records_invoice_key",
+        sqlite_columns: "kpi_records.invoice_number",
+        field: "invoiceNumber",
+        code: UserErrorCode::DuplicateInvoice,
+        message: "R-28: this invoice is already recorded; an invoice counts once",
+    },
+    KnownConstraint {
+        postgres_name: "partner_merges_merged_key",
+        sqlite_columns: "partner_merges.merged_id",
+        field: "mergedId",
+        code: UserErrorCode::AlreadyMerged,
+        message: "this partner account was already merged into another",
+    },
+    KnownConstraint {
+        postgres_name: "partner_certifications_key",
+        sqlite_columns: "partner_certifications.exam",
+        field: "exam",
+        code: UserErrorCode::Taken,
+        message: "this person's pass of this exam is already recorded",
     },
     KnownConstraint {
         postgres_name: "certified_trainers_mct_key",

@@ -1,6 +1,6 @@
 //! `codes`: A delivered code: a bearer secret (R-13 .. R-19). `value` is never exposed directly.
 
-use crate::enums::{CodeKind, StoredCodeStatus};
+use crate::enums::{BenefitProduct, CodeKind, StoredCodeStatus};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -28,6 +28,10 @@ pub struct Model {
     #[sea_orm(unique)]
     pub replaces_id: Option<i64>,
     pub created_at: DateTimeUtc,
+    /// The product a membership's benefit code licenses.
+    pub product: Option<BenefitProduct>,
+    /// Part of its membership's core benefits package.
+    pub core_benefit: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

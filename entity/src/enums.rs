@@ -122,7 +122,7 @@ pub enum CodeKind {
     /// A finite number of activations.
     #[sea_orm(string_value = "PRODUCT_KEY")]
     ProductKey,
-    /// A per-user Visual Studio Professional subscription.
+    /// A per-user Visual Studio subscription, assigned and activated, never shared.
     #[sea_orm(string_value = "VS_SUBSCRIPTION")]
     VsSubscription,
 }
@@ -144,6 +144,39 @@ pub enum StoredCodeStatus {
     Revoked,
     #[sea_orm(string_value = "REPLACED")]
     Replaced,
+}
+
+/// Products licensed for internal use by a membership's benefit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum BenefitProduct {
+    /// Visual Studio Professional, a per-user subscription.
+    #[sea_orm(string_value = "VISUAL_STUDIO_PROFESSIONAL")]
+    VisualStudioProfessional,
+    /// Visual Studio Enterprise, a per-user subscription; never granted by an ACTION_PACK.
+    #[sea_orm(string_value = "VISUAL_STUDIO_ENTERPRISE")]
+    VisualStudioEnterprise,
+    /// Microsoft 365 E3 seats, as an activation token.
+    #[sea_orm(string_value = "MICROSOFT_365_E3")]
+    Microsoft365E3,
+    /// Windows Server, as a product key.
+    #[sea_orm(string_value = "WINDOWS_SERVER")]
+    WindowsServer,
+    /// SQL Server, as a product key.
+    #[sea_orm(string_value = "SQL_SERVER")]
+    SqlServer,
+}
+
+/// The document behind a KPI record; only an invoice counts. Not
+/// stored: a KPI record is always an invoice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum)]
+pub enum DocumentType {
+    /// A real invoice: counts.
+    Invoice,
+    /// An order confirmation: does not count.
+    OrderConfirmation,
+    /// A partner's own report: does not count.
+    PartnerReport,
 }
 
 /// Offers a partner can hold (section 6).

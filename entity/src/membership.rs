@@ -21,6 +21,8 @@ pub struct Model {
     pub ended_on: Option<Date>,
     pub ended_reason: Option<String>,
     pub created_at: DateTimeUtc,
+    /// Set by a merge: the core benefits end on this day instead of following renewals.
+    pub core_benefits_until: Option<Date>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

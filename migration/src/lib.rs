@@ -13,6 +13,7 @@ mod m20261121_000002_customers_and_orders;
 mod m20261121_000003_partners;
 mod m20261121_000004_codes;
 mod m20261121_000005_code_capacity;
+mod m20261121_000006_membership_benefits;
 mod sql;
 
 /// Runs every migration in order.
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000003_partners::Migration),
             Box::new(m20261121_000004_codes::Migration),
             Box::new(m20261121_000005_code_capacity::Migration),
+            Box::new(m20261121_000006_membership_benefits::Migration),
         ]
     }
 }

@@ -105,6 +105,15 @@ pub fn kpi_visible_from(year: i32, month: u32) -> Option<NaiveDate> {
     first_of(year, month)?.checked_add_months(Months::new(1))?.with_day(KPI_REFRESH_DAY)
 }
 
+/// The last invoice month whose KPI records are visible on `as_of`: the
+/// previous month from the 15th on, the one before it until the 14th
+/// . Records of that month and earlier are visible.
+pub fn last_visible_kpi_month(as_of: NaiveDate) -> Option<(i32, u32)> {
+    let back = if as_of.day() >= KPI_REFRESH_DAY { 1 } else { 2 };
+    let month = first_of(as_of.year(), as_of.month())?.checked_sub_months(Months::new(back))?;
+    Some((month.year(), month.month()))
+}
+
 /// Whether a KPI record of `(year, month)` counts towards the renewal
 /// ending on `anniversary`, evaluated on `as_of`: its month starts in
 /// the 12 months before the anniversary (anniversary - 12 months ..
@@ -277,6 +286,32 @@ pub fn is_https_homepage(url: &str) -> bool {
         && host.contains('.')
         && !host.starts_with('.')
         && !url.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+#[cfg(test)]
+mod kpi_month_tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn the_last_visible_month_moves_on_the_15th_r28() {
+        assert_eq!(last_visible_kpi_month(d(2026, 3, 14)), Some((2026, 1)));
+        assert_eq!(last_visible_kpi_month(d(2026, 3, 15)), Some((2026, 2)));
+        assert_eq!(last_visible_kpi_month(d(2026, 1, 14)), Some((2025, 11)));
+        assert_eq!(last_visible_kpi_month(d(2026, 1, 31)), Some((2025, 12)));
+        // Agrees with the per-record rule on every day of two years.
+        let mut day = d(2025, 1, 1);
+        while day < d(2027, 1, 1) {
+            let (y, m) = last_visible_kpi_month(day).unwrap();
+            assert!(kpi_visible_from(y, m).unwrap() <= day, "{day}");
+            let next = first_of(y, m).unwrap().checked_add_months(Months::new(1)).unwrap();
+            assert!(kpi_visible_from(next.year(), next.month()).unwrap() > day, "{day}");
+            day = day.succ_opt().unwrap();
+        }
+    }
 }
 
 #[cfg(test)]

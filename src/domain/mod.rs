@@ -1,6 +1,7 @@
 //! Pure rules: validation, dates, prices, code formats. No I/O and no
 //! GraphQL here, so every rule can be tested on exact values.
 
+pub mod benefits;
 pub mod catalog;
 pub mod code_format;
 pub mod codes;

@@ -6,7 +6,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject
 use chrono::{DateTime, Utc};
 use entity::{
     code, code_event,
-    enums::{CodeKind, CodeStatus},
+    enums::{BenefitProduct, CodeKind, CodeStatus},
 };
 
 use crate::{
@@ -18,7 +18,8 @@ use crate::{
     error::{AppError, GqlResultExt, UserError, UserErrorCode},
     graphql::{
         context::ContextExt,
-        loaders::{CodeId, EventsOf, OrderId, OrganizationId, ReplacementOf, loader_error},
+        loaders::{CodeId, EventsOf, MembershipId, OrderId, OrganizationId, ReplacementOf, loader_error},
+        memberships::Membership,
         orders::Order,
         organizations::{Agreement, Organization},
         relay::{
@@ -30,7 +31,9 @@ use crate::{
     service::{
         catalog::{self},
         codes::{self as service, CodeFilter, Use},
-        organizations, scope,
+        organizations,
+        page::PageRequest,
+        scope,
     },
 };
 
@@ -143,6 +146,27 @@ impl Code {
         }
         let loaders = ctx.loaders().gql()?;
         Ok(loaders.load_one(OrderId(order_id)).await.map_err(loader_error)?.map(Order))
+    }
+
+    /// The product a membership's benefit licenses; null for codes of orders.
+    async fn product(&self) -> Option<BenefitProduct> {
+        self.0.product
+    }
+
+    /// Whether it belongs to its membership's core benefits package.
+    async fn core_benefit(&self) -> bool {
+        self.0.core_benefit
+    }
+
+    /// The membership that granted this benefit; null for codes of
+    /// orders and for callers who do not act for the partner.
+    async fn membership(&self, ctx: &Context<'_>) -> Result<Option<Membership>> {
+        let Some(membership_id) = self.0.membership_id else { return Ok(None) };
+        if !scope::acts_for_partner(viewer_of(ctx)?, self.0.organization_id) {
+            return Ok(None);
+        }
+        let loaders = ctx.loaders().gql()?;
+        Ok(loaders.load_one(MembershipId(membership_id)).await.map_err(loader_error)?.map(Membership))
     }
 
     /// The token this one replaces.
@@ -307,6 +331,23 @@ const MAX_PLAN_COUNT: i32 = 1_000_000;
 #[derive(Default)]
 pub struct CodeQuery;
 
+/// A page of the codes matching `filter` that the caller may see, with a lazy total.
+pub(crate) async fn codes_connection(
+    ctx: &Context<'_>,
+    request: PageRequest,
+    filter: CodeFilter,
+) -> Result<IdConnection<Code>> {
+    let viewer = ctx.signed_in().gql()?.clone();
+    let today = ctx.clock().gql()?.now().date_naive();
+    let db = ctx.db().gql()?.clone();
+    let page = service::list_codes(&db, &viewer, &filter, today, request).await.gql()?;
+    let total = TotalCount::new(move || {
+        let (db, viewer, filter) = (db.clone(), viewer.clone(), filter.clone());
+        async move { catalog::count(&db, service::codes_query(&viewer, &filter, today)).await }
+    });
+    Ok(connection(page, |c| c.id, Code, total))
+}
+
 #[Object]
 impl CodeQuery {
     /// Codes the caller may see: admins all; customer and partner
@@ -327,24 +368,18 @@ impl CodeQuery {
         #[graphql(desc = "Only codes of this kind.")] kind: Option<CodeKind>,
         #[graphql(desc = "Only codes assigned to this person.")] assignee: Option<String>,
         #[graphql(desc = "Only codes whose last usable day is before this date.")] expiring_before: Option<Date>,
+        #[graphql(desc = "Only benefits of this membership (R-27).")] membership_id: Option<ID>,
     ) -> Result<IdConnection<Code>> {
         let request = page_request(first, after, last, before).gql()?;
-        let viewer = ctx.signed_in().gql()?.clone();
         let filter = CodeFilter {
             order_id: order_id.map(|id| id_arg("Order", "orderId", &id)).transpose().gql()?,
+            membership_id: membership_id.map(|id| id_arg("Membership", "membershipId", &id)).transpose().gql()?,
             status,
             kind,
             assignee,
             expiring_before: expiring_before.map(|d| d.0),
         };
-        let today = ctx.clock().gql()?.now().date_naive();
-        let db = ctx.db().gql()?.clone();
-        let page = service::list_codes(&db, &viewer, &filter, today, request).await.gql()?;
-        let total = TotalCount::new(move || {
-            let (db, viewer, filter) = (db.clone(), viewer.clone(), filter.clone());
-            async move { catalog::count(&db, service::codes_query(&viewer, &filter, today)).await }
-        });
-        Ok(connection(page, |c| c.id, Code, total))
+        codes_connection(ctx, request, filter).await
     }
 
     /// One code; null when it does not exist or is not the caller's to see.

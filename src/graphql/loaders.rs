@@ -7,8 +7,8 @@ use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{
-    agreement, code, code_event, discount_tier, enums::SolutionArea, membership_exception, order, organization,
-    package, program,
+    agreement, code, code_event, discount_tier, enums::SolutionArea, membership, membership_exception, order,
+    organization, package, program,
 };
 use sea_orm::DatabaseConnection;
 
@@ -133,6 +133,9 @@ pub struct AgreementId(pub i64);
 /// An order by row id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct OrderId(pub i64);
+/// A membership by row id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MembershipId(pub i64);
 /// A code by row id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CodeId(pub i64);
@@ -170,6 +173,7 @@ by_id!(OrganizationId, organization::Model, organizations::organizations_by_ids)
 by_id!(AgreementId, agreement::Model, organizations::agreements_by_ids);
 by_id!(OrderId, order::Model, orders::orders_by_ids);
 by_id!(CodeId, code::Model, codes::codes_by_ids);
+by_id!(MembershipId, membership::Model, memberships::memberships_by_ids);
 
 impl Loader<EventsOf> for DbLoader {
     type Value = Vec<code_event::Model>;

@@ -6,7 +6,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{
     certified_trainer,
-    enums::{CompetencyLevel, Offer},
+    enums::{BenefitProduct, CodeKind, CodeStatus, CompetencyLevel, Offer},
     membership,
 };
 
@@ -15,9 +15,11 @@ use crate::{
     domain::memberships::{Standing, anniversary_in_force, benefits_active, renewal_window, standing},
     error::{AppError, GqlResultExt, UserError},
     graphql::{
+        codes::{Code, codes_connection},
         context::ContextExt,
         loaders::{ExceptionsOf, OrganizationId, loader_error},
         organizations::Organization,
+        partners::KpiTotal,
         relay::{
             IdConnection, TotalCount, connection, connection_cost, id_arg, input_id, page_request, payload_from_outcome,
         },
@@ -26,7 +28,9 @@ use crate::{
     id,
     service::{
         catalog::{self},
-        memberships::{self as service, Enrolment, MembershipFilter},
+        codes::CodeFilter,
+        memberships::{self as service, Enrolment, ExtraGrant, MembershipFilter},
+        partners,
     },
 };
 
@@ -199,6 +203,45 @@ impl Membership {
         self.0.ended_reason.as_deref()
     }
 
+    /// The last day of its core benefits, when a merge ended them at its
+    /// renewal; null when they follow its renewals.
+    async fn core_benefits_until(&self) -> Option<Date> {
+        self.0.core_benefits_until.map(Date::from)
+    }
+
+    /// The benefits it granted: activation tokens, product keys and
+    /// Visual Studio subscriptions, as codes. They work through its renewal
+    /// window and show EXPIRED after it.
+    #[graphql(complexity = "connection_cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments, reason = "GraphQL arguments")]
+    async fn benefits(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size from the start, 1..100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
+        #[graphql(desc = "Page size from the end, 1..100.")] last: Option<i32>,
+        #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
+        #[graphql(desc = "Only codes showing this status today.")] status: Option<CodeStatus>,
+        #[graphql(desc = "Only codes of this kind.")] kind: Option<CodeKind>,
+    ) -> Result<IdConnection<Code>> {
+        let request = page_request(first, after, last, before).gql()?;
+        let filter = CodeFilter { membership_id: Some(self.0.id), status, kind, ..CodeFilter::default() };
+        codes_connection(ctx, request, filter).await
+    }
+
+    /// The KPIs counting towards the renewal at the anniversary in force on
+    /// `asOf` (default today), as visible on `asOf`.
+    async fn kpi_total(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The day of evaluation (default today).")] as_of: Option<Date>,
+    ) -> Result<KpiTotal> {
+        let day = Self::day(ctx, as_of).gql()?;
+        let anniversary = self.anniversary_on(day).gql()?;
+        let total = partners::kpi_total(ctx.db().gql()?, self.0.organization_id, anniversary, day).await.gql()?;
+        KpiTotal::from_service(total)
+    }
+
     /// Exceptions granted to reactivate it, with their reasons.
     async fn exceptions(&self, ctx: &Context<'_>) -> Result<Vec<MembershipException>> {
         let loaders = ctx.loaders().gql()?;
@@ -339,6 +382,22 @@ pub struct ReactivateMembershipInput {
     pub reason: String,
 }
 
+/// Input of `grantMembershipBenefit`.
+#[derive(InputObject)]
+pub struct GrantMembershipBenefitInput {
+    /// The membership.
+    pub membership_id: ID,
+    /// The product; an ACTION_PACK never grants VISUAL_STUDIO_ENTERPRISE.
+    pub product: BenefitProduct,
+    /// How many codes, 1..100.
+    #[graphql(default = 1)]
+    pub codes: i32,
+    /// Seats of each Microsoft 365 token (only for MICROSOFT_365_E3).
+    pub seats: Option<i32>,
+    /// Activations of each product key (only for server products).
+    pub activations: Option<i32>,
+}
+
 /// Input of `addCertifiedTrainer`.
 #[derive(InputObject)]
 pub struct AddCertifiedTrainerInput {
@@ -438,6 +497,31 @@ impl MembershipMutation {
         };
         let now = ctx.clock().gql()?.now();
         Ok(service::reactivate(ctx.db().gql()?, viewer, now, row, input.reason).await.gql()?.into())
+    }
+
+    /// Grants extra benefits to a live membership (admin; R-27): codes that
+    /// follow its term. An ACTION_PACK never grants Visual Studio Enterprise
+    /// (NOT_GRANTED_BY_OFFER).
+    async fn grant_membership_benefit(
+        &self,
+        ctx: &Context<'_>,
+        input: GrantMembershipBenefitInput,
+    ) -> Result<MembershipPayload> {
+        let viewer = ctx.viewer().gql()?;
+        viewer.require_admin().gql()?;
+        let membership_id = match input_id("Membership", "membershipId", &input.membership_id) {
+            Ok(row) => row,
+            Err(errors) => return Ok(Err(errors).into()),
+        };
+        let grant = ExtraGrant {
+            membership_id,
+            product: input.product,
+            codes: input.codes,
+            seats: input.seats,
+            activations: input.activations,
+        };
+        let now = ctx.clock().gql()?.now();
+        Ok(service::grant_extra(ctx.db().gql()?, viewer, now, grant).await.gql()?.into())
     }
 
     /// Adds a certified trainer to a partner's roster.

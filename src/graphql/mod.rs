@@ -9,6 +9,7 @@ pub mod memberships;
 pub mod node;
 pub mod orders;
 pub mod organizations;
+pub mod partners;
 pub mod relay;
 pub mod scalars;
 
@@ -25,6 +26,7 @@ pub struct Query(
     orders::OrderQuery,
     codes::CodeQuery,
     memberships::MembershipQuery,
+    partners::PartnerQuery,
 );
 
 /// The root mutation type.
@@ -35,6 +37,7 @@ pub struct Mutation(
     orders::OrderMutation,
     codes::CodeMutation,
     memberships::MembershipMutation,
+    partners::PartnerMutation,
 );
 
 /// The executable schema.

@@ -41,6 +41,8 @@ const ATTEMPTS: usize = 3;
 #[derive(Debug, Clone, Default)]
 pub struct CodeFilter {
     pub order_id: Option<i64>,
+    /// Benefits of this membership.
+    pub membership_id: Option<i64>,
     pub status: Option<CodeStatus>,
     pub kind: Option<CodeKind>,
     pub assignee: Option<String>,
@@ -71,6 +73,9 @@ pub fn codes_query(viewer: &Viewer, filter: &CodeFilter, today: NaiveDate) -> Se
     let mut select = code::Entity::find().filter(scope::codes(viewer));
     if let Some(order) = filter.order_id {
         select = select.filter(code::Column::OrderId.eq(order));
+    }
+    if let Some(membership) = filter.membership_id {
+        select = select.filter(code::Column::MembershipId.eq(membership));
     }
     if let Some(status) = filter.status {
         select = select.filter(status_condition(status, today));
@@ -147,7 +152,7 @@ fn facts(code: &code::Model, today: NaiveDate) -> CodeFacts {
     }
 }
 
-fn actor(viewer: &Viewer) -> &str {
+pub(crate) fn actor(viewer: &Viewer) -> &str {
     viewer.subject.as_deref().unwrap_or("anonymous")
 }
 
@@ -480,6 +485,8 @@ pub async fn replace(
         activations_used: Set(0),
         replaces_id: Set(Some(id)),
         created_at: Set(now),
+        product: Set(original.product),
+        core_benefit: Set(original.core_benefit),
         ..Default::default()
     };
     let replacement = match replacement.insert(&txn).await {

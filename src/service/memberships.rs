@@ -1,32 +1,44 @@
-//! Partner memberships (R-21 .. ): enrolment, renewal,
-//! reactivation by exception, and the certified trainer roster.
+//! Partner memberships (R-21 .. ): enrolment, renewal,
+//! reactivation by exception, the benefits they grant, and the certified
+//! trainer roster.
+//!
+//! Benefits are codes linked to the membership, valid through the last day
+//! of its current renewal window; renewal and reactivation move that day
+//! with the term, so a lapsed membership's benefits show `EXPIRED` and are
+//! refused from the day after its window closes.
 //!
 //! A partner administrator acts on its own partner account only; admins on
 //! any. Anything else answers as if missing.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Days, NaiveDate, Utc};
 use entity::{
-    certified_trainer, competency_requirement,
-    enums::{CompetencyLevel, Offer, OrganizationKind},
-    kpi_record, membership, membership_exception, organization, partner_certification,
+    certified_trainer, code,
+    enums::{BenefitProduct, CodeKind, CompetencyLevel, Offer, OrganizationKind, StoredCodeStatus},
+    membership, membership_exception, organization,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Select, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Select,
+    Set, TransactionTrait,
     sea_query::{Expr, ExprTrait},
 };
 
 use crate::{
     auth::Viewer,
-    domain::memberships::{
-        PartnerFacts, Requirement, Standing, current_anniversary, eligibility, kpi_counts, renewals_for_reactivation,
-        standing,
+    domain::{
+        benefits::{self, Grant},
+        code_format,
+        memberships::{
+            Requirement, Standing, current_anniversary, eligibility, renewal_window, renewals_for_reactivation,
+            standing,
+        },
     },
     error::{AppError, UserError, UserErrorCode, constraint_to_user_error},
     service::{
         Outcome,
+        codes::actor,
+        orders::{CodeSource, issue_events},
         page::{self, Page, PageRequest},
-        refuse, scope,
+        partners, refuse, scope,
     },
 };
 
@@ -40,6 +52,8 @@ pub async fn partner<C: ConnectionTrait>(
         .filter(scope::partner_accounts(viewer, organization::Column::Id))
         .filter(organization::Column::Id.eq(id))
         .filter(organization::Column::Kind.eq(OrganizationKind::Partner))
+        // A merged account lives on in its survivor.
+        .filter(organization::Column::MergedIntoId.is_null())
         .one(db)
         .await?)
 }
@@ -81,6 +95,11 @@ pub async fn membership<C: ConnectionTrait>(
     Ok(memberships_query(viewer, &MembershipFilter::default()).filter(membership::Column::Id.eq(id)).one(db).await?)
 }
 
+/// Memberships by row id, unscoped (callers check visibility).
+pub async fn memberships_by_ids(db: &DatabaseConnection, ids: &[i64]) -> Result<Vec<membership::Model>, AppError> {
+    Ok(membership::Entity::find().filter(membership::Column::Id.is_in(ids.iter().copied())).all(db).await?)
+}
+
 /// The anniversary ending a membership's current term.
 pub fn anniversary_of(m: &membership::Model) -> Result<NaiveDate, AppError> {
     current_anniversary(m.purchased_on, u32::try_from(m.renewals).unwrap_or(0))
@@ -92,6 +111,90 @@ pub fn standing_of(m: &membership::Model, as_of: NaiveDate) -> Result<Standing, 
     Ok(standing(anniversary_of(m)?, m.ended_on, as_of))
 }
 
+/// The last day a membership's benefits work in its current term: the
+/// last day of its renewal window.
+pub fn benefits_until(m: &membership::Model) -> Result<NaiveDate, AppError> {
+    renewal_window(anniversary_of(m)?)
+        .map(|(_, closes)| closes)
+        .ok_or_else(|| AppError::internal(format!("membership {} has no renewal window", m.id)))
+}
+
+/// Issues the codes of `grants` as benefits of `m`, valid through its
+/// current term, each with its `ISSUED` event.
+async fn grant<C: ConnectionTrait>(
+    db: &C,
+    m: &membership::Model,
+    grants: &[Grant],
+    now: DateTime<Utc>,
+    by: &str,
+) -> Result<(), AppError> {
+    let until = benefits_until(m)?;
+    let mut rows = vec![];
+    for g in grants {
+        for _ in 0..g.codes {
+            rows.push(code::ActiveModel {
+                organization_id: Set(m.organization_id),
+                order_id: Set(None),
+                membership_id: Set(Some(m.id)),
+                kind: Set(benefits::kind_of(g.product)),
+                value: Set(code_format::generate().map_err(AppError::internal)?),
+                status: Set(StoredCodeStatus::Issued),
+                valid_until: Set(until),
+                assignee: Set(None),
+                assigned_at: Set(None),
+                redeemed_at: Set(None),
+                exam: Set(None),
+                seats: Set(g.seats),
+                activations_total: Set(g.activations),
+                activations_used: Set(0),
+                tenant: Set(None),
+                activated_at: Set(None),
+                replaces_id: Set(None),
+                created_at: Set(now),
+                product: Set(Some(g.product)),
+                core_benefit: Set(g.core),
+                ..Default::default()
+            });
+        }
+    }
+    if rows.is_empty() {
+        return Ok(());
+    }
+    code::Entity::insert_many(rows).exec_without_returning(db).await?;
+    issue_events(db, CodeSource::Membership(m.id), now, by).await
+}
+
+/// Makes a membership's benefits follow its current term after a renewal
+/// or a reactivation, except core benefits a merge ended.
+async fn follow_term<C: ConnectionTrait>(db: &C, m: &membership::Model) -> Result<(), AppError> {
+    let mut update = code::Entity::update_many()
+        .col_expr(code::Column::ValidUntil, Expr::value(benefits_until(m)?))
+        .filter(code::Column::MembershipId.eq(m.id));
+    if m.core_benefits_until.is_some() {
+        update = update.filter(code::Column::CoreBenefit.eq(false));
+    }
+    update.exec(db).await?;
+    Ok(())
+}
+
+/// Ends a membership's benefits after `last_day` (an upgrade, a merge's duplicate).
+pub(crate) async fn end_benefits<C: ConnectionTrait>(
+    db: &C,
+    membership_id: i64,
+    last_day: NaiveDate,
+    core_only: bool,
+) -> Result<(), AppError> {
+    let mut update = code::Entity::update_many()
+        .col_expr(code::Column::ValidUntil, Expr::value(last_day))
+        .filter(code::Column::MembershipId.eq(membership_id))
+        .filter(code::Column::ValidUntil.gt(last_day));
+    if core_only {
+        update = update.filter(code::Column::CoreBenefit.eq(true));
+    }
+    update.exec(db).await?;
+    Ok(())
+}
+
 /// What `enrollMembership` asks for.
 #[derive(Debug, Clone)]
 pub struct Enrolment {
@@ -100,71 +203,6 @@ pub struct Enrolment {
     pub competency: Option<String>,
     pub level: Option<CompetencyLevel>,
     pub learning_option: bool,
-}
-
-/// The partner's facts for eligibility on `today`: KPIs of the 12 months
-/// before `today` that are visible on it, passed exams, trainers,
-/// and whether its account already holds an ACTION_PACK.
-async fn facts<C: ConnectionTrait>(
-    db: &C,
-    partner: &organization::Model,
-    today: NaiveDate,
-) -> Result<PartnerFacts, AppError> {
-    let kpis = kpi_record::Entity::find().filter(kpi_record::Column::OrganizationId.eq(partner.id)).all(db).await?;
-    let counted = kpis.iter().filter(|k| kpi_counts(k.year, u32::try_from(k.month).unwrap_or(0), today, today));
-    let (kpi_value, revenue_cents) =
-        counted.fold((0i64, 0i64), |(v, r), k| (v.saturating_add(k.kpi_value), r.saturating_add(k.revenue_cents)));
-    let passed_exams = partner_certification::Entity::find()
-        .filter(partner_certification::Column::OrganizationId.eq(partner.id))
-        .count(db)
-        .await?;
-    let trainers = certified_trainer::Entity::find()
-        .filter(certified_trainer::Column::OrganizationId.eq(partner.id))
-        .count(db)
-        .await?;
-    let holds_action_pack = match &partner.partner_global_account {
-        Some(pga) => {
-            membership::Entity::find()
-                .filter(membership::Column::PartnerGlobalAccount.eq(pga.as_str()))
-                .filter(membership::Column::Offer.eq(Offer::ActionPack))
-                .filter(membership::Column::EndedOn.is_null())
-                .count(db)
-                .await?
-                > 0
-        }
-        None => false,
-    };
-    Ok(PartnerFacts {
-        kpi_value,
-        revenue_cents,
-        certified_trainers: i64::try_from(trainers).unwrap_or(i64::MAX),
-        passed_exams: i64::try_from(passed_exams).unwrap_or(i64::MAX),
-        holds_action_pack,
-    })
-}
-
-/// A competency's SILVER and GOLD requirements; `None` when the competency
-/// has none defined (it is not a competency we know).
-async fn requirements<C: ConnectionTrait>(
-    db: &C,
-    competency: &str,
-) -> Result<Option<(Requirement, Requirement)>, AppError> {
-    let rows = competency_requirement::Entity::find()
-        .filter(competency_requirement::Column::Competency.eq(competency))
-        .all(db)
-        .await?;
-    if rows.is_empty() {
-        return Ok(None);
-    }
-    let of = |level: CompetencyLevel| {
-        rows.iter().find(|r| r.level == level).map_or(Requirement::default(), |r| Requirement {
-            min_kpi_value: r.min_kpi_value,
-            min_revenue_cents: r.min_revenue_cents,
-            min_certified_trainers: i64::from(r.min_certified_trainers),
-            min_passed_exams: i64::from(r.min_passed_exams),
-        })
-    };
-    Ok(Some((of(CompetencyLevel::Silver), of(CompetencyLevel::Gold))))
 }
 
 fn unmet_to_errors(unmet: &[crate::domain::memberships::Unmet]) -> Vec<UserError> {
@@ -213,7 +251,7 @@ pub async fn enroll(
     let competency = input.competency.as_deref().map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned);
     let (silver, gold) = match (input.offer, &competency, input.level) {
         (Offer::Competency, Some(name), Some(_)) if name.chars().count() <= 100 => {
-            match requirements(db, name).await? {
+            match partners::requirements(db, name).await? {
                 Some(pair) => pair,
                 None => {
                     return refuse(
@@ -236,7 +274,7 @@ pub async fn enroll(
             );
         }
     };
-    let facts = facts(db, &partner, today).await?;
+    let facts = partners::facts(db, &partner, today, today).await?;
     let verdict = eligibility(input.offer, input.level, &silver, &gold, &facts);
     if !verdict.eligible() {
         return Ok(Err(unmet_to_errors(&verdict.unmet)));
@@ -261,6 +299,9 @@ pub async fn enroll(
             .filter(membership::Column::Id.eq(silver.id))
             .exec(&txn)
             .await?;
+        // The SILVER's benefits end with it; the GOLD brings its own.
+        let yesterday = today.checked_sub_days(Days::new(1)).unwrap_or(today);
+        end_benefits(&txn, silver.id, yesterday, false).await?;
     }
     let model = membership::ActiveModel {
         organization_id: Set(partner.id),
@@ -280,6 +321,7 @@ pub async fn enroll(
     };
     match model.insert(&txn).await {
         Ok(m) => {
+            grant(&txn, &m, benefits::package(m.offer, m.level), now, actor(viewer)).await?;
             txn.commit().await?;
             Ok(Ok(m))
         }
@@ -302,6 +344,14 @@ pub async fn renew(
         return refuse("id", UserErrorCode::NotFound, "membership not found");
     };
     let today = now.date_naive();
+    if let Some(ended) = m.ended_on {
+        let why = m.ended_reason.as_deref().unwrap_or("ended");
+        return refuse(
+            "id",
+            UserErrorCode::MembershipEnded,
+            format!("this membership does not renew: {why} (it ends on {ended})"),
+        );
+    }
     let anniversary = anniversary_of(&m)?;
     match standing(anniversary, m.ended_on, today) {
         Standing::InRenewalWindow => {}
@@ -335,17 +385,21 @@ pub async fn renew(
         return Ok(Err(errors));
     }
     // Guarded on the renewals count read: two renewals at once move it once.
+    let txn = db.begin().await?;
     let done = membership::Entity::update_many()
         .col_expr(membership::Column::Renewals, Expr::col(membership::Column::Renewals).add(1))
         .filter(membership::Column::Id.eq(id))
         .filter(membership::Column::Renewals.eq(m.renewals))
-        .exec(db)
+        .exec(&txn)
         .await?
         .rows_affected;
     if done != 1 {
         return refuse("id", UserErrorCode::RenewalWindowNotOpen, "the membership was renewed meanwhile");
     }
-    let renewed = membership(db, viewer, id).await?.ok_or_else(|| AppError::internal("renewed membership vanished"))?;
+    let renewed =
+        membership(&txn, viewer, id).await?.ok_or_else(|| AppError::internal("renewed membership vanished"))?;
+    follow_term(&txn, &renewed).await?;
+    txn.commit().await?;
     Ok(Ok(renewed))
 }
 
@@ -395,9 +449,10 @@ pub async fn reactivate(
     }
     .insert(&txn)
     .await?;
-    txn.commit().await?;
     let reactivated =
-        membership(db, viewer, id).await?.ok_or_else(|| AppError::internal("reactivated membership vanished"))?;
+        membership(&txn, viewer, id).await?.ok_or_else(|| AppError::internal("reactivated membership vanished"))?;
+    follow_term(&txn, &reactivated).await?;
+    txn.commit().await?;
     Ok(Ok(reactivated))
 }
 
@@ -470,4 +525,80 @@ pub async fn trainers_of(
         .filter(certified_trainer::Column::OrganizationId.eq(organization_id))
         .all(db)
         .await?)
+}
+
+/// What an admin's extra benefit grant asks for.
+#[derive(Debug, Clone)]
+pub struct ExtraGrant {
+    pub membership_id: i64,
+    pub product: BenefitProduct,
+    pub codes: i32,
+    pub seats: Option<i32>,
+    pub activations: Option<i32>,
+}
+
+/// Grants extra benefits to a live membership (admin). They follow its
+/// term like the package it was enrolled with, but are not part of the core
+/// package a merge keeps one of. An ACTION_PACK never grants Visual Studio
+/// Enterprise.
+pub async fn grant_extra(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    now: DateTime<Utc>,
+    input: ExtraGrant,
+) -> Result<Outcome<membership::Model>, AppError> {
+    let Some(m) = membership(db, viewer, input.membership_id).await? else {
+        return refuse("membershipId", UserErrorCode::NotFound, "membership not found");
+    };
+    if standing_of(&m, now.date_naive())? == Standing::Expired {
+        return refuse("membershipId", UserErrorCode::MembershipExpired, "an expired membership grants nothing (R-23)");
+    }
+    if !benefits::may_grant(m.offer, input.product) {
+        return refuse(
+            "product",
+            UserErrorCode::NotGrantedByOffer,
+            "an ACTION_PACK grants Visual Studio Professional, never Enterprise (R-27)",
+        );
+    }
+    let mut errors = vec![];
+    if !(1..=100).contains(&input.codes) {
+        errors.push(UserError::on("codes", UserErrorCode::OutOfRange, "between 1 and 100 codes at a time"));
+    }
+    let kind = benefits::kind_of(input.product);
+    match (kind, input.seats) {
+        (CodeKind::ActivationToken, Some(1..=10_000)) | (CodeKind::VsSubscription | CodeKind::ProductKey, None) => {}
+        (CodeKind::ActivationToken, _) => errors.push(UserError::on(
+            "seats",
+            UserErrorCode::OutOfRange,
+            "Microsoft 365 seats come as a token of 1 to 10 000 seats",
+        )),
+        _ => errors.push(UserError::on("seats", UserErrorCode::InvalidFormat, "only an activation token has seats")),
+    }
+    match (kind, input.activations) {
+        (CodeKind::ProductKey, Some(1..=1_000)) | (CodeKind::VsSubscription | CodeKind::ActivationToken, None) => {}
+        (CodeKind::ProductKey, _) => errors.push(UserError::on(
+            "activations",
+            UserErrorCode::OutOfRange,
+            "a product key allows 1 to 1 000 activations",
+        )),
+        _ => errors.push(UserError::on(
+            "activations",
+            UserErrorCode::InvalidFormat,
+            "only a product key has activations",
+        )),
+    }
+    if !errors.is_empty() {
+        return Ok(Err(errors));
+    }
+    let extra = Grant {
+        product: input.product,
+        codes: u32::try_from(input.codes).unwrap_or(0),
+        seats: input.seats,
+        activations: input.activations,
+        core: false,
+    };
+    let txn = db.begin().await?;
+    grant(&txn, &m, &[extra], now, actor(viewer)).await?;
+    txn.commit().await?;
+    Ok(Ok(m))
 }

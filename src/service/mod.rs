@@ -10,9 +10,11 @@ pub mod catalog;
 pub mod codes;
 pub mod demo;
 pub mod memberships;
+pub mod merges;
 pub mod orders;
 pub mod organizations;
 pub mod page;
+pub mod partners;
 pub mod scope;
 pub mod seed;
 

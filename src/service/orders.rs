@@ -310,7 +310,7 @@ pub async fn fulfil(
         code::Entity::insert_many(rows).exec_without_returning(&txn).await?;
         left -= batch;
     }
-    issue_events(&txn, id, now, actor).await?;
+    issue_events(&txn, CodeSource::Order(id), now, actor).await?;
     let order = order::Entity::find_by_id(id)
         .one(&txn)
         .await?
@@ -324,25 +324,42 @@ fn placeholder(backend: DbBackend, n: usize) -> String {
     if backend == DbBackend::Postgres { format!("${n}") } else { "?".to_owned() }
 }
 
-/// One `ISSUED` event per code of the order, in a single INSERT ... SELECT.
-async fn issue_events<C: ConnectionTrait>(
+/// Where codes come from: an order's fulfilment or a membership's benefits.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum CodeSource {
+    Order(i64),
+    Membership(i64),
+}
+
+/// One `ISSUED` event per code of `source`, in a single INSERT ... SELECT.
+pub(crate) async fn issue_events<C: ConnectionTrait>(
     db: &C,
-    order_id: i64,
+    source: CodeSource,
     now: DateTime<Utc>,
     actor: &str,
 ) -> Result<(), AppError> {
     let backend = db.get_database_backend();
     let p = |n| placeholder(backend, n);
+    // An order is fulfilled once, so all its codes are new; a membership
+    // gains codes more than once, so only those without an event are.
+    let (column, id, detail, only_new) = match source {
+        CodeSource::Order(id) => ("order_id", id, format!("fulfilment of order {id}"), ""),
+        CodeSource::Membership(id) => (
+            "membership_id",
+            id,
+            format!("benefit of membership {id}"),
+            " AND NOT EXISTS (SELECT 1 FROM code_events e WHERE e.code_id = codes.id)",
+        ),
+    };
     let sql = format!(
         "INSERT INTO code_events (code_id, at, actor, action, from_status, to_status, detail) \
-         SELECT id, {}, {}, 'ISSUE', NULL, 'ISSUED', {} FROM codes WHERE order_id = {} ORDER BY id",
+         SELECT id, {}, {}, 'ISSUE', NULL, 'ISSUED', {} FROM codes WHERE {column} = {}{only_new} ORDER BY id",
         p(1),
         p(2),
         p(3),
         p(4)
     );
-    let detail = format!("fulfilment of order {order_id}");
-    let values: Vec<sea_orm::Value> = vec![now.into(), actor.into(), detail.into(), order_id.into()];
+    let values: Vec<sea_orm::Value> = vec![now.into(), actor.into(), detail.into(), id.into()];
     db.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
     Ok(())
 }

@@ -86,6 +86,13 @@ pub fn partner_accounts<C: ColumnTrait>(viewer: &Viewer, org_column: C) -> Condi
     reach(viewer, org_column, &[Role::PartnerAdmin], false)
 }
 
+/// Whether the viewer acts for the partner account `org`: the same
+/// rule as [`partner_accounts`], for a row already loaded.
+pub fn acts_for_partner(viewer: &Viewer, org: i64) -> bool {
+    viewer.is_admin()
+        || (viewer.is_authenticated() && viewer.organization_id == Some(org) && viewer.has(Role::PartnerAdmin))
+}
+
 /// Orders the viewer may see.
 pub fn orders(viewer: &Viewer) -> Condition {
     if viewer.is_admin() {
@@ -170,6 +177,8 @@ mod tests {
             activated_at: None,
             replaces_id: None,
             created_at: Utc.with_ymd_and_hms(2026, 11, 21, 0, 0, 0).single().expect("instant"),
+            product: None,
+            core_benefit: false,
         }
     }
 

@@ -1,0 +1,548 @@
+//! A partner account's records around its memberships: KPI records,
+//! passed exams and competency requirements, the eligibility dry run
+//! (R-24 .. R-26), directory listings and renewal reminders.
+//!
+//! A partner administrator acts on its own partner account only; admins on
+//! any. Anything else answers as if missing.
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use entity::{
+    certified_trainer, competency_requirement, directory_listing,
+    enums::{CompetencyLevel, DocumentType, Offer},
+    kpi_record, membership, organization, partner_certification,
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, Select, Set,
+    sea_query::{Expr, OnConflict},
+};
+
+use crate::{
+    auth::Viewer,
+    domain::memberships::{
+        Eligibility, PartnerFacts, Requirement, anniversary_in_force, directory_schedule, eligibility, is_country_code,
+        is_https_homepage, kpi_counts, last_visible_kpi_month, renewal_window,
+    },
+    error::{AppError, UserError, UserErrorCode, constraint_to_user_error},
+    service::{
+        Outcome,
+        memberships::partner,
+        page::{self, Page, PageRequest},
+        refuse, scope,
+    },
+};
+
+/// Longest free text of a KPI record or an exam record.
+const MAX_TEXT: usize = 100;
+
+fn text(value: &str, field: &str, what: &str, errors: &mut Vec<UserError>) -> String {
+    let value = value.trim();
+    if value.is_empty() {
+        errors.push(UserError::on(field, UserErrorCode::Blank, format!("{what} is required")));
+    } else if value.chars().count() > MAX_TEXT {
+        errors.push(UserError::on(field, UserErrorCode::TooLong, format!("{what} is at most {MAX_TEXT} characters")));
+    }
+    value.to_owned()
+}
+
+/// What `recordKpi` asks for.
+#[derive(Debug, Clone)]
+pub struct KpiInput {
+    pub organization_id: i64,
+    pub year: i32,
+    pub month: i32,
+    pub omlp_type: String,
+    pub purchase_unit: String,
+    pub document_type: DocumentType,
+    pub invoice_number: String,
+    pub kpi_value: i64,
+    pub revenue_cents: i64,
+}
+
+/// Records a KPI backed by an invoice: order confirmations and
+/// partner reports are refused, an invoice number is recorded once per
+/// partner, and an invoice cannot be dated in a month that has not begun.
+pub async fn record_kpi(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    now: DateTime<Utc>,
+    input: KpiInput,
+) -> Result<Outcome<kpi_record::Model>, AppError> {
+    let Some(partner) = partner(db, viewer, input.organization_id).await? else {
+        return refuse("organizationId", UserErrorCode::NotFound, "partner not found");
+    };
+    if input.document_type != DocumentType::Invoice {
+        return refuse(
+            "documentType",
+            UserErrorCode::NotAnInvoice,
+            "only invoices count as KPIs, not order confirmations or partner reports (R-28)",
+        );
+    }
+    let mut errors = vec![];
+    let today = now.date_naive();
+    let month = u32::try_from(input.month).ok().filter(|m| (1..=12).contains(m));
+    match month {
+        None => errors.push(UserError::on("month", UserErrorCode::OutOfRange, "a month is 1 to 12")),
+        Some(m) if (input.year, m) > (today.year(), today.month()) => errors.push(UserError::on(
+            "month",
+            UserErrorCode::OutOfRange,
+            "an invoice cannot be dated in a month that has not begun",
+        )),
+        Some(_) => {}
+    }
+    if !(2000..=9999).contains(&input.year) {
+        errors.push(UserError::on("year", UserErrorCode::OutOfRange, "a year is 2000 to 9999"));
+    }
+    let omlp_type = text(&input.omlp_type, "omlpType", "the OMLP type", &mut errors);
+    let purchase_unit = text(&input.purchase_unit, "purchaseUnit", "the purchase unit", &mut errors);
+    let invoice_number = text(&input.invoice_number, "invoiceNumber", "the invoice number", &mut errors);
+    if input.kpi_value < 0 {
+        errors.push(UserError::on("kpiValue", UserErrorCode::OutOfRange, "a KPI value is not negative"));
+    }
+    if input.revenue_cents < 0 {
+        errors.push(UserError::on("revenueCents", UserErrorCode::OutOfRange, "an invoice's revenue is not negative"));
+    }
+    if !errors.is_empty() {
+        return Ok(Err(errors));
+    }
+    let record = kpi_record::ActiveModel {
+        organization_id: Set(partner.id),
+        year: Set(input.year),
+        month: Set(input.month),
+        omlp_type: Set(omlp_type),
+        purchase_unit: Set(purchase_unit),
+        document_type: Set("INVOICE".to_owned()),
+        invoice_number: Set(invoice_number),
+        kpi_value: Set(input.kpi_value),
+        revenue_cents: Set(input.revenue_cents),
+        recorded_at: Set(now),
+        ..Default::default()
+    };
+    // The unique (partner, invoice number) constraint settles duplicates,
+    // concurrent ones included.
+    match record.insert(db).await {
+        Ok(r) => Ok(Ok(r)),
+        Err(err) => constraint_to_user_error(err).map(|e| Err(vec![e])),
+    }
+}
+
+/// A partner's KPI records visible on `as_of`, the caller's to see.
+pub fn kpis_query(viewer: &Viewer, organization_id: i64, as_of: NaiveDate) -> Select<kpi_record::Entity> {
+    let visible = match last_visible_kpi_month(as_of) {
+        Some((year, month)) => Condition::any().add(kpi_record::Column::Year.lt(year)).add(
+            Condition::all()
+                .add(kpi_record::Column::Year.eq(year))
+                .add(kpi_record::Column::Month.lte(i32::try_from(month).unwrap_or(12))),
+        ),
+        None => Condition::all().add(Expr::value(false)),
+    };
+    kpi_record::Entity::find()
+        .filter(scope::partner_accounts(viewer, kpi_record::Column::OrganizationId))
+        .filter(kpi_record::Column::OrganizationId.eq(organization_id))
+        .filter(visible)
+}
+
+pub async fn list_kpis(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    organization_id: i64,
+    as_of: NaiveDate,
+    request: PageRequest,
+) -> Result<Page<kpi_record::Model>, AppError> {
+    Ok(page::fetch(db, kpis_query(viewer, organization_id, as_of), kpi_record::Column::Id, request).await?)
+}
+
+/// KPI and revenue summed over the invoices that count towards the renewal
+/// ending on `anniversary`, evaluated on `as_of`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KpiTotal {
+    pub anniversary: NaiveDate,
+    pub as_of: NaiveDate,
+    pub kpi_value: i64,
+    pub revenue_cents: i64,
+    pub invoices: i64,
+}
+
+/// Sums a partner's KPI records for the renewal ending on `anniversary`, as
+/// visible on `as_of`.
+pub async fn kpi_total<C: ConnectionTrait>(
+    db: &C,
+    organization_id: i64,
+    anniversary: NaiveDate,
+    as_of: NaiveDate,
+) -> Result<KpiTotal, AppError> {
+    let rows =
+        kpi_record::Entity::find().filter(kpi_record::Column::OrganizationId.eq(organization_id)).all(db).await?;
+    let mut total = KpiTotal { anniversary, as_of, kpi_value: 0, revenue_cents: 0, invoices: 0 };
+    for k in rows {
+        if kpi_counts(k.year, u32::try_from(k.month).unwrap_or(0), anniversary, as_of) {
+            total.kpi_value = total.kpi_value.saturating_add(k.kpi_value);
+            total.revenue_cents = total.revenue_cents.saturating_add(k.revenue_cents);
+            total.invoices += 1;
+        }
+    }
+    Ok(total)
+}
+
+/// The partner's facts for eligibility: the KPIs counting towards a renewal
+/// ending on `anniversary` as visible on `as_of` (R-28; for a new enrolment
+/// both are the day itself), exams passed by then, trainers on the roster,
+/// and whether its account already holds an ACTION_PACK.
+pub(crate) async fn facts<C: ConnectionTrait>(
+    db: &C,
+    partner: &organization::Model,
+    anniversary: NaiveDate,
+    as_of: NaiveDate,
+) -> Result<PartnerFacts, AppError> {
+    let kpis = kpi_total(db, partner.id, anniversary, as_of).await?;
+    let passed_exams = partner_certification::Entity::find()
+        .filter(partner_certification::Column::OrganizationId.eq(partner.id))
+        .filter(partner_certification::Column::PassedOn.lte(as_of))
+        .count(db)
+        .await?;
+    let trainers = certified_trainer::Entity::find()
+        .filter(certified_trainer::Column::OrganizationId.eq(partner.id))
+        .count(db)
+        .await?;
+    let holds_action_pack = match &partner.partner_global_account {
+        Some(pga) => {
+            membership::Entity::find()
+                .filter(membership::Column::PartnerGlobalAccount.eq(pga.as_str()))
+                .filter(membership::Column::Offer.eq(Offer::ActionPack))
+                .filter(membership::Column::EndedOn.is_null())
+                .count(db)
+                .await?
+                > 0
+        }
+        None => false,
+    };
+    Ok(PartnerFacts {
+        kpi_value: kpis.kpi_value,
+        revenue_cents: kpis.revenue_cents,
+        certified_trainers: i64::try_from(trainers).unwrap_or(i64::MAX),
+        passed_exams: i64::try_from(passed_exams).unwrap_or(i64::MAX),
+        holds_action_pack,
+    })
+}
+
+/// A competency's SILVER and GOLD requirements; `None` when the competency
+/// has none defined (it is not a competency we know).
+pub(crate) async fn requirements<C: ConnectionTrait>(
+    db: &C,
+    competency: &str,
+) -> Result<Option<(Requirement, Requirement)>, AppError> {
+    let rows = competency_requirement::Entity::find()
+        .filter(competency_requirement::Column::Competency.eq(competency))
+        .all(db)
+        .await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let of = |level: CompetencyLevel| {
+        rows.iter().find(|r| r.level == level).map_or(Requirement::default(), |r| Requirement {
+            min_kpi_value: r.min_kpi_value,
+            min_revenue_cents: r.min_revenue_cents,
+            min_certified_trainers: i64::from(r.min_certified_trainers),
+            min_passed_exams: i64::from(r.min_passed_exams),
+        })
+    };
+    Ok(Some((of(CompetencyLevel::Silver), of(CompetencyLevel::Gold))))
+}
+
+/// Every competency requirement, by competency and level.
+pub async fn all_requirements(db: &DatabaseConnection) -> Result<Vec<competency_requirement::Model>, AppError> {
+    Ok(competency_requirement::Entity::find()
+        .order_by_asc(competency_requirement::Column::Competency)
+        .order_by_asc(competency_requirement::Column::Level)
+        .all(db)
+        .await?)
+}
+
+/// Sets what a competency level requires (admin; R-26): created or replaced.
+pub async fn set_requirement(
+    db: &DatabaseConnection,
+    competency: &str,
+    level: CompetencyLevel,
+    requirement: Requirement,
+) -> Result<Outcome<competency_requirement::Model>, AppError> {
+    let mut errors = vec![];
+    let competency = text(competency, "competency", "the competency", &mut errors);
+    for (field, value) in [
+        ("minKpiValue", requirement.min_kpi_value),
+        ("minRevenueCents", requirement.min_revenue_cents),
+        ("minCertifiedTrainers", requirement.min_certified_trainers),
+        ("minPassedExams", requirement.min_passed_exams),
+    ] {
+        if value < 0 {
+            errors.push(UserError::on(field, UserErrorCode::OutOfRange, "a requirement is not negative"));
+        }
+    }
+    let small = |v: i64, field: &str, errors: &mut Vec<UserError>| {
+        i32::try_from(v).unwrap_or_else(|_| {
+            errors.push(UserError::on(field, UserErrorCode::OutOfRange, "at most 2147483647"));
+            0
+        })
+    };
+    let trainers = small(requirement.min_certified_trainers, "minCertifiedTrainers", &mut errors);
+    let exams = small(requirement.min_passed_exams, "minPassedExams", &mut errors);
+    if !errors.is_empty() {
+        return Ok(Err(errors));
+    }
+    let row = competency_requirement::ActiveModel {
+        competency: Set(competency.clone()),
+        level: Set(level),
+        min_kpi_value: Set(requirement.min_kpi_value),
+        min_revenue_cents: Set(requirement.min_revenue_cents),
+        min_certified_trainers: Set(trainers),
+        min_passed_exams: Set(exams),
+    };
+    competency_requirement::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([competency_requirement::Column::Competency, competency_requirement::Column::Level])
+                .update_columns([
+                    competency_requirement::Column::MinKpiValue,
+                    competency_requirement::Column::MinRevenueCents,
+                    competency_requirement::Column::MinCertifiedTrainers,
+                    competency_requirement::Column::MinPassedExams,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    let saved = competency_requirement::Entity::find_by_id((competency, level))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::internal("saved requirement vanished"))?;
+    Ok(Ok(saved))
+}
+
+/// What `membershipEligibility` answers: every unmet requirement, the best
+/// level, and the partner's values they were measured on.
+#[derive(Debug, Clone)]
+pub struct DryRun {
+    pub verdict: Eligibility,
+    pub facts: PartnerFacts,
+    pub as_of: NaiveDate,
+}
+
+/// Checks, without changing anything, whether a partner may enrol in an
+/// offer on `as_of` (R-24 .. R-26). `Ok(None)` when the partner is not the
+/// caller's (or does not exist); a bad competency is a user-input error.
+pub async fn dry_run(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    organization_id: i64,
+    offer: Offer,
+    competency: Option<&str>,
+    level: Option<CompetencyLevel>,
+    as_of: NaiveDate,
+) -> Result<Option<DryRun>, AppError> {
+    let Some(partner) = partner(db, viewer, organization_id).await? else { return Ok(None) };
+    let competency = competency.map(str::trim).filter(|c| !c.is_empty());
+    let (silver, gold) = match (offer, competency) {
+        (Offer::Competency, Some(name)) => requirements(db, name)
+            .await?
+            .ok_or_else(|| AppError::bad_input(format!("no requirements are defined for competency {name:?}")))?,
+        (Offer::Competency, None) => return Err(AppError::bad_input("a COMPETENCY needs a competency name")),
+        (_, None) if level.is_none() => (Requirement::default(), Requirement::default()),
+        _ => return Err(AppError::bad_input("only a COMPETENCY has a competency and a level")),
+    };
+    let facts = facts(db, &partner, as_of, as_of).await?;
+    let verdict = eligibility(offer, level, &silver, &gold, &facts);
+    Ok(Some(DryRun { verdict, facts, as_of }))
+}
+
+/// What `recordPassedExam` asks for.
+#[derive(Debug, Clone)]
+pub struct PassedExam {
+    pub organization_id: i64,
+    pub person: String,
+    pub exam: String,
+    pub passed_on: NaiveDate,
+}
+
+/// Records an exam passed by one of a partner's people: counted
+/// once per person and exam, never dated in the future.
+pub async fn record_passed_exam(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    now: DateTime<Utc>,
+    input: PassedExam,
+) -> Result<Outcome<partner_certification::Model>, AppError> {
+    let Some(partner) = partner(db, viewer, input.organization_id).await? else {
+        return refuse("organizationId", UserErrorCode::NotFound, "partner not found");
+    };
+    let mut errors = vec![];
+    let person = text(&input.person, "person", "the person", &mut errors);
+    let exam = input.exam.trim().to_owned();
+    let exam_ok = (2..=40).contains(&exam.len())
+        && exam.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
+    if !exam_ok {
+        errors.push(UserError::on("exam", UserErrorCode::InvalidFormat, "an exam id is 2-40 of A-Z, 0-9 and -"));
+    }
+    if input.passed_on > now.date_naive() {
+        errors.push(UserError::on("passedOn", UserErrorCode::OutOfRange, "an exam cannot be passed in the future"));
+    }
+    if !errors.is_empty() {
+        return Ok(Err(errors));
+    }
+    let taken = partner_certification::Entity::find()
+        .filter(partner_certification::Column::OrganizationId.eq(partner.id))
+        .filter(partner_certification::Column::Person.eq(person.as_str()))
+        .filter(partner_certification::Column::Exam.eq(exam.as_str()))
+        .count(db)
+        .await?;
+    if taken > 0 {
+        return refuse("exam", UserErrorCode::Taken, "this person's pass of this exam is already recorded");
+    }
+    let row = partner_certification::ActiveModel {
+        organization_id: Set(partner.id),
+        person: Set(person),
+        exam: Set(exam),
+        passed_on: Set(input.passed_on),
+        ..Default::default()
+    };
+    match row.insert(db).await {
+        Ok(r) => Ok(Ok(r)),
+        // A concurrent record of the same pass.
+        Err(err) => constraint_to_user_error(err).map(|e| Err(vec![e])),
+    }
+}
+
+/// A partner's passed exams, oldest first.
+pub async fn passed_exams_of(
+    db: &DatabaseConnection,
+    organization_id: i64,
+) -> Result<Vec<partner_certification::Model>, AppError> {
+    Ok(partner_certification::Entity::find()
+        .filter(partner_certification::Column::OrganizationId.eq(organization_id))
+        .order_by_asc(partner_certification::Column::PassedOn)
+        .order_by_asc(partner_certification::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// What `submitDirectoryListing` asks for.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    pub organization_id: i64,
+    pub display_name: String,
+    pub country: String,
+    pub homepage_url: String,
+}
+
+/// Submits a learning partner directory listing, validated, with the
+/// week it will be processed and the day it becomes visible.
+pub async fn submit_listing(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    now: DateTime<Utc>,
+    input: Listing,
+) -> Result<Outcome<directory_listing::Model>, AppError> {
+    let Some(partner) = partner(db, viewer, input.organization_id).await? else {
+        return refuse("organizationId", UserErrorCode::NotFound, "partner not found");
+    };
+    let mut errors = vec![];
+    let display_name = input.display_name.trim().to_owned();
+    if display_name.is_empty() {
+        errors.push(UserError::on("displayName", UserErrorCode::Blank, "a listing needs a display name"));
+    } else if display_name.chars().count() > 200 {
+        errors.push(UserError::on("displayName", UserErrorCode::TooLong, "a display name is at most 200 characters"));
+    }
+    let country = input.country.trim().to_owned();
+    if !is_country_code(&country) {
+        errors.push(UserError::on(
+            "country",
+            UserErrorCode::InvalidFormat,
+            "a country is an ISO 3166-1 alpha-2 code in capitals, such as DE or US",
+        ));
+    }
+    let homepage_url = input.homepage_url.trim().to_owned();
+    if !is_https_homepage(&homepage_url) {
+        errors.push(UserError::on(
+            "homepageUrl",
+            UserErrorCode::InvalidFormat,
+            "a homepage is an absolute https:// URL with a host name, without credentials",
+        ));
+    }
+    if !errors.is_empty() {
+        return Ok(Err(errors));
+    }
+    let today = now.date_naive();
+    let (processing, visible) = directory_schedule(today).ok_or_else(|| AppError::internal("no directory schedule"))?;
+    let row = directory_listing::ActiveModel {
+        organization_id: Set(partner.id),
+        display_name: Set(display_name),
+        country: Set(country),
+        homepage_url: Set(homepage_url),
+        submitted_on: Set(today),
+        processing_week_of: Set(processing),
+        visible_from: Set(visible),
+        created_at: Set(now),
+        ..Default::default()
+    };
+    Ok(Ok(row.insert(db).await?))
+}
+
+/// A partner's directory listings, newest first.
+pub async fn listings_of(
+    db: &DatabaseConnection,
+    organization_id: i64,
+) -> Result<Vec<directory_listing::Model>, AppError> {
+    Ok(directory_listing::Entity::find()
+        .filter(directory_listing::Column::OrganizationId.eq(organization_id))
+        .order_by_desc(directory_listing::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Which date of a membership a reminder is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Due {
+    /// The anniversary: the renewal window opens the next day.
+    Anniversary,
+    /// The last day of the renewal window: the membership expires after it.
+    WindowCloses,
+}
+
+/// The most days `upcomingRenewals` looks ahead.
+pub const MAX_WITHIN_DAYS: i64 = 366;
+
+/// Memberships the caller may see whose anniversary or renewal window end
+/// falls in `as_of ..= as_of + within` days, soonest first (ties by
+/// membership), at most `limit`.
+pub async fn upcoming_renewals(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    organization_id: Option<i64>,
+    within: i64,
+    as_of: NaiveDate,
+    limit: usize,
+) -> Result<Vec<(NaiveDate, Due, membership::Model)>, AppError> {
+    if !(0..=MAX_WITHIN_DAYS).contains(&within) {
+        return Err(AppError::bad_input(format!("within is 0 to {MAX_WITHIN_DAYS} days")));
+    }
+    let until = as_of
+        .checked_add_days(chrono::Days::new(within.unsigned_abs()))
+        .ok_or_else(|| AppError::bad_input("asOf is too far in the future"))?;
+    let mut select = membership::Entity::find()
+        .filter(scope::partner_accounts(viewer, membership::Column::OrganizationId))
+        .filter(Condition::any().add(membership::Column::EndedOn.is_null()).add(membership::Column::EndedOn.gt(as_of)));
+    if let Some(org) = organization_id {
+        select = select.filter(membership::Column::OrganizationId.eq(org));
+    }
+    let mut due = vec![];
+    for m in select.all(db).await? {
+        let renewals = u32::try_from(m.renewals).unwrap_or(0);
+        let Some(anniversary) = anniversary_in_force(m.purchased_on, renewals, as_of) else { continue };
+        let Some((_, closes)) = renewal_window(anniversary) else { continue };
+        for (day, what) in [(anniversary, Due::Anniversary), (closes, Due::WindowCloses)] {
+            if (as_of..=until).contains(&day) && m.ended_on.is_none_or(|ended| day < ended) {
+                due.push((day, what, m.clone()));
+            }
+        }
+    }
+    due.sort_by_key(|(day, what, m)| (*day, m.id, *what == Due::WindowCloses));
+    due.truncate(limit);
+    Ok(due)
+}
