@@ -158,6 +158,7 @@ pub enum BenefitProduct {
     VisualStudioEnterprise,
     /// Microsoft 365 E3 seats, as an activation token.
     #[sea_orm(string_value = "MICROSOFT_365_E3")]
+    #[graphql(name = "MICROSOFT_365_E3")]
     Microsoft365E3,
     /// Windows Server, as a product key.
     #[sea_orm(string_value = "WINDOWS_SERVER")]

@@ -135,6 +135,29 @@ pub struct Requirement {
     pub min_passed_exams: i64,
 }
 
+/// The levels a competency offers, each with what it requires. A
+/// level without requirements defined is not offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Levels {
+    pub silver: Option<Requirement>,
+    pub gold: Option<Requirement>,
+}
+
+impl Levels {
+    /// Both levels offered.
+    pub fn both(silver: Requirement, gold: Requirement) -> Self {
+        Self { silver: Some(silver), gold: Some(gold) }
+    }
+
+    /// Whether `level` is offered.
+    pub fn offers(&self, level: CompetencyLevel) -> bool {
+        match level {
+            CompetencyLevel::Silver => self.silver.is_some(),
+            CompetencyLevel::Gold => self.gold.is_some(),
+        }
+    }
+}
+
 /// What a partner has, for eligibility.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PartnerFacts {
@@ -188,15 +211,10 @@ fn level_gaps(level: CompetencyLevel, req: &Requirement, facts: &PartnerFacts) -
 }
 
 /// Checks whether a partner may hold `offer` (at `level` for a competency),
-/// given the competency's SILVER and GOLD requirements (R-24 .. R-26). GOLD
-/// needs the SILVER requirements and the GOLD ones as well.
-pub fn eligibility(
-    offer: Offer,
-    level: Option<CompetencyLevel>,
-    silver: &Requirement,
-    gold: &Requirement,
-    facts: &PartnerFacts,
-) -> Eligibility {
+/// given the competency's levels (R-24 .. R-26). GOLD needs the SILVER
+/// requirements and the GOLD ones as well; a level not offered is never the
+/// best level.
+pub fn eligibility(offer: Offer, level: Option<CompetencyLevel>, levels: &Levels, facts: &PartnerFacts) -> Eligibility {
     match offer {
         Offer::ActionPack => Eligibility {
             unmet: if facts.holds_action_pack {
@@ -221,11 +239,11 @@ pub fn eligibility(
             best_level: None,
         },
         Offer::Competency => {
-            let silver_gaps = level_gaps(CompetencyLevel::Silver, silver, facts);
-            let gold_gaps = level_gaps(CompetencyLevel::Gold, gold, facts);
+            let silver_gaps = level_gaps(CompetencyLevel::Silver, &levels.silver.unwrap_or_default(), facts);
+            let gold_gaps = level_gaps(CompetencyLevel::Gold, &levels.gold.unwrap_or_default(), facts);
             let best_level = match (silver_gaps.is_empty(), gold_gaps.is_empty()) {
-                (true, true) => Some(CompetencyLevel::Gold),
-                (true, false) => Some(CompetencyLevel::Silver),
+                (true, true) if levels.gold.is_some() => Some(CompetencyLevel::Gold),
+                (true, _) if levels.silver.is_some() => Some(CompetencyLevel::Silver),
                 _ => None,
             };
             let unmet = match level.unwrap_or(CompetencyLevel::Silver) {
@@ -414,11 +432,13 @@ mod tests {
     fn a_learning_action_pack_needs_one_certified_trainer_and_nothing_else() {
         //
         let none = PartnerFacts::default();
-        let result = eligibility(Offer::LearningActionPack, None, &req(9, 9, 9), &req(9, 9, 9), &none);
+        let result = eligibility(Offer::LearningActionPack, None, &Levels::both(req(9, 9, 9), req(9, 9, 9)), &none);
         assert_eq!(result.unmet.len(), 1);
         assert_eq!((result.unmet[0].rule, result.unmet[0].required, result.unmet[0].actual), ("R-25", 1, 0));
         let one = PartnerFacts { certified_trainers: 1, ..PartnerFacts::default() };
-        assert!(eligibility(Offer::LearningActionPack, None, &req(9, 9, 9), &req(9, 9, 9), &one).eligible());
+        assert!(
+            eligibility(Offer::LearningActionPack, None, &Levels::both(req(9, 9, 9), req(9, 9, 9)), &one).eligible()
+        );
     }
 
     #[test]
@@ -426,7 +446,7 @@ mod tests {
         //
         let (silver, gold) = (req(100, 1, 2), req(500, 2, 4));
         let facts = PartnerFacts { kpi_value: 300, certified_trainers: 2, passed_exams: 4, ..PartnerFacts::default() };
-        let at_gold = eligibility(Offer::Competency, Some(CompetencyLevel::Gold), &silver, &gold, &facts);
+        let at_gold = eligibility(Offer::Competency, Some(CompetencyLevel::Gold), &Levels::both(silver, gold), &facts);
         assert_eq!(at_gold.best_level, Some(CompetencyLevel::Silver));
         assert_eq!(
             at_gold.unmet,
@@ -438,26 +458,37 @@ mod tests {
                 actual: 300
             }]
         );
-        assert!(eligibility(Offer::Competency, Some(CompetencyLevel::Silver), &silver, &gold, &facts).eligible());
+        assert!(
+            eligibility(Offer::Competency, Some(CompetencyLevel::Silver), &Levels::both(silver, gold), &facts)
+                .eligible()
+        );
         let poor = PartnerFacts { kpi_value: 99, certified_trainers: 0, passed_exams: 2, ..PartnerFacts::default() };
-        let at_silver = eligibility(Offer::Competency, Some(CompetencyLevel::Silver), &silver, &gold, &poor);
+        let at_silver =
+            eligibility(Offer::Competency, Some(CompetencyLevel::Silver), &Levels::both(silver, gold), &poor);
         assert_eq!(at_silver.best_level, None);
         assert_eq!(
             at_silver.unmet.iter().map(|u| u.requirement).collect::<Vec<_>>(),
             vec!["kpiValue", "certifiedTrainers"]
         );
         let rich = PartnerFacts { kpi_value: 500, certified_trainers: 2, passed_exams: 4, ..PartnerFacts::default() };
-        assert_eq!(eligibility(Offer::Competency, None, &silver, &gold, &rich).best_level, Some(CompetencyLevel::Gold));
+        assert_eq!(
+            eligibility(Offer::Competency, None, &Levels::both(silver, gold), &rich).best_level,
+            Some(CompetencyLevel::Gold)
+        );
+        // A competency without a GOLD level never offers GOLD, however rich the partner.
+        let silver_only = Levels { silver: Some(silver), gold: None };
+        assert_eq!(eligibility(Offer::Competency, None, &silver_only, &rich).best_level, Some(CompetencyLevel::Silver));
     }
 
     #[test]
     fn a_second_action_pack_on_one_account_is_refused() {
         //
         let holds = PartnerFacts { holds_action_pack: true, ..PartnerFacts::default() };
-        let result = eligibility(Offer::ActionPack, None, &req(0, 0, 0), &req(0, 0, 0), &holds);
+        let result = eligibility(Offer::ActionPack, None, &Levels::both(req(0, 0, 0), req(0, 0, 0)), &holds);
         assert_eq!(result.unmet[0].rule, "R-24");
         assert!(
-            eligibility(Offer::ActionPack, None, &req(0, 0, 0), &req(0, 0, 0), &PartnerFacts::default()).eligible()
+            eligibility(Offer::ActionPack, None, &Levels::both(req(0, 0, 0), req(0, 0, 0)), &PartnerFacts::default())
+                .eligible()
         );
     }
 

@@ -28,8 +28,7 @@ use crate::{
         benefits::{self, Grant},
         code_format,
         memberships::{
-            Requirement, Standing, current_anniversary, eligibility, renewal_window, renewals_for_reactivation,
-            standing,
+            Levels, Standing, current_anniversary, eligibility, renewal_window, renewals_for_reactivation, standing,
         },
     },
     error::{AppError, UserError, UserErrorCode, constraint_to_user_error},
@@ -249,10 +248,17 @@ pub async fn enroll(
     };
     let today = now.date_naive();
     let competency = input.competency.as_deref().map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned);
-    let (silver, gold) = match (input.offer, &competency, input.level) {
-        (Offer::Competency, Some(name), Some(_)) if name.chars().count() <= 100 => {
+    let levels = match (input.offer, &competency, input.level) {
+        (Offer::Competency, Some(name), Some(level)) if name.chars().count() <= 100 => {
             match partners::requirements(db, name).await? {
-                Some(pair) => pair,
+                Some(levels) if levels.offers(level) => levels,
+                Some(_) => {
+                    return refuse(
+                        "level",
+                        UserErrorCode::NotFound,
+                        format!("{name} has no {level:?} level: no requirements are defined for it"),
+                    );
+                }
                 None => {
                     return refuse(
                         "competency",
@@ -265,7 +271,7 @@ pub async fn enroll(
         (Offer::Competency, _, _) => {
             return refuse("competency", UserErrorCode::Blank, "a COMPETENCY needs a competency name and a level");
         }
-        (_, None, None) => (Requirement::default(), Requirement::default()),
+        (_, None, None) => Levels::default(),
         _ => {
             return refuse(
                 "competency",
@@ -275,7 +281,7 @@ pub async fn enroll(
         }
     };
     let facts = partners::facts(db, &partner, today, today).await?;
-    let verdict = eligibility(input.offer, input.level, &silver, &gold, &facts);
+    let verdict = eligibility(input.offer, input.level, &levels, &facts);
     if !verdict.eligible() {
         return Ok(Err(unmet_to_errors(&verdict.unmet)));
     }

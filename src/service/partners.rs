@@ -20,8 +20,8 @@ use sea_orm::{
 use crate::{
     auth::Viewer,
     domain::memberships::{
-        Eligibility, PartnerFacts, Requirement, anniversary_in_force, directory_schedule, eligibility, is_country_code,
-        is_https_homepage, kpi_counts, last_visible_kpi_month, renewal_window,
+        Eligibility, Levels, PartnerFacts, Requirement, anniversary_in_force, directory_schedule, eligibility,
+        is_country_code, is_https_homepage, kpi_counts, last_visible_kpi_month, renewal_window,
     },
     error::{AppError, UserError, UserErrorCode, constraint_to_user_error},
     service::{
@@ -225,12 +225,9 @@ pub(crate) async fn facts<C: ConnectionTrait>(
     })
 }
 
-/// A competency's SILVER and GOLD requirements; `None` when the competency
-/// has none defined (it is not a competency we know).
-pub(crate) async fn requirements<C: ConnectionTrait>(
-    db: &C,
-    competency: &str,
-) -> Result<Option<(Requirement, Requirement)>, AppError> {
+/// A competency's levels with their requirements; `None` when the
+/// competency has none defined (it is not a competency we know).
+pub(crate) async fn requirements<C: ConnectionTrait>(db: &C, competency: &str) -> Result<Option<Levels>, AppError> {
     let rows = competency_requirement::Entity::find()
         .filter(competency_requirement::Column::Competency.eq(competency))
         .all(db)
@@ -239,14 +236,14 @@ pub(crate) async fn requirements<C: ConnectionTrait>(
         return Ok(None);
     }
     let of = |level: CompetencyLevel| {
-        rows.iter().find(|r| r.level == level).map_or(Requirement::default(), |r| Requirement {
+        rows.iter().find(|r| r.level == level).map(|r| Requirement {
             min_kpi_value: r.min_kpi_value,
             min_revenue_cents: r.min_revenue_cents,
             min_certified_trainers: i64::from(r.min_certified_trainers),
             min_passed_exams: i64::from(r.min_passed_exams),
         })
     };
-    Ok(Some((of(CompetencyLevel::Silver), of(CompetencyLevel::Gold))))
+    Ok(Some(Levels { silver: of(CompetencyLevel::Silver), gold: of(CompetencyLevel::Gold) }))
 }
 
 /// Every competency requirement, by competency and level.
@@ -339,16 +336,22 @@ pub async fn dry_run(
 ) -> Result<Option<DryRun>, AppError> {
     let Some(partner) = partner(db, viewer, organization_id).await? else { return Ok(None) };
     let competency = competency.map(str::trim).filter(|c| !c.is_empty());
-    let (silver, gold) = match (offer, competency) {
-        (Offer::Competency, Some(name)) => requirements(db, name)
-            .await?
-            .ok_or_else(|| AppError::bad_input(format!("no requirements are defined for competency {name:?}")))?,
+    let levels = match (offer, competency) {
+        (Offer::Competency, Some(name)) => {
+            let levels = requirements(db, name)
+                .await?
+                .ok_or_else(|| AppError::bad_input(format!("no requirements are defined for competency {name:?}")))?;
+            if let Some(level) = level.filter(|l| !levels.offers(*l)) {
+                return Err(AppError::bad_input(format!("{name} has no {level:?} level")));
+            }
+            levels
+        }
         (Offer::Competency, None) => return Err(AppError::bad_input("a COMPETENCY needs a competency name")),
-        (_, None) if level.is_none() => (Requirement::default(), Requirement::default()),
+        (_, None) if level.is_none() => Levels::default(),
         _ => return Err(AppError::bad_input("only a COMPETENCY has a competency and a level")),
     };
     let facts = facts(db, &partner, as_of, as_of).await?;
-    let verdict = eligibility(offer, level, &silver, &gold, &facts);
+    let verdict = eligibility(offer, level, &levels, &facts);
     Ok(Some(DryRun { verdict, facts, as_of }))
 }
 

@@ -4,12 +4,15 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, reason = "tests fail by panicking")]
 
 mod auth;
+mod benefits;
 mod catalog;
 mod codes;
 mod fixtures;
 mod helpers;
 mod http;
+mod journey;
 mod limits;
 mod memberships;
 mod orders;
+mod partners;
 mod schema;

@@ -9,13 +9,13 @@ use crate::{
     helpers::{TestApp, admin, error_code},
 };
 
-const ENROLL: &str = "mutation($input: EnrollMembershipInput!) {
+pub const ENROLL: &str = "mutation($input: EnrollMembershipInput!) {
     enrollMembership(input: $input) {
         membership { id offer level competency purchasedOn upgradeDiscount } userErrors { code field message }
     }
 }";
 
-const RENEW: &str = "mutation($input: RenewMembershipInput!) {
+pub const RENEW: &str = "mutation($input: RenewMembershipInput!) {
     renewMembership(input: $input) { membership { renewals anniversary } userErrors { code field message } }
 }";
 
@@ -23,17 +23,17 @@ const REACTIVATE: &str = "mutation($input: ReactivateMembershipInput!) {
     reactivateMembership(input: $input) { membership { status exceptions { reason grantedBy } } userErrors { code } }
 }";
 
-const TRAINER: &str = "mutation($input: AddCertifiedTrainerInput!) {
+pub const TRAINER: &str = "mutation($input: AddCertifiedTrainerInput!) {
     addCertifiedTrainer(input: $input) { trainer { id mctId } userErrors { code field } }
 }";
 
-async fn partner(app: &TestApp, name: &str, pga: &str) -> (Org, Viewer) {
+pub async fn partner(app: &TestApp, name: &str, pga: &str) -> (Org, Viewer) {
     let org = organization(app, json!({ "name": name, "kind": "PARTNER", "partnerGlobalAccount": pga })).await;
     let pa = person(&format!("admin@{pga}"), &[Role::PartnerAdmin], org.id);
     (org, pa)
 }
 
-async fn enroll(app: &TestApp, who: &Viewer, org: &Org, offer: &str) -> Value {
+pub async fn enroll(app: &TestApp, who: &Viewer, org: &Org, offer: &str) -> Value {
     mutate(app, who, ENROLL, json!({ "organizationId": org.gid, "offer": offer })).await
 }
 
@@ -143,66 +143,56 @@ async fn renewal_needs_the_window_the_fee_and_the_profile_and_expiry_needs_an_ex
     assert_eq!(user_errors(&again), vec!["NOT_EXPIRED"]);
 }
 
-/// Records passed exams for a partner's person (no API for it yet: issue 4).
-async fn passed_exams(app: &TestApp, org: &Org, person: &str, exams: &[&str]) {
-    use entity::partner_certification;
-    use sea_orm::{ActiveModelTrait, Set};
+const PASSED: &str = "mutation($input: RecordPassedExamInput!) {
+    recordPassedExam(input: $input) { passedExam { exam passedOn } userErrors { code field message } }
+}";
+
+pub const RECORD_KPI: &str = "mutation($input: RecordKpiInput!) {
+    recordKpi(input: $input) { kpi { id invoiceNumber visibleFrom } userErrors { code field message } }
+}";
+
+const REQUIREMENT: &str = "mutation($input: SetCompetencyRequirementInput!) {
+    setCompetencyRequirement(input: $input) { requirement { competency level } userErrors { code field message } }
+}";
+
+/// Records exams a partner's person passed on 2026-06-01, through the API.
+pub async fn passed_exams(app: &TestApp, org: &Org, person: &str, exams: &[&str]) {
     for exam in exams {
-        partner_certification::ActiveModel {
-            organization_id: Set(org.id),
-            person: Set(person.into()),
-            exam: Set((*exam).into()),
-            passed_on: Set(chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap()),
-            ..Default::default()
-        }
-        .insert(&app.db)
-        .await
-        .unwrap();
+        let input = json!({ "organizationId": org.gid, "person": person, "exam": exam, "passedOn": "2026-06-01" });
+        let payload = mutate(app, &admin(), PASSED, input).await;
+        assert_eq!(user_errors(&payload), Vec::<String>::new(), "{payload}");
     }
 }
 
-/// Records an invoice's KPI for a partner (no API for it yet: issue 4).
-async fn invoice(app: &TestApp, org: &Org, (year, month): (i32, i32), number: &str, kpi: i64, revenue_cents: i64) {
-    use entity::kpi_record;
-    use sea_orm::{ActiveModelTrait, Set};
-    kpi_record::ActiveModel {
-        organization_id: Set(org.id),
-        year: Set(year),
-        month: Set(month),
-        omlp_type: Set("OLP".into()),
-        purchase_unit: Set("Training".into()),
-        document_type: Set("INVOICE".into()),
-        invoice_number: Set(number.into()),
-        kpi_value: Set(kpi),
-        revenue_cents: Set(revenue_cents),
-        recorded_at: Set(crate::helpers::default_now()),
-        ..Default::default()
-    }
-    .insert(&app.db)
-    .await
-    .unwrap();
+/// The input of `recordKpi` for an invoice.
+pub fn kpi_input(org: &Org, (year, month): (i32, i32), number: &str, kpi: i64, revenue_cents: i64) -> Value {
+    json!({
+        "organizationId": org.gid, "year": year, "month": month, "omlpType": "OLP", "purchaseUnit": "Training",
+        "documentType": "INVOICE", "invoiceNumber": number, "kpiValue": kpi, "revenueCents": revenue_cents,
+    })
+}
+
+/// Records an invoice's KPI for a partner, through the API.
+pub async fn invoice(app: &TestApp, org: &Org, month: (i32, i32), number: &str, kpi: i64, revenue_cents: i64) {
+    let payload = mutate(app, &admin(), RECORD_KPI, kpi_input(org, month, number, kpi, revenue_cents)).await;
+    assert_eq!(user_errors(&payload), Vec::<String>::new(), "{payload}");
+}
+
+/// Sets a competency level's requirements as admin: KPI, trainers, exams.
+pub async fn requirement(app: &TestApp, competency: &str, level: &str, kpi: i64, trainers: i64, exams: i64) {
+    let input = json!({ "competency": competency, "level": level, "minKpiValue": kpi,
+        "minCertifiedTrainers": trainers, "minPassedExams": exams });
+    let payload = mutate(app, &admin(), REQUIREMENT, input).await;
+    assert_eq!(user_errors(&payload), Vec::<String>::new(), "{payload}");
 }
 
 #[tokio::test]
 async fn competency_enrolment_lists_every_unmet_requirement_and_records_the_upgrade() {
     // R-26: requirements are data per competency and level.
-    use entity::{competency_requirement, enums::CompetencyLevel};
-    use sea_orm::{ActiveModelTrait, Set};
     let app = TestApp::spawn().await;
     let (org, pa) = partner(&app, "Northwind", "PGA-6").await;
-    for (level, kpi, trainers, exams) in [(CompetencyLevel::Silver, 100, 1, 2), (CompetencyLevel::Gold, 500, 2, 4)] {
-        competency_requirement::ActiveModel {
-            competency: Set("Cloud Platform".into()),
-            level: Set(level),
-            min_kpi_value: Set(kpi),
-            min_revenue_cents: Set(0),
-            min_certified_trainers: Set(trainers),
-            min_passed_exams: Set(exams),
-        }
-        .insert(&app.db)
-        .await
-        .unwrap();
-    }
+    requirement(&app, "Cloud Platform", "SILVER", 100, 1, 2).await;
+    requirement(&app, "Cloud Platform", "GOLD", 500, 2, 4).await;
     let input = |level: &str| json!({ "organizationId": org.gid, "offer": "COMPETENCY", "competency": "Cloud Platform", "level": level });
     let refused = mutate(&app, &pa, ENROLL, input("SILVER")).await;
     assert_eq!(user_errors(&refused), vec!["REQUIREMENT_NOT_MET"; 3], "{refused}");
