@@ -526,9 +526,14 @@ impl PartnerQuery {
     }
 
     /// What each competency level requires, for anyone signed in.
-    async fn competency_requirements(&self, ctx: &Context<'_>) -> Result<Vec<CompetencyRequirement>> {
+    async fn competency_requirements(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only this competency's levels.")] competency: Option<String>,
+    ) -> Result<Vec<CompetencyRequirement>> {
         ctx.signed_in().gql()?;
-        Ok(service::all_requirements(ctx.db().gql()?).await.gql()?.into_iter().map(CompetencyRequirement).collect())
+        let rows = service::all_requirements(ctx.db().gql()?, competency.as_deref().map(str::trim)).await.gql()?;
+        Ok(rows.into_iter().map(CompetencyRequirement).collect())
     }
 
     /// Exams passed by a partner's people; empty when the partner is not the caller's.

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use entity::{
     agreement,
-    enums::{OrderTerm, OrganizationKind},
+    enums::{DocumentType, Offer, OrderTerm, OrganizationKind},
     organization,
 };
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
@@ -22,8 +22,10 @@ use crate::{
     error::{AppError, UserError},
     service::{
         codes::{self, Use},
+        memberships::{self, Enrolment},
         orders::{self, PlaceOrder},
         organizations,
+        partners::{self, KpiInput, Listing, PassedExam},
     },
 };
 
@@ -199,6 +201,43 @@ pub async fn seed_demo(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<De
         term: OrderTerm::Prorated,
     };
     ok("pending order", orders::place_order(db, &shop, now, pending).await?)?;
+
+    // The partner side: a trainer, a passed exam, last month's invoice, a
+    // Learning Action Pack and an Action Pack with their benefits, and a
+    // directory listing.
+    let partner = reseller.id;
+    ok(
+        "trainer",
+        memberships::add_trainer(db, &admin, now, partner, "Grace Hopper".into(), "MCT-DEMO-1".into()).await?,
+    )?;
+    let last_month = today.checked_sub_months(Months::new(1)).unwrap_or(today);
+    let exam =
+        PassedExam { organization_id: partner, person: "grace".into(), exam: "AZ-104".into(), passed_on: last_month };
+    ok("passed exam", partners::record_passed_exam(db, &admin, now, exam).await?)?;
+    let kpi = KpiInput {
+        organization_id: partner,
+        year: last_month.year(),
+        month: i32::try_from(last_month.month()).unwrap_or(1),
+        omlp_type: "OLP".into(),
+        purchase_unit: "Training".into(),
+        document_type: DocumentType::Invoice,
+        invoice_number: "DEMO-INV-0001".into(),
+        kpi_value: 120,
+        revenue_cents: 1_500_000,
+    };
+    ok("KPI", partners::record_kpi(db, &admin, now, kpi).await?)?;
+    for offer in [Offer::LearningActionPack, Offer::ActionPack] {
+        let enrolment =
+            Enrolment { organization_id: partner, offer, competency: None, level: None, learning_option: false };
+        ok("membership", memberships::enroll(db, &admin, now, enrolment).await?)?;
+    }
+    let listing = Listing {
+        organization_id: partner,
+        display_name: "Northwind Learning".into(),
+        country: "DE".into(),
+        homepage_url: "https://learn.northwind.example".into(),
+    };
+    ok("directory listing", partners::submit_listing(db, &admin, now, listing).await?)?;
 
     Ok(DemoPeople {
         school_id: school.id,

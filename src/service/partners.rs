@@ -246,9 +246,16 @@ pub(crate) async fn requirements<C: ConnectionTrait>(db: &C, competency: &str) -
     Ok(Some(Levels { silver: of(CompetencyLevel::Silver), gold: of(CompetencyLevel::Gold) }))
 }
 
-/// Every competency requirement, by competency and level.
-pub async fn all_requirements(db: &DatabaseConnection) -> Result<Vec<competency_requirement::Model>, AppError> {
-    Ok(competency_requirement::Entity::find()
+/// Every competency requirement (or one competency's), by competency and level.
+pub async fn all_requirements(
+    db: &DatabaseConnection,
+    competency: Option<&str>,
+) -> Result<Vec<competency_requirement::Model>, AppError> {
+    let mut select = competency_requirement::Entity::find();
+    if let Some(name) = competency {
+        select = select.filter(competency_requirement::Column::Competency.eq(name));
+    }
+    Ok(select
         .order_by_asc(competency_requirement::Column::Competency)
         .order_by_asc(competency_requirement::Column::Level)
         .all(db)

@@ -8,7 +8,8 @@
 
 use chrono::{DateTime, Utc};
 use entity::{
-    enums::{PackageKind, ProgramKind, SolutionArea},
+    competency_requirement,
+    enums::{CompetencyLevel, PackageKind, ProgramKind, SolutionArea},
     package, program,
 };
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, TransactionTrait};
@@ -187,6 +188,19 @@ pub fn packages() -> Vec<PackageDraft> {
     ]
 }
 
+/// Starting requirements per competency and level: (competency,
+/// level, KPI value, revenue cents, certified trainers, passed exams).
+/// Admins edit them with `setCompetencyRequirement`; seeding never
+/// overwrites an edited row.
+pub const REQUIREMENTS: &[(&str, CompetencyLevel, i64, i64, i32, i32)] = &[
+    ("Cloud Platform", CompetencyLevel::Silver, 100, 1_000_000, 1, 2),
+    ("Cloud Platform", CompetencyLevel::Gold, 500, 5_000_000, 2, 4),
+    ("Data Analytics", CompetencyLevel::Silver, 80, 800_000, 1, 2),
+    ("Data Analytics", CompetencyLevel::Gold, 400, 4_000_000, 2, 4),
+    ("Application Development", CompetencyLevel::Silver, 60, 500_000, 1, 1),
+    ("Application Development", CompetencyLevel::Gold, 300, 3_000_000, 2, 3),
+];
+
 /// Inserts whatever part of the seeded catalog is missing, in one transaction.
 pub async fn seed_catalog(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<(), AppError> {
     let txn = db.begin().await?;
@@ -215,6 +229,23 @@ pub async fn seed_catalog(db: &DatabaseConnection, now: DateTime<Utc>) -> Result
         if let Err(errors) = catalog::insert_package(&txn, now, &draft).await? {
             return Err(AppError::internal(format!("the seeded package {} is invalid: {errors:?}", draft.sku)));
         }
+    }
+    for &(competency, level, kpi, revenue, trainers, exams) in REQUIREMENTS {
+        let row = competency_requirement::ActiveModel {
+            competency: Set(competency.into()),
+            level: Set(level),
+            min_kpi_value: Set(kpi),
+            min_revenue_cents: Set(revenue),
+            min_certified_trainers: Set(trainers),
+            min_passed_exams: Set(exams),
+        };
+        competency_requirement::Entity::insert(row)
+            .on_conflict_do_nothing_on([
+                competency_requirement::Column::Competency,
+                competency_requirement::Column::Level,
+            ])
+            .exec_without_returning(&txn)
+            .await?;
     }
     txn.commit().await?;
     Ok(())

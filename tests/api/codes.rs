@@ -437,6 +437,17 @@ async fn the_demo_data_set_follows_the_rules_and_is_added_once() {
     let mine = app.execute(&learner, "{ codes { nodes { status value } } }", json!({})).await;
     assert_eq!(mine["data"]["codes"]["nodes"][0]["status"], "ASSIGNED");
     assert!(mine["data"]["codes"]["nodes"][0]["value"].is_string());
+    let partner = person("ada@northwind.example", &[Role::PartnerAdmin], people.reseller_id);
+    let memberships =
+        app.execute(&partner, "{ memberships { nodes { offer status benefits { totalCount } } } }", json!({})).await;
+    assert_eq!(
+        memberships["data"]["memberships"]["nodes"],
+        json!([
+            { "offer": "LEARNING_ACTION_PACK", "status": "ACTIVE", "benefits": { "totalCount": 7 } },
+            { "offer": "ACTION_PACK", "status": "ACTIVE", "benefits": { "totalCount": 5 } },
+        ]),
+        "{memberships}"
+    );
 }
 
 #[tokio::test]

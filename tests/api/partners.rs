@@ -188,6 +188,8 @@ async fn the_dry_run_lists_every_unmet_requirement_and_the_best_level() {
 async fn requirements_are_data_edited_by_admins_only() {
     // editable by admin; a raised requirement applies at once.
     let app = TestApp::spawn().await;
+    let seeded = app.execute(&admin(), "{ competencyRequirements { competency } }", json!({})).await;
+    assert_eq!(seeded["data"]["competencyRequirements"].as_array().unwrap().len(), 6, "seeded with the catalog");
     let (org, pa) = partner(&app, "Northwind", "PGA-E2").await;
     requirement(&app, "Security", "SILVER", 0, 0, 1).await;
     passed_exams(&app, &org, "ada", &["SC-200"]).await;
@@ -195,7 +197,13 @@ async fn requirements_are_data_edited_by_admins_only() {
     assert_eq!(app.execute(&pa, ELIGIBILITY, ask.clone()).await["data"]["membershipEligibility"]["eligible"], true);
     requirement(&app, "Security", "SILVER", 0, 0, 2).await;
     assert_eq!(app.execute(&pa, ELIGIBILITY, ask).await["data"]["membershipEligibility"]["eligible"], false);
-    let listed = app.execute(&pa, "{ competencyRequirements { competency level minPassedExams } }", json!({})).await;
+    let listed = app
+        .execute(
+            &pa,
+            "{ competencyRequirements(competency: \"Security\") { competency level minPassedExams } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(
         listed["data"]["competencyRequirements"],
         json!([{ "competency": "Security", "level": "SILVER", "minPassedExams": 2 }])
