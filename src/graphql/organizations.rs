@@ -62,6 +62,12 @@ impl Organization {
         self.0.partner_global_account.as_deref()
     }
 
+    /// Whether this partner account was merged into another; it is
+    /// kept as history and acts for nothing any more.
+    async fn merged(&self) -> bool {
+        self.0.merged_into_id.is_some()
+    }
+
     /// When the organization was recorded.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

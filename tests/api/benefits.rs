@@ -270,6 +270,10 @@ async fn a_merge_keeps_history_one_action_pack_and_each_benefit_until_its_renewa
     let seen = app.execute(&pa_c, "{ memberships { totalCount } }", json!({})).await;
     assert_eq!(seen["data"]["memberships"]["totalCount"], 5, "{seen}");
     assert_eq!(user_errors(&enroll(&app, &pa_f, &fabrikam, "LEARNING_ACTION_PACK").await), vec!["NOT_FOUND"]);
+    let marked = app
+        .execute(&admin(), "query($id: ID!) { organization(id: $id) { merged } }", json!({ "id": fabrikam.gid }))
+        .await;
+    assert_eq!(marked["data"]["organization"]["merged"], true, "{marked}");
     // Still one ACTION_PACK per account.
     assert_eq!(user_errors(&enroll(&app, &pa_c, &contoso, "ACTION_PACK").await), vec!["ACTION_PACK_TAKEN"]);
     // The merged account's ACTION_PACK keeps its benefits until its renewal, then collapses.
