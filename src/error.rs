@@ -29,6 +29,9 @@ pub enum AppError {
     BadUserInput(String),
     /// A configured limit was exceeded: `LIMIT_EXCEEDED`.
     LimitExceeded(String),
+    /// Too many attempts by one subject: `RATE_LIMITED` (HTTP 429 with
+    /// `Retry-After`), retry after the given number of seconds.
+    RateLimited(String, u64),
     /// The database cannot be reached right now: `SERVICE_UNAVAILABLE`.
     Unavailable(String),
     /// Anything else. Logged once with context; clients see a generic
@@ -45,6 +48,7 @@ impl AppError {
             Self::NotFound(_) => "NOT_FOUND",
             Self::BadUserInput(_) => "BAD_USER_INPUT",
             Self::LimitExceeded(_) => "LIMIT_EXCEEDED",
+            Self::RateLimited(..) => "RATE_LIMITED",
             Self::Unavailable(_) => "SERVICE_UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
         }
@@ -57,7 +61,8 @@ impl AppError {
             | Self::Forbidden(m)
             | Self::NotFound(m)
             | Self::BadUserInput(m)
-            | Self::LimitExceeded(m) => m,
+            | Self::LimitExceeded(m)
+            | Self::RateLimited(m, _) => m,
             Self::Unavailable(_) => "the service is temporarily unavailable; retry shortly",
             Self::Internal(_) => "internal error",
         }
@@ -102,7 +107,16 @@ impl AppError {
             _ => {}
         }
         let code = self.code();
-        async_graphql::Error::new(self.public_message()).extend_with(|_, ext| ext.set("code", code))
+        let retry_after = match &self {
+            Self::RateLimited(_, seconds) => Some(*seconds),
+            _ => None,
+        };
+        async_graphql::Error::new(self.public_message()).extend_with(|_, ext| {
+            ext.set("code", code);
+            if let Some(seconds) = retry_after {
+                ext.set("retryAfterSeconds", seconds);
+            }
+        })
     }
 }
 

@@ -91,6 +91,7 @@ pub(crate) fn app_error_response(media: Media, error: AppError) -> Response {
         AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
         AppError::Forbidden(_) => StatusCode::FORBIDDEN,
         AppError::LimitExceeded(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        AppError::RateLimited(..) => StatusCode::TOO_MANY_REQUESTS,
         AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         AppError::NotFound(_) | AppError::BadUserInput(_) => StatusCode::BAD_REQUEST,
@@ -396,11 +397,25 @@ async fn execute(state: &AppState, headers: &HeaderMap, media: Media, params: Pa
         return json_response(status, media, &json!({ "errors": errors }));
     }
     let unavailable = response.errors.iter().any(|e| error_code(e) == Some("SERVICE_UNAVAILABLE"));
-    let status = if unavailable { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
+    // A rate-limited attempt answers 429 with the wait, like any HTTP API.
+    let rate_limited = response
+        .errors
+        .iter()
+        .filter(|e| error_code(e) == Some("RATE_LIMITED"))
+        .map(|e| match e.extensions.as_ref().and_then(|ext| ext.get("retryAfterSeconds")) {
+            Some(Value::Number(n)) => n.as_u64().unwrap_or(60),
+            _ => 60,
+        })
+        .max();
+    let (status, retry_after) = match (unavailable, rate_limited) {
+        (true, _) => (StatusCode::SERVICE_UNAVAILABLE, Some(1)),
+        (false, Some(seconds)) => (StatusCode::TOO_MANY_REQUESTS, Some(seconds)),
+        (false, None) => (StatusCode::OK, None),
+    };
     let body = serde_json::to_value(&response).unwrap_or_else(|_| error_body("internal error", "INTERNAL"));
     let mut http = json_response(status, media, &body);
-    if unavailable {
-        http.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    if let Some(seconds) = retry_after.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
+        http.headers_mut().insert(header::RETRY_AFTER, seconds);
     }
     http
 }

@@ -26,7 +26,8 @@ impl CodeAttempts {
         Self { per_minute, windows: Mutex::new(HashMap::new()) }
     }
 
-    /// Counts one attempt by `subject` at `now`; `LIMIT_EXCEEDED` past the budget.
+    /// Counts one attempt by `subject` at `now`; `RATE_LIMITED` past the
+    /// budget, with the seconds left until the next window.
     pub fn check(&self, subject: &str, now: DateTime<Utc>) -> Result<(), AppError> {
         let minute = now.timestamp().div_euclid(60);
         let mut windows = self.windows.lock().map_err(|_| AppError::internal("rate limiter lock poisoned"))?;
@@ -38,10 +39,11 @@ impl CodeAttempts {
             *entry = (minute, 0);
         }
         if entry.1 >= self.per_minute {
-            return Err(AppError::limit(format!(
-                "at most {} code attempts per minute; retry in a minute",
-                self.per_minute
-            )));
+            let retry_after = 60 - now.timestamp().rem_euclid(60).unsigned_abs();
+            return Err(AppError::RateLimited(
+                format!("at most {} code attempts per minute; retry in {retry_after} s", self.per_minute),
+                retry_after.max(1),
+            ));
         }
         entry.1 += 1;
         Ok(())
@@ -61,7 +63,7 @@ mod tests {
         assert!(limiter.check("ada", t).is_ok());
         assert!(limiter.check("ada", t + Duration::seconds(10)).is_ok());
         let err = limiter.check("ada", t + Duration::seconds(59)).expect_err("third in a minute");
-        assert_eq!(err.code(), "LIMIT_EXCEEDED");
+        assert_eq!(err.code(), "RATE_LIMITED");
         assert!(limiter.check("bob", t).is_ok(), "another subject has its own budget");
         assert!(limiter.check("ada", t + Duration::seconds(60)).is_ok(), "a new minute, a new budget");
     }

@@ -340,9 +340,20 @@ async fn code_attempts_are_rate_limited_per_subject() {
         assert!(answer["errors"].is_null(), "{answer}");
     }
     let blocked = app.execute(&guesser, VALIDATE, json!({ "v": "22222-22222-22222-22222-2" })).await;
-    assert_eq!(error_code(&blocked), Some("LIMIT_EXCEEDED"));
+    assert_eq!(error_code(&blocked), Some("RATE_LIMITED"));
+    assert_eq!(blocked["errors"][0]["extensions"]["retryAfterSeconds"], 60, "the clock is at 09:30:00");
     let redeem = app.execute(&guesser, REDEEM, json!({ "input": { "value": "x", "exam": "MO-100" } })).await;
-    assert_eq!(error_code(&redeem), Some("LIMIT_EXCEEDED"));
+    assert_eq!(error_code(&redeem), Some("RATE_LIMITED"));
+    // Over HTTP: 429 with Retry-After (issue 5 item 3).
+    let token = app.token("guesser", &[Role::Learner], Some(school.id));
+    let http = app.post(Some(&token), VALIDATE, json!({ "v": "x" })).await;
+    assert_eq!(
+        (http.status.as_u16(), http.header("retry-after"), http.code()),
+        (429, Some("60"), Some("RATE_LIMITED"))
+    );
+    app.clock.set(Utc.with_ymd_and_hms(2026, 11, 21, 9, 30, 45).unwrap());
+    let later = app.post(Some(&token), VALIDATE, json!({ "v": "x" })).await;
+    assert_eq!(later.header("retry-after"), Some("15"));
     let other = person("someone-else", &[Role::Learner], school.id);
     assert!(app.execute(&other, VALIDATE, json!({ "v": "x" })).await["errors"].is_null());
     app.clock.set(Utc.with_ymd_and_hms(2026, 11, 21, 9, 31, 0).unwrap());
