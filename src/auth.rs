@@ -138,17 +138,32 @@ pub struct Claims {
     pub aud: String,
 }
 
-/// Verifies bearer tokens.
+/// One key tokens may be signed with, and how its tokens are validated.
 #[derive(Clone)]
-pub struct JwtVerifier {
+struct AcceptedKey {
+    /// Its key id: the first 16 hex digits of the SHA-256 of the key material.
+    kid: String,
     key: DecodingKey,
     validation: Validation,
 }
 
+/// Verifies bearer tokens against the current key and, during a rotation,
+/// the previous one.
+#[derive(Clone)]
+pub struct JwtVerifier {
+    keys: Vec<AcceptedKey>,
+}
+
 impl fmt::Debug for JwtVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JwtVerifier").field("algorithms", &self.validation.algorithms).finish_non_exhaustive()
+        f.debug_struct("JwtVerifier").field("key_ids", &self.key_ids()).finish_non_exhaustive()
     }
+}
+
+/// The key id of some key material: a fingerprint, never the material.
+pub fn key_id(material: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(material).iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
 /// The key material tokens are verified with.
@@ -163,18 +178,45 @@ impl JwtVerifier {
     /// Builds a verifier that insists on `iss`, `aud`, `exp`, `iat` and `sub`,
     /// checks `nbf` when present, and accepts exactly one algorithm.
     pub fn new(key: VerificationKey, issuer: &str, audience: &str, leeway: Duration) -> Result<Self, String> {
-        let (key, algorithm) = match key {
+        Self::rotating(vec![key], issuer, audience, leeway)
+    }
+
+    /// A verifier accepting tokens signed with any of `keys` (the current
+    /// key first, then the one being rotated out). A token naming a key id
+    /// (`kid`) is checked against that key only.
+    pub fn rotating(
+        keys: Vec<VerificationKey>,
+        issuer: &str,
+        audience: &str,
+        leeway: Duration,
+    ) -> Result<Self, String> {
+        if keys.is_empty() {
+            return Err("no JWT key configured".into());
+        }
+        let keys =
+            keys.into_iter().map(|key| Self::accepted(key, issuer, audience, leeway)).collect::<Result<Vec<_>, _>>()?;
+        Ok(Self { keys })
+    }
+
+    /// The key ids tokens may name in their `kid` header, current first.
+    pub fn key_ids(&self) -> Vec<&str> {
+        self.keys.iter().map(|k| k.kid.as_str()).collect()
+    }
+
+    fn accepted(key: VerificationKey, issuer: &str, audience: &str, leeway: Duration) -> Result<AcceptedKey, String> {
+        let (kid, key, algorithm) = match key {
             VerificationKey::Secret(secret) => {
                 if secret.expose().len() < MIN_SECRET_BYTES {
                     return Err(format!("the JWT secret must be at least {MIN_SECRET_BYTES} bytes"));
                 }
-                (DecodingKey::from_secret(secret.expose().as_bytes()), Algorithm::HS256)
+                let bytes = secret.expose().as_bytes();
+                (key_id(bytes), DecodingKey::from_secret(bytes), Algorithm::HS256)
             }
             VerificationKey::PublicPem(pem) => {
                 if let Ok(key) = DecodingKey::from_rsa_pem(&pem) {
-                    (key, Algorithm::RS256)
+                    (key_id(&pem), key, Algorithm::RS256)
                 } else if let Ok(key) = DecodingKey::from_ec_pem(&pem) {
-                    (key, Algorithm::ES256)
+                    (key_id(&pem), key, Algorithm::ES256)
                 } else {
                     return Err("the JWT public key is neither an RSA nor an EC (P-256) PEM key".into());
                 }
@@ -188,7 +230,7 @@ impl JwtVerifier {
         validation.validate_nbf = true;
         validation.validate_aud = true;
         validation.leeway = leeway.as_secs();
-        Ok(Self { key, validation })
+        Ok(AcceptedKey { kid, key, validation })
     }
 
     /// Builds the verifier `serve` uses from its configuration.
@@ -200,24 +242,64 @@ impl JwtVerifier {
             (Some(secret), None) => VerificationKey::Secret(secret.clone()),
             (None, None) => VerificationKey::Secret(load_or_create_secret(&secret_file(jwt, database_url))?),
         };
-        Self::new(key, &jwt.jwt_issuer, &jwt.jwt_audience, Duration::from_secs(jwt.jwt_leeway_secs))
+        let mut keys = vec![key];
+        if let Some(path) = &jwt.jwt_previous_public_key {
+            keys.push(VerificationKey::PublicPem(
+                fs::read(path)
+                    .map_err(|e| format!("cannot read the previous JWT public key {}: {e}", path.display()))?,
+            ));
+        }
+        if let Some(secret) = &jwt.jwt_previous_secret {
+            keys.push(VerificationKey::Secret(secret.clone()));
+        }
+        let verifier =
+            Self::rotating(keys, &jwt.jwt_issuer, &jwt.jwt_audience, Duration::from_secs(jwt.jwt_leeway_secs))?;
+        tracing::info!(key_ids = ?verifier.key_ids(), "accepting JWTs signed with these keys (kid)");
+        Ok(verifier)
     }
 
-    /// Verifies a compact JWT and turns it into a viewer.
+    /// Verifies a compact JWT and turns it into a viewer. A token that
+    /// points at its own key (`jku`, `x5u`, `jwk`, `x5c`) is refused: keys
+    /// come from configuration only. An unknown `kid` is refused.
     pub fn verify(&self, token: &str) -> Result<Viewer, AppError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).map_err(|e| {
-            AppError::unauthenticated(match e.kind() {
-                ErrorKind::ExpiredSignature => "the token has expired",
-                ErrorKind::ImmatureSignature => "the token is not valid yet (nbf)",
-                ErrorKind::InvalidIssuer => "the token has the wrong issuer",
-                ErrorKind::InvalidAudience => "the token has the wrong audience",
-                ErrorKind::MissingRequiredClaim(_) => "the token lacks a required claim (sub, exp, iat, iss, aud)",
-                ErrorKind::InvalidAlgorithm => "the token is signed with an algorithm this server does not accept",
-                ErrorKind::InvalidSignature => "the token's signature does not verify",
-                _ => "the token is malformed",
-            })
-        })?;
-        viewer_from_claims(data.claims)
+        let header =
+            jsonwebtoken::decode_header(token).map_err(|_| AppError::unauthenticated("the token is malformed"))?;
+        if header.jku.is_some() || header.x5u.is_some() || header.jwk.is_some() || header.x5c.is_some() {
+            return Err(AppError::unauthenticated(
+                "the token names its own key (jku, x5u, jwk or x5c); keys are configured, never taken from tokens",
+            ));
+        }
+        let candidates: Vec<&AcceptedKey> = match &header.kid {
+            Some(kid) => self.keys.iter().filter(|k| &k.kid == kid).collect(),
+            None => self.keys.iter().collect(),
+        };
+        if candidates.is_empty() {
+            return Err(AppError::unauthenticated("the token's key id (kid) is not one this server accepts"));
+        }
+        let mut failures = vec![];
+        for accepted in candidates {
+            match jsonwebtoken::decode::<Claims>(token, &accepted.key, &accepted.validation) {
+                Ok(data) => return viewer_from_claims(data.claims),
+                Err(e) => failures.push(e),
+            }
+        }
+        // Report what the key that signed it found wrong (expiry, issuer...),
+        // else the first key's verdict.
+        let signed_by = |e: &jsonwebtoken::errors::Error| {
+            !matches!(e.kind(), ErrorKind::InvalidSignature | ErrorKind::InvalidAlgorithm)
+        };
+        let position = failures.iter().position(signed_by).unwrap_or(0);
+        let e = failures.swap_remove(position);
+        Err(AppError::unauthenticated(match e.kind() {
+            ErrorKind::ExpiredSignature => "the token has expired",
+            ErrorKind::ImmatureSignature => "the token is not valid yet (nbf)",
+            ErrorKind::InvalidIssuer => "the token has the wrong issuer",
+            ErrorKind::InvalidAudience => "the token has the wrong audience",
+            ErrorKind::MissingRequiredClaim(_) => "the token lacks a required claim (sub, exp, iat, iss, aud)",
+            ErrorKind::InvalidAlgorithm => "the token is signed with an algorithm this server does not accept",
+            ErrorKind::InvalidSignature => "the token's signature does not verify",
+            _ => "the token is malformed",
+        }))
     }
 }
 

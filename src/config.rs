@@ -99,6 +99,14 @@ pub struct JwtArgs {
     #[arg(long, env = "LICENSEGRAPH_JWT_PUBLIC_KEY", conflicts_with = "jwt_secret")]
     pub jwt_public_key: Option<PathBuf>,
 
+    /// During a rotation: the HS256 secret being rotated out, still accepted.
+    #[arg(long, env = "LICENSEGRAPH_JWT_PREVIOUS_SECRET", hide_env_values = true, conflicts_with = "jwt_public_key")]
+    pub jwt_previous_secret: Option<Secret>,
+
+    /// During a rotation: the PEM public key being rotated out, still accepted.
+    #[arg(long, env = "LICENSEGRAPH_JWT_PREVIOUS_PUBLIC_KEY", conflicts_with = "jwt_secret")]
+    pub jwt_previous_public_key: Option<PathBuf>,
+
     /// Where the generated secret is kept; default: beside the SQLite
     /// database (`<db>.jwt-secret`), or `licensegraph.jwt-secret` in the
     /// working directory for PostgreSQL.

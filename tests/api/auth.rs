@@ -255,3 +255,81 @@ async fn no_token_is_anonymous_and_sees_the_public_catalog() {
     assert_eq!(res.status, 200);
     assert_eq!(res.body["data"], json!({ "viewer": { "authenticated": false }, "programs": { "totalCount": 10 } }));
 }
+
+#[tokio::test]
+async fn tokens_naming_their_own_key_are_never_trusted() {
+    // Issue 5 item 4: jku, x5u, jwk (and x5c) headers point at attacker-chosen keys.
+    let app = TestApp::spawn().await;
+    let key = EncodingKey::from_secret(app.secret.expose().as_bytes());
+    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(json!({ "kty": "oct", "k": "c2VjcmV0" })).expect("jwk");
+    let headers = [
+        Header { jku: Some("https://attacker.example/jwks.json".into()), ..Header::new(Algorithm::HS256) },
+        Header { x5u: Some("https://attacker.example/cert.pem".into()), ..Header::new(Algorithm::HS256) },
+        Header { jwk: Some(jwk), ..Header::new(Algorithm::HS256) },
+        Header { x5c: Some(vec!["MIIB".into()]), ..Header::new(Algorithm::HS256) },
+    ];
+    for header in headers {
+        // Even correctly signed with the server's own secret.
+        let token = jsonwebtoken::encode(&header, &good_claims(), &key).expect("sign");
+        assert_refused(&app.post(Some(&token), VIEWER, json!({})).await, "a key named by the token");
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_kid_is_refused_and_a_known_one_accepted() {
+    let app = TestApp::spawn().await;
+    let key = EncodingKey::from_secret(app.secret.expose().as_bytes());
+    let unknown = Header { kid: Some("0000000000000000".into()), ..Header::new(Algorithm::HS256) };
+    let token = jsonwebtoken::encode(&unknown, &good_claims(), &key).expect("sign");
+    assert_refused(&app.post(Some(&token), VIEWER, json!({})).await, "unknown kid");
+    let kid = licensegraph::auth::key_id(app.secret.expose().as_bytes());
+    let known = Header { kid: Some(kid), ..Header::new(Algorithm::HS256) };
+    let token = jsonwebtoken::encode(&known, &good_claims(), &key).expect("sign");
+    let res = app.post(Some(&token), VIEWER, json!({})).await;
+    assert_eq!(res.body["data"]["viewer"]["authenticated"], true, "{}", res.text);
+}
+
+#[tokio::test]
+async fn during_a_rotation_both_keys_are_accepted_and_nothing_else() {
+    // Issue 5 item 4: the new key first, the old one until every token it signed has expired.
+    use licensegraph::config::Secret;
+    let (old, new, stranger) = (
+        Secret::new("old-secret-old-secret-old-secret-0001"),
+        Secret::new("new-secret-new-secret-new-secret-0002"),
+        Secret::new("not-ours-not-ours-not-ours-not-ours-3"),
+    );
+    let jwt = JwtVerifier::rotating(
+        vec![VerificationKey::Secret(new.clone()), VerificationKey::Secret(old.clone())],
+        ISSUER,
+        AUDIENCE,
+        Duration::from_secs(30),
+    )
+    .expect("verifier");
+    assert_eq!(jwt.key_ids().len(), 2);
+    let sign = |secret: &Secret, claims: &Value, kid: Option<String>| {
+        let header = Header { kid, ..Header::new(Algorithm::HS256) };
+        jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(secret.expose().as_bytes())).expect("sign")
+    };
+    for secret in [&new, &old] {
+        assert!(jwt.verify(&sign(secret, &good_claims(), None)).is_ok());
+        let kid = licensegraph::auth::key_id(secret.expose().as_bytes());
+        assert!(jwt.verify(&sign(secret, &good_claims(), Some(kid))).is_ok());
+    }
+    assert!(jwt.verify(&sign(&stranger, &good_claims(), None)).is_err());
+    // The old key's kid does not open the new key's tokens.
+    let old_kid = licensegraph::auth::key_id(old.expose().as_bytes());
+    assert!(jwt.verify(&sign(&new, &good_claims(), Some(old_kid))).is_err());
+    // An expired token from the old key says so, not "bad signature".
+    let mut expired = good_claims();
+    expired["exp"] = json!(now() - 3600);
+    let err = jwt.verify(&sign(&old, &expired, None)).expect_err("expired");
+    assert_eq!(err.public_message(), "the token has expired");
+}
+
+#[test]
+fn the_leeway_defaults_to_30_seconds_and_is_capped() {
+    use clap::Parser;
+    let cli = licensegraph::config::Cli::try_parse_from(["licensegraph"]).expect("defaults parse");
+    assert_eq!(cli.serve.jwt.jwt_leeway_secs, 30);
+    assert!(licensegraph::config::Cli::try_parse_from(["licensegraph", "--jwt-leeway-secs", "301"]).is_err());
+}
