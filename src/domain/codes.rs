@@ -34,6 +34,12 @@ pub fn replacement_deadline(activated_on: NaiveDate) -> Option<NaiveDate> {
     activated_on.checked_add_days(Days::new(REPLACEMENT_DAYS))
 }
 
+/// An exam id as the exam provider spells it: 2 to 40 of A-Z, 0-9 and `-`
+/// (redemptions, R-13, and partners' passed exams, R-26).
+pub fn is_exam(exam: &str) -> bool {
+    (2..=40).contains(&exam.len()) && exam.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
+}
+
 /// What a code looks like to a caller trying to use it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodeFacts {

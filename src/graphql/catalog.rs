@@ -19,7 +19,7 @@ use crate::{
     graphql::{
         context::ContextExt,
         loaders::{AreasOf, FamiliesOf, ProgramsOf, TiersOf, loader_error},
-        relay::{IdConnection, TotalCount, connection, connection_cost, input_id, page_request, payload_from_outcome},
+        relay::{IdConnection, TotalCount, connection, connection_cost, input_row, page_request, payload_from_outcome},
     },
     id,
     service::{
@@ -473,10 +473,7 @@ impl CatalogMutation {
     /// Changes or retires a program (admin).
     async fn update_program(&self, ctx: &Context<'_>, input: UpdateProgramInput) -> Result<ProgramPayload> {
         ctx.viewer().gql()?.require_admin().gql()?;
-        let row_id = match input_id("Program", "id", &input.id) {
-            Ok(row_id) => row_id,
-            Err(errors) => return Ok(Err(errors).into()),
-        };
+        let row_id = input_row!("Program", "id", &input.id);
         let patch = ProgramPatch { name: input.name, description: input.description, active: input.active };
         let now = ctx.clock().gql()?.now();
         Ok(catalog::update_program(ctx.db().gql()?, now, row_id, patch).await.gql()?.into())
@@ -511,10 +508,7 @@ impl CatalogMutation {
     /// Changes or retires a package (admin).
     async fn update_package(&self, ctx: &Context<'_>, input: UpdatePackageInput) -> Result<PackagePayload> {
         ctx.viewer().gql()?.require_admin().gql()?;
-        let row_id = match input_id("Package", "id", &input.id) {
-            Ok(row_id) => row_id,
-            Err(errors) => return Ok(Err(errors).into()),
-        };
+        let row_id = input_row!("Package", "id", &input.id);
         let patch = PackagePatch {
             name: input.name,
             description: input.description,

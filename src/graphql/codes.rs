@@ -23,7 +23,8 @@ use crate::{
         orders::Order,
         organizations::{Agreement, Organization},
         relay::{
-            IdConnection, TotalCount, connection, connection_cost, id_arg, input_id, page_request, payload_from_outcome,
+            IdConnection, TotalCount, connection, connection_cost, id_arg, input_id, input_row, page_request,
+            payload_from_outcome,
         },
         scalars::Date,
     },
@@ -542,10 +543,7 @@ impl CodeMutation {
     async fn assign_code(&self, ctx: &Context<'_>, input: AssignCodeInput) -> Result<CodePayload> {
         let viewer = ctx.viewer().gql()?;
         viewer.require_any(&[Role::CustomerAdmin, Role::PartnerAdmin, Role::Admin]).gql()?;
-        let row = match input_id("Code", "codeId", &input.code_id) {
-            Ok(row) => row,
-            Err(errors) => return Ok(Err(errors).into()),
-        };
+        let row = input_row!("Code", "codeId", &input.code_id);
         let now = ctx.clock().gql()?.now();
         Ok(service::assign(ctx.db().gql()?, viewer, now, row, input.assignee).await.gql()?.into())
     }
@@ -600,10 +598,7 @@ impl CodeMutation {
     async fn revoke_code(&self, ctx: &Context<'_>, input: RevokeCodeInput) -> Result<CodePayload> {
         let viewer = ctx.viewer().gql()?;
         viewer.require_admin().gql()?;
-        let row = match input_id("Code", "codeId", &input.code_id) {
-            Ok(row) => row,
-            Err(errors) => return Ok(Err(errors).into()),
-        };
+        let row = input_row!("Code", "codeId", &input.code_id);
         let now = ctx.clock().gql()?.now();
         Ok(service::revoke(ctx.db().gql()?, viewer, now, row, input.reason).await.gql()?.into())
     }

@@ -23,6 +23,13 @@ pub trait ContextExt {
         let viewer = self.viewer()?;
         if viewer.is_authenticated() { Ok(viewer) } else { Err(AppError::sign_in_required()) }
     }
+    /// An `asOf` argument, or today (UTC) on the request's clock.
+    fn day_or_today(&self, as_of: Option<crate::graphql::scalars::Date>) -> Result<chrono::NaiveDate, AppError> {
+        match as_of {
+            Some(day) => Ok(day.0),
+            None => Ok(self.clock()?.now().date_naive()),
+        }
+    }
 }
 
 fn get<'a, T: Send + Sync + 'static>(ctx: &'a Context<'_>, what: &str) -> Result<&'a T, AppError> {

@@ -21,7 +21,8 @@ use crate::{
         organizations::Organization,
         partners::KpiTotal,
         relay::{
-            IdConnection, TotalCount, connection, connection_cost, id_arg, input_id, page_request, payload_from_outcome,
+            IdConnection, TotalCount, connection, connection_cost, id_arg, input_row, page_request,
+            payload_from_outcome,
         },
         scalars::Date,
     },
@@ -83,13 +84,6 @@ impl Membership {
         anniversary_in_force(self.0.purchased_on, u32::try_from(self.0.renewals).unwrap_or(0), as_of)
             .ok_or_else(|| AppError::internal(format!("membership {} has no anniversary", self.0.id)))
     }
-
-    fn day(ctx: &Context<'_>, as_of: Option<Date>) -> Result<NaiveDate, AppError> {
-        match as_of {
-            Some(day) => Ok(day.0),
-            None => Ok(ctx.clock()?.now().date_naive()),
-        }
-    }
 }
 
 /// A partner's membership in an offer (R-21 .. R-27).
@@ -142,7 +136,7 @@ impl Membership {
         ctx: &Context<'_>,
         #[graphql(desc = "The day (default today).")] as_of: Option<Date>,
     ) -> Result<Date> {
-        let day = Self::day(ctx, as_of).gql()?;
+        let day = ctx.day_or_today(as_of).gql()?;
         Ok(self.anniversary_on(day).gql()?.into())
     }
 
@@ -152,7 +146,7 @@ impl Membership {
         ctx: &Context<'_>,
         #[graphql(desc = "The day (default today).")] as_of: Option<Date>,
     ) -> Result<MembershipStatus> {
-        let day = Self::day(ctx, as_of).gql()?;
+        let day = ctx.day_or_today(as_of).gql()?;
         let anniversary = self.anniversary_on(day).gql()?;
         Ok(standing(anniversary, self.0.ended_on, day).into())
     }
@@ -164,7 +158,7 @@ impl Membership {
         ctx: &Context<'_>,
         #[graphql(desc = "The day (default today).")] as_of: Option<Date>,
     ) -> Result<RenewalWindow> {
-        let day = Self::day(ctx, as_of).gql()?;
+        let day = ctx.day_or_today(as_of).gql()?;
         let anniversary = self.anniversary_on(day).gql()?;
         let (opens, closes) =
             renewal_window(anniversary).ok_or_else(|| AppError::internal("no renewal window").into_graphql())?;
@@ -178,7 +172,7 @@ impl Membership {
         ctx: &Context<'_>,
         #[graphql(desc = "The day (default today).")] as_of: Option<Date>,
     ) -> Result<bool> {
-        let day = Self::day(ctx, as_of).gql()?;
+        let day = ctx.day_or_today(as_of).gql()?;
         let anniversary = self.anniversary_on(day).gql()?;
         Ok(benefits_active(standing(anniversary, self.0.ended_on, day)))
     }
@@ -236,7 +230,7 @@ impl Membership {
         ctx: &Context<'_>,
         #[graphql(desc = "The day of evaluation (default today).")] as_of: Option<Date>,
     ) -> Result<KpiTotal> {
-        let day = Self::day(ctx, as_of).gql()?;
+        let day = ctx.day_or_today(as_of).gql()?;
         let anniversary = self.anniversary_on(day).gql()?;
         let total = partners::kpi_total(ctx.db().gql()?, self.0.organization_id, anniversary, day).await.gql()?;
         KpiTotal::from_service(total)
@@ -452,10 +446,7 @@ impl MembershipMutation {
     async fn enroll_membership(&self, ctx: &Context<'_>, input: EnrollMembershipInput) -> Result<MembershipPayload> {
         let viewer = ctx.viewer().gql()?;
         viewer.require_any(&PARTNER_ROLES).gql()?;
-        let organization_id = match input_id("Organization", "organizationId", &input.organization_id) {
-            Ok(id) => id,
-            Err(errors) => return Ok(Err(errors).into()),
-        };
+        let organization_id = input_row!("Organization", "organizationId", &input.organization_id);
         let enrolment = Enrolment {
             organization_id,
             offer: input.offer,
@@ -472,10 +463,7 @@ impl MembershipMutation {
     async fn renew_membership(&self, ctx: &Context<'_>, input: RenewMembershipInput) -> Result<MembershipPayload> {
         let viewer = ctx.viewer().gql()?;
         viewer.require_any(&PARTNER_ROLES).gql()?;
-        let row = match input_id("Membership", "id", &input.id) {
-            Ok(row) => row,
-            Err(errors) => return Ok(Err(errors).into()),
-        };
+        let row = input_row!("Membership", "id", &input.id);
         let now = ctx.clock().gql()?.now();
         let outcome =
             service::renew(ctx.db().gql()?, viewer, now, row, input.fee_paid, input.profile_reviewed).await.gql()?;
@@ -491,10 +479,7 @@ impl MembershipMutation {
     ) -> Result<MembershipPayload> {
         let viewer = ctx.viewer().gql()?;
         viewer.require_admin().gql()?;
-        let row = match input_id("Membership", "id", &input.id) {
-            Ok(row) => row,
-            Err(errors) => return Ok(Err(errors).into()),
-        };
+        let row = input_row!("Membership", "id", &input.id);
         let now = ctx.clock().gql()?.now();
         Ok(service::reactivate(ctx.db().gql()?, viewer, now, row, input.reason).await.gql()?.into())
     }
@@ -509,10 +494,7 @@ impl MembershipMutation {
     ) -> Result<MembershipPayload> {
         let viewer = ctx.viewer().gql()?;
         viewer.require_admin().gql()?;
-        let membership_id = match input_id("Membership", "membershipId", &input.membership_id) {
-            Ok(row) => row,
-            Err(errors) => return Ok(Err(errors).into()),
-        };
+        let membership_id = input_row!("Membership", "membershipId", &input.membership_id);
         let grant = ExtraGrant {
             membership_id,
             product: input.product,
@@ -532,10 +514,7 @@ impl MembershipMutation {
     ) -> Result<CertifiedTrainerPayload> {
         let viewer = ctx.viewer().gql()?;
         viewer.require_any(&PARTNER_ROLES).gql()?;
-        let org = match input_id("Organization", "organizationId", &input.organization_id) {
-            Ok(id) => id,
-            Err(errors) => return Ok(Err(errors).into()),
-        };
+        let org = input_row!("Organization", "organizationId", &input.organization_id);
         let now = ctx.clock().gql()?.now();
         Ok(service::add_trainer(ctx.db().gql()?, viewer, now, org, input.name, input.mct_id).await.gql()?.into())
     }
@@ -548,10 +527,7 @@ impl MembershipMutation {
     ) -> Result<CertifiedTrainerPayload> {
         let viewer = ctx.viewer().gql()?;
         viewer.require_any(&PARTNER_ROLES).gql()?;
-        let row = match input_id("CertifiedTrainer", "id", &input.id) {
-            Ok(row) => row,
-            Err(errors) => return Ok(Err(errors).into()),
-        };
+        let row = input_row!("CertifiedTrainer", "id", &input.id);
         Ok(service::remove_trainer(ctx.db().gql()?, viewer, row).await.gql()?.into())
     }
 }

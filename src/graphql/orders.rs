@@ -19,7 +19,8 @@ use crate::{
         loaders::{AgreementId, CodeCountOf, FirstCodesOf, OrganizationId, PackageId, loader_error},
         organizations::{Agreement, Organization},
         relay::{
-            IdConnection, TotalCount, connection, connection_cost, id_arg, input_id, page_request, payload_from_outcome,
+            IdConnection, TotalCount, connection, connection_cost, id_arg, input_row, page_request,
+            payload_from_outcome,
         },
         scalars::Date,
     },
@@ -330,10 +331,7 @@ payload_from_outcome!(OrderPayload { order: Order(order::Model) });
 async fn admin_step(ctx: &Context<'_>, id: &ID, step: Step, reason: Option<String>) -> Result<OrderPayload> {
     let viewer = ctx.viewer().gql()?;
     viewer.require_admin().gql()?;
-    let row = match input_id("Order", "id", id) {
-        Ok(row) => row,
-        Err(errors) => return Ok(Err(errors).into()),
-    };
+    let row = input_row!("Order", "id", id);
     let now = ctx.clock().gql()?.now();
     let db = ctx.db().gql()?;
     let outcome = match step {
@@ -354,10 +352,7 @@ impl OrderMutation {
     async fn place_order(&self, ctx: &Context<'_>, input: PlaceOrderInput) -> Result<OrderPayload> {
         let viewer = ctx.viewer().gql()?;
         viewer.require_any(&[Role::Reseller, Role::CustomerAdmin, Role::Admin]).gql()?;
-        let agreement_id = match input_id("Agreement", "agreementId", &input.agreement_id) {
-            Ok(id) => id,
-            Err(errors) => return Ok(Err(errors).into()),
-        };
+        let agreement_id = input_row!("Agreement", "agreementId", &input.agreement_id);
         let request =
             PlaceOrder { agreement_id, package_sku: input.package_sku, quantity: input.quantity, term: input.term };
         let now = ctx.clock().gql()?.now();

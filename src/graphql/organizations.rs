@@ -15,7 +15,8 @@ use crate::{
         context::ContextExt,
         loaders::{OrganizationId, ProgramId, loader_error},
         relay::{
-            IdConnection, TotalCount, connection, connection_cost, id_arg, input_id, page_request, payload_from_outcome,
+            IdConnection, TotalCount, connection, connection_cost, id_arg, input_id, input_row, page_request,
+            payload_from_outcome,
         },
         scalars::Date,
     },
@@ -302,22 +303,15 @@ impl OrganizationMutation {
     /// place orders for it (admin). Returns the organization served.
     async fn link_reseller(&self, ctx: &Context<'_>, input: LinkResellerInput) -> Result<OrganizationPayload> {
         ctx.viewer().gql()?.require_admin().gql()?;
-        let ids = input_id("Organization", "resellerId", &input.reseller_id)
-            .and_then(|r| input_id("Organization", "customerId", &input.customer_id).map(|c| (r, c)));
-        let (reseller, customer) = match ids {
-            Ok(ids) => ids,
-            Err(errors) => return Ok(Err(errors).into()),
-        };
+        let reseller = input_row!("Organization", "resellerId", &input.reseller_id);
+        let customer = input_row!("Organization", "customerId", &input.customer_id);
         Ok(service::link_reseller(ctx.db().gql()?, reseller, customer).await.gql()?.into())
     }
 
     /// Records an agreement of an organization under a program (admin, R-3).
     async fn create_agreement(&self, ctx: &Context<'_>, input: CreateAgreementInput) -> Result<AgreementPayload> {
         ctx.viewer().gql()?.require_admin().gql()?;
-        let organization_id = match input_id("Organization", "organizationId", &input.organization_id) {
-            Ok(id) => id,
-            Err(errors) => return Ok(Err(errors).into()),
-        };
+        let organization_id = input_row!("Organization", "organizationId", &input.organization_id);
         let draft = AgreementDraft {
             organization_id,
             program_code: input.program_code,

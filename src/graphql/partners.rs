@@ -4,7 +4,7 @@
 //!
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use entity::{
     competency_requirement, directory_listing,
     enums::{BenefitProduct, CompetencyLevel, DocumentType, Offer},
@@ -22,7 +22,7 @@ use crate::{
         context::ContextExt,
         memberships::Membership,
         organizations::Organization,
-        relay::{IdConnection, TotalCount, connection, connection_cost, id_arg, input_id, page_request},
+        relay::{IdConnection, TotalCount, connection, connection_cost, id_arg, input_id, input_row, page_request},
         scalars::Date,
     },
     id,
@@ -30,18 +30,11 @@ use crate::{
         catalog,
         memberships::partner,
         merges::{self, Plan},
-        partners::{self as service, Due, KpiInput, Listing, MAX_WITHIN_DAYS, PassedExam as PassedExamInput},
+        partners::{self as service, Due, KpiInput, Listing, PassedExam as PassedExamInput},
     },
 };
 
 const PARTNER_ROLES: [Role; 2] = [Role::PartnerAdmin, Role::Admin];
-
-fn day_or_today(ctx: &Context<'_>, as_of: Option<Date>) -> Result<NaiveDate> {
-    match as_of {
-        Some(day) => Ok(day.0),
-        None => Ok(ctx.clock().gql()?.now().date_naive()),
-    }
-}
 
 /// A KPI record, backed by an invoice.
 pub struct KpiRecord(pub kpi_record::Model);
@@ -457,7 +450,7 @@ impl PartnerQuery {
         let request = page_request(first, after, last, before).gql()?;
         let viewer = ctx.signed_in().gql()?.clone();
         let org = id_arg("Organization", "organizationId", &organization_id).gql()?;
-        let day = day_or_today(ctx, as_of)?;
+        let day = ctx.day_or_today(as_of).gql()?;
         let db = ctx.db().gql()?.clone();
         let page = service::list_kpis(&db, &viewer, org, day, request).await.gql()?;
         let total = TotalCount::new(move || {
@@ -480,7 +473,7 @@ impl PartnerQuery {
     ) -> Result<Option<KpiTotal>> {
         let viewer = ctx.signed_in().gql()?;
         let org = id_arg("Organization", "organizationId", &organization_id).gql()?;
-        let day = day_or_today(ctx, as_of)?;
+        let day = ctx.day_or_today(as_of).gql()?;
         let db = ctx.db().gql()?;
         if partner(db, viewer, org).await.gql()?.is_none() {
             return Ok(None);
@@ -505,7 +498,7 @@ impl PartnerQuery {
     ) -> Result<Option<MembershipEligibility>> {
         let viewer = ctx.signed_in().gql()?;
         let org = id_arg("Organization", "organizationId", &organization_id).gql()?;
-        let day = day_or_today(ctx, as_of)?;
+        let day = ctx.day_or_today(as_of).gql()?;
         let db = ctx.db().gql()?;
         let Some(run) = service::dry_run(db, viewer, org, offer, competency.as_deref(), level, day).await.gql()? else {
             return Ok(None);
@@ -584,10 +577,7 @@ impl PartnerQuery {
             .ok()
             .filter(|n| (1..=500).contains(n))
             .ok_or_else(|| AppError::bad_input("`first` is 1 to 500").into_graphql())?;
-        if !(0..=MAX_WITHIN_DAYS).contains(&i64::from(within)) {
-            return Err(AppError::bad_input(format!("`within` is 0 to {MAX_WITHIN_DAYS} days")).into_graphql());
-        }
-        let day = day_or_today(ctx, as_of)?;
+        let day = ctx.day_or_today(as_of).gql()?;
         let due =
             service::upcoming_renewals(ctx.db().gql()?, viewer, org, i64::from(within), day, limit).await.gql()?;
         Ok(due
@@ -621,7 +611,7 @@ impl PartnerQuery {
             Ok(pair) => pair,
             Err(user_errors) => return Ok(MergePreviewResult { preview: None, user_errors }),
         };
-        let day = day_or_today(ctx, as_of)?;
+        let day = ctx.day_or_today(as_of).gql()?;
         Ok(match merges::preview(ctx.db().gql()?, survivor, merged, day).await.gql()? {
             Ok(plan) => MergePreviewResult { preview: Some(preview_of(plan)), user_errors: vec![] },
             Err(user_errors) => MergePreviewResult { preview: None, user_errors },
@@ -816,10 +806,7 @@ impl PartnerMutation {
     async fn record_kpi(&self, ctx: &Context<'_>, input: RecordKpiInput) -> Result<KpiRecordPayload> {
         let viewer = ctx.viewer().gql()?;
         viewer.require_any(&PARTNER_ROLES).gql()?;
-        let organization_id = match input_id("Organization", "organizationId", &input.organization_id) {
-            Ok(id) => id,
-            Err(errors) => return Ok(Err(errors).into()),
-        };
+        let organization_id = input_row!("Organization", "organizationId", &input.organization_id);
         let kpi = KpiInput {
             organization_id,
             year: input.year,
@@ -839,10 +826,7 @@ impl PartnerMutation {
     async fn record_passed_exam(&self, ctx: &Context<'_>, input: RecordPassedExamInput) -> Result<PassedExamPayload> {
         let viewer = ctx.viewer().gql()?;
         viewer.require_any(&PARTNER_ROLES).gql()?;
-        let organization_id = match input_id("Organization", "organizationId", &input.organization_id) {
-            Ok(id) => id,
-            Err(errors) => return Ok(Err(errors).into()),
-        };
+        let organization_id = input_row!("Organization", "organizationId", &input.organization_id);
         let exam =
             PassedExamInput { organization_id, person: input.person, exam: input.exam, passed_on: input.passed_on.0 };
         let now = ctx.clock().gql()?.now();
@@ -875,10 +859,7 @@ impl PartnerMutation {
     ) -> Result<DirectoryListingPayload> {
         let viewer = ctx.viewer().gql()?;
         viewer.require_any(&PARTNER_ROLES).gql()?;
-        let organization_id = match input_id("Organization", "organizationId", &input.organization_id) {
-            Ok(id) => id,
-            Err(errors) => return Ok(Err(errors).into()),
-        };
+        let organization_id = input_row!("Organization", "organizationId", &input.organization_id);
         let listing = Listing {
             organization_id,
             display_name: input.display_name,
@@ -898,12 +879,8 @@ impl PartnerMutation {
     ) -> Result<MergePartnerAccountsPayload> {
         let viewer = ctx.viewer().gql()?;
         viewer.require_admin().gql()?;
-        let ids = input_id("Organization", "survivorId", &input.survivor_id)
-            .and_then(|s| input_id("Organization", "mergedId", &input.merged_id).map(|m| (s, m)));
-        let (survivor, merged) = match ids {
-            Ok(pair) => pair,
-            Err(errors) => return Ok(Err(errors).into()),
-        };
+        let survivor = input_row!("Organization", "survivorId", &input.survivor_id);
+        let merged = input_row!("Organization", "mergedId", &input.merged_id);
         let now = ctx.clock().gql()?.now();
         Ok(merges::merge(ctx.db().gql()?, viewer, now, survivor, merged).await.gql()?.into())
     }

@@ -43,6 +43,18 @@ macro_rules! payload_from_outcome {
 }
 pub(crate) use payload_from_outcome;
 
+/// In a mutation resolver: the row behind an input id, or an early return
+/// of the payload refusing it as `NOT_FOUND` (see [`input_id`]).
+macro_rules! input_row {
+    ($kind:expr, $field:expr, $value:expr) => {
+        match $crate::graphql::relay::input_id($kind, $field, $value) {
+            Ok(row) => row,
+            Err(errors) => return Ok(Err(errors).into()),
+        }
+    };
+}
+pub(crate) use input_row;
+
 /// A cursor: the opaque encoding of a row id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IdCursor(pub i64);

@@ -22,7 +22,7 @@ use crate::{
     auth::Viewer,
     domain::{
         code_format::{self, Parsed},
-        codes::{CodeFacts, effective_status, replacement_deadline, usability_problem},
+        codes::{CodeFacts, effective_status, is_exam, replacement_deadline, usability_problem},
         organizations::check_assignee,
     },
     error::{AppError, UserErrorCode, constraint_to_user_error},
@@ -279,11 +279,6 @@ pub enum Use {
     /// Activate a library access code, a token on a tenant, a product key
     /// or a subscription (R-14 .. ).
     Activate { tenant: Option<String>, seats: Option<i32> },
-}
-
-/// An exam id as the exam provider spells it: 2 to 40 of A-Z, 0-9 and `-`.
-fn is_exam(exam: &str) -> bool {
-    (2..=40).contains(&exam.len()) && exam.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
 }
 
 /// Redeems or activates the code a value names. Safe under concurrency:

@@ -244,7 +244,7 @@ pub async fn enroll(
         return refuse("organizationId", UserErrorCode::NotFound, "partner not found");
     };
     let Some(pga) = partner.partner_global_account.clone() else {
-        return refuse("organizationId", UserErrorCode::NotFound, "partner not found (merged into another account)");
+        return Err(AppError::internal(format!("partner {} has no partner global account", partner.id)));
     };
     let today = now.date_naive();
     let competency = input.competency.as_deref().map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned);

@@ -19,6 +19,7 @@ use sea_orm::{
 
 use crate::{
     auth::Viewer,
+    domain::codes::is_exam,
     domain::memberships::{
         Eligibility, Levels, PartnerFacts, Requirement, anniversary_in_force, directory_schedule, eligibility,
         is_country_code, is_https_homepage, kpi_counts, last_visible_kpi_month, renewal_window,
@@ -385,9 +386,7 @@ pub async fn record_passed_exam(
     let mut errors = vec![];
     let person = text(&input.person, "person", "the person", &mut errors);
     let exam = input.exam.trim().to_owned();
-    let exam_ok = (2..=40).contains(&exam.len())
-        && exam.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
-    if !exam_ok {
+    if !is_exam(&exam) {
         errors.push(UserError::on("exam", UserErrorCode::InvalidFormat, "an exam id is 2-40 of A-Z, 0-9 and -"));
     }
     if input.passed_on > now.date_naive() {
@@ -396,15 +395,6 @@ pub async fn record_passed_exam(
     if !errors.is_empty() {
         return Ok(Err(errors));
     }
-    let taken = partner_certification::Entity::find()
-        .filter(partner_certification::Column::OrganizationId.eq(partner.id))
-        .filter(partner_certification::Column::Person.eq(person.as_str()))
-        .filter(partner_certification::Column::Exam.eq(exam.as_str()))
-        .count(db)
-        .await?;
-    if taken > 0 {
-        return refuse("exam", UserErrorCode::Taken, "this person's pass of this exam is already recorded");
-    }
     let row = partner_certification::ActiveModel {
         organization_id: Set(partner.id),
         person: Set(person),
@@ -412,9 +402,9 @@ pub async fn record_passed_exam(
         passed_on: Set(input.passed_on),
         ..Default::default()
     };
+    // The unique (partner, person, exam) constraint refuses a second record.
     match row.insert(db).await {
         Ok(r) => Ok(Ok(r)),
-        // A concurrent record of the same pass.
         Err(err) => constraint_to_user_error(err).map(|e| Err(vec![e])),
     }
 }
@@ -530,7 +520,7 @@ pub async fn upcoming_renewals(
     limit: usize,
 ) -> Result<Vec<(NaiveDate, Due, membership::Model)>, AppError> {
     if !(0..=MAX_WITHIN_DAYS).contains(&within) {
-        return Err(AppError::bad_input(format!("within is 0 to {MAX_WITHIN_DAYS} days")));
+        return Err(AppError::bad_input(format!("`within` is 0 to {MAX_WITHIN_DAYS} days")));
     }
     let until = as_of
         .checked_add_days(chrono::Days::new(within.unsigned_abs()))

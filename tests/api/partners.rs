@@ -193,6 +193,17 @@ async fn requirements_are_data_edited_by_admins_only() {
     let (org, pa) = partner(&app, "Northwind", "PGA-E2").await;
     requirement(&app, "Security", "SILVER", 0, 0, 1).await;
     passed_exams(&app, &org, "ada", &["SC-200"]).await;
+    // A pass counts once per person and exam, is never in the future, and names a real exam id.
+    let passed =
+        "mutation($input: RecordPassedExamInput!) { recordPassedExam(input: $input) { userErrors { code field } } }";
+    for (exam, on, code) in [
+        ("SC-200", "2026-06-01", "TAKEN"),
+        ("SC-300", "2026-11-22", "OUT_OF_RANGE"),
+        ("sc 300", "2026-06-01", "INVALID_FORMAT"),
+    ] {
+        let input = json!({ "organizationId": org.gid, "person": "ada", "exam": exam, "passedOn": on });
+        assert_eq!(user_errors(&mutate(&app, &pa, passed, input).await), vec![code], "{exam} {on}");
+    }
     let ask = json!({ "org": org.gid, "offer": "COMPETENCY", "competency": "Security", "level": "SILVER" });
     assert_eq!(app.execute(&pa, ELIGIBILITY, ask.clone()).await["data"]["membershipEligibility"]["eligible"], true);
     requirement(&app, "Security", "SILVER", 0, 0, 2).await;
