@@ -18,7 +18,10 @@ use crate::{
     error::{AppError, GqlResultExt, UserError, UserErrorCode},
     graphql::{
         context::ContextExt,
-        loaders::{CodeId, EventsOf, MembershipId, OrderId, OrganizationId, ReplacementOf, loader_error},
+        loaders::{
+            CodeCountOf, CodeId, EventsOf, FirstCodesOf, MembershipId, OrderId, OrganizationId, ReplacementOf,
+            loader_error,
+        },
         memberships::Membership,
         orders::Order,
         organizations::{Agreement, Organization},
@@ -31,9 +34,9 @@ use crate::{
     id,
     service::{
         catalog::{self},
-        codes::{self as service, CodeFilter, Use},
+        codes::{self as service, CodeFilter, CodeSource, Use},
         organizations,
-        page::PageRequest,
+        page::{Page, PageRequest},
         scope,
     },
 };
@@ -345,6 +348,49 @@ pub(crate) async fn codes_connection(
     let total = TotalCount::new(move || {
         let (db, viewer, filter) = (db.clone(), viewer.clone(), filter.clone());
         async move { catalog::count(&db, service::codes_query(&viewer, &filter, today)).await }
+    });
+    Ok(connection(page, |c| c.id, Code, total))
+}
+
+/// The codes of an order or a membership, as a nested connection. The
+/// first page without a cursor or a filter is loaded for every parent of
+/// the request in one statement, and the totals in another; any other page
+/// is one scoped query.
+pub(crate) async fn nested_codes(
+    ctx: &Context<'_>,
+    source: CodeSource,
+    request: PageRequest,
+    filter: CodeFilter,
+) -> Result<IdConnection<Code>> {
+    let filter = match source {
+        CodeSource::Order(id) => CodeFilter { order_id: Some(id), ..filter },
+        CodeSource::Membership(id) => CodeFilter { membership_id: Some(id), ..filter },
+    };
+    let unfiltered = filter.status.is_none()
+        && filter.kind.is_none()
+        && filter.assignee.is_none()
+        && filter.expiring_before.is_none();
+    if !unfiltered {
+        return codes_connection(ctx, request, filter).await;
+    }
+    let loaders = ctx.loaders().gql()?.clone();
+    let page = match request {
+        PageRequest::Forward { size, after: None, before: None } => {
+            let mut items =
+                loaders.load_one(FirstCodesOf { source, size }).await.map_err(loader_error)?.unwrap_or_default();
+            let has_next = items.len() as u64 > size;
+            items.truncate(usize::try_from(size).unwrap_or(usize::MAX));
+            Page { items, has_previous: false, has_next }
+        }
+        request => {
+            let viewer = ctx.viewer().gql()?;
+            let today = ctx.clock().gql()?.now().date_naive();
+            service::list_codes(ctx.db().gql()?, viewer, &filter, today, request).await.gql()?
+        }
+    };
+    let total = TotalCount::new(move || {
+        let loaders = loaders.clone();
+        async move { Ok(loaders.load_one(CodeCountOf(source)).await.map_err(std::sync::Arc::unwrap_or_clone)?.unwrap_or(0)) }
     });
     Ok(connection(page, |c| c.id, Code, total))
 }

@@ -14,7 +14,11 @@ use sea_orm::DatabaseConnection;
 
 use crate::{
     error::AppError,
-    service::{catalog, codes, memberships, orders, organizations},
+    service::{
+        catalog,
+        codes::{self, CodeSource},
+        memberships, orders, organizations,
+    },
 };
 
 /// Loads rows by id and the lists hanging off them.
@@ -148,12 +152,12 @@ pub struct ReplacementOf(pub i64);
 /// The first `size + 1` codes of an order (a nested first page).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FirstCodesOf {
-    pub order_id: i64,
+    pub source: CodeSource,
     pub size: u64,
 }
-/// How many codes an order has.
+/// How many codes an order or a membership has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct CodeCountOf(pub i64);
+pub struct CodeCountOf(pub CodeSource);
 
 macro_rules! by_id {
     ($key:ident, $model:ty, $fetch:path) => {
@@ -203,24 +207,28 @@ impl Loader<FirstCodesOf> for DbLoader {
     type Error = Arc<AppError>;
 
     async fn load(&self, keys: &[FirstCodesOf]) -> LoadResult<FirstCodesOf, Vec<code::Model>> {
-        // Pages of one request almost always share a size: one statement each.
-        let mut sizes: Vec<u64> = keys.iter().map(|k| k.size).collect();
-        sizes.sort_unstable();
-        sizes.dedup();
-        let mut map: HashMap<FirstCodesOf, Vec<code::Model>> = HashMap::new();
-        for size in sizes {
-            let order_ids: Vec<i64> = keys.iter().filter(|k| k.size == size).map(|k| k.order_id).collect();
-            for key in keys.iter().filter(|k| k.size == size) {
-                map.insert(*key, Vec::new());
+        // Pages of one request almost always share a size and a kind of
+        // source (orders or memberships): one statement each.
+        let mut groups: Vec<(u64, CodeSource)> = vec![];
+        for key in keys {
+            if !groups.iter().any(|(size, kind)| *size == key.size && same_kind(*kind, key.source)) {
+                groups.push((key.size, key.source));
             }
-            for code in orders::first_codes_of_orders(&self.db, &order_ids, size).await? {
-                if let Some(order_id) = code.order_id {
-                    map.entry(FirstCodesOf { order_id, size }).or_default().push(code);
-                }
+        }
+        let mut map: HashMap<FirstCodesOf, Vec<code::Model>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for (size, kind) in groups {
+            let sources: Vec<CodeSource> =
+                keys.iter().filter(|k| k.size == size && same_kind(kind, k.source)).map(|k| k.source).collect();
+            for (source, code) in codes::first_codes_of(&self.db, &sources, size).await? {
+                map.entry(FirstCodesOf { source, size }).or_default().push(code);
             }
         }
         Ok(map)
     }
+}
+
+fn same_kind(a: CodeSource, b: CodeSource) -> bool {
+    std::mem::discriminant(&a) == std::mem::discriminant(&b)
 }
 
 impl Loader<CodeCountOf> for DbLoader {
@@ -228,10 +236,13 @@ impl Loader<CodeCountOf> for DbLoader {
     type Error = Arc<AppError>;
 
     async fn load(&self, keys: &[CodeCountOf]) -> LoadResult<CodeCountOf, u64> {
-        let counts = orders::code_counts_of_orders(&self.db, &ids(keys, |k| k.0)).await?;
         let mut map: HashMap<CodeCountOf, u64> = keys.iter().map(|k| (*k, 0)).collect();
-        for (order_id, n) in counts {
-            map.insert(CodeCountOf(order_id), u64::try_from(n).unwrap_or(0));
+        let (orders, memberships): (Vec<CodeSource>, Vec<CodeSource>) =
+            keys.iter().map(|k| k.0).partition(|s| matches!(s, CodeSource::Order(_)));
+        for sources in [orders, memberships] {
+            for (source, n) in codes::code_counts_of(&self.db, &sources).await? {
+                map.insert(CodeCountOf(source), u64::try_from(n).unwrap_or(0));
+            }
         }
         Ok(map)
     }

@@ -15,7 +15,7 @@ use crate::{
     domain::memberships::{Standing, anniversary_in_force, benefits_active, renewal_window, standing},
     error::{AppError, GqlResultExt, UserError},
     graphql::{
-        codes::{Code, codes_connection},
+        codes::{Code, nested_codes},
         context::ContextExt,
         loaders::{ExceptionsOf, OrganizationId, loader_error},
         organizations::Organization,
@@ -29,7 +29,7 @@ use crate::{
     id,
     service::{
         catalog::{self},
-        codes::CodeFilter,
+        codes::{CodeFilter, CodeSource},
         memberships::{self as service, Enrolment, ExtraGrant, MembershipFilter},
         partners,
     },
@@ -219,8 +219,8 @@ impl Membership {
         #[graphql(desc = "Only codes of this kind.")] kind: Option<CodeKind>,
     ) -> Result<IdConnection<Code>> {
         let request = page_request(first, after, last, before).gql()?;
-        let filter = CodeFilter { membership_id: Some(self.0.id), status, kind, ..CodeFilter::default() };
-        codes_connection(ctx, request, filter).await
+        let filter = CodeFilter { status, kind, ..CodeFilter::default() };
+        nested_codes(ctx, CodeSource::Membership(self.0.id), request, filter).await
     }
 
     /// The KPIs counting towards the renewal at the anniversary in force on

@@ -14,9 +14,9 @@ use crate::{
     error::{GqlResultExt, UserError},
     graphql::{
         catalog::{Money, Package},
-        codes::Code,
+        codes::{Code, nested_codes},
         context::ContextExt,
-        loaders::{AgreementId, CodeCountOf, FirstCodesOf, OrganizationId, PackageId, loader_error},
+        loaders::{AgreementId, OrganizationId, PackageId, loader_error},
         organizations::{Agreement, Organization},
         relay::{
             IdConnection, TotalCount, connection, connection_cost, id_arg, input_row, page_request,
@@ -27,9 +27,8 @@ use crate::{
     id,
     service::{
         catalog::{self},
-        codes::{self as code_service, CodeFilter},
+        codes::{CodeFilter, CodeSource},
         orders::{self as service, OrderFilter, PlaceOrder},
-        page::{Page, PageRequest},
     },
 };
 
@@ -212,30 +211,7 @@ impl Order {
         #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
     ) -> Result<IdConnection<Code>> {
         let request = page_request(first, after, last, before).gql()?;
-        let loaders = ctx.loaders().gql()?.clone();
-        let order_id = self.0.id;
-        let page = match request {
-            PageRequest::Forward { size, after: None, before: None } => {
-                let mut items =
-                    loaders.load_one(FirstCodesOf { order_id, size }).await.map_err(loader_error)?.unwrap_or_default();
-                let has_next = items.len() as u64 > size;
-                items.truncate(usize::try_from(size).unwrap_or(usize::MAX));
-                Page { items, has_previous: false, has_next }
-            }
-            request => {
-                let viewer = ctx.viewer().gql()?;
-                let today = ctx.clock().gql()?.now().date_naive();
-                let filter = CodeFilter { order_id: Some(order_id), ..CodeFilter::default() };
-                code_service::list_codes(ctx.db().gql()?, viewer, &filter, today, request).await.gql()?
-            }
-        };
-        let total = TotalCount::new(move || {
-            let loaders = loaders.clone();
-            async move {
-                Ok(loaders.load_one(CodeCountOf(order_id)).await.map_err(std::sync::Arc::unwrap_or_clone)?.unwrap_or(0))
-            }
-        });
-        Ok(connection(page, |c| c.id, Code, total))
+        nested_codes(ctx, CodeSource::Order(self.0.id), request, CodeFilter::default()).await
     }
 }
 

@@ -14,7 +14,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select, Set, TransactionTrait, UpdateMany,
+    QueryFilter, QueryOrder, QuerySelect, Select, Set, Statement, TransactionTrait, UpdateMany,
     sea_query::{Expr, ExprTrait},
 };
 
@@ -29,7 +29,7 @@ use crate::{
     service::{
         Outcome,
         page::{self, Page, PageRequest},
-        refuse, scope,
+        placeholder, refuse, scope,
     },
 };
 
@@ -109,6 +109,124 @@ pub async fn code<C: ConnectionTrait>(db: &C, viewer: &Viewer, id: i64) -> Resul
 
 pub async fn codes_by_ids(db: &DatabaseConnection, ids: &[i64]) -> Result<Vec<code::Model>, AppError> {
     Ok(code::Entity::find().filter(code::Column::Id.is_in(ids.iter().copied())).all(db).await?)
+}
+
+/// Where codes come from: an order's fulfilment or a membership's benefits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CodeSource {
+    Order(i64),
+    Membership(i64),
+}
+
+impl CodeSource {
+    /// The column of `codes` naming this kind of source.
+    fn column(self) -> &'static str {
+        match self {
+            Self::Order(_) => "order_id",
+            Self::Membership(_) => "membership_id",
+        }
+    }
+
+    fn id(self) -> i64 {
+        match self {
+            Self::Order(id) | Self::Membership(id) => id,
+        }
+    }
+
+    /// The same kind of source with another id.
+    pub fn with_id(self, id: i64) -> Self {
+        match self {
+            Self::Order(_) => Self::Order(id),
+            Self::Membership(_) => Self::Membership(id),
+        }
+    }
+
+    /// The source of `code`, of this kind.
+    fn of(self, code: &code::Model) -> Option<Self> {
+        match self {
+            Self::Order(_) => code.order_id.map(Self::Order),
+            Self::Membership(_) => code.membership_id.map(Self::Membership),
+        }
+    }
+}
+
+/// One `ISSUED` event per code of `source`, in a single INSERT ... SELECT.
+pub(crate) async fn issue_events<C: ConnectionTrait>(
+    db: &C,
+    source: CodeSource,
+    now: DateTime<Utc>,
+    actor: &str,
+) -> Result<(), AppError> {
+    let backend = db.get_database_backend();
+    let p = |n| placeholder(backend, n);
+    // An order is fulfilled once, so all its codes are new; a membership
+    // gains codes more than once, so only those without an event are.
+    let (detail, only_new) = match source {
+        CodeSource::Order(id) => (format!("fulfilment of order {id}"), ""),
+        CodeSource::Membership(id) => (
+            format!("benefit of membership {id}"),
+            " AND NOT EXISTS (SELECT 1 FROM code_events e WHERE e.code_id = codes.id)",
+        ),
+    };
+    let sql = format!(
+        "INSERT INTO code_events (code_id, at, actor, action, from_status, to_status, detail) \
+         SELECT id, {}, {}, 'ISSUE', NULL, 'ISSUED', {} FROM codes WHERE {} = {}{only_new} ORDER BY id",
+        p(1),
+        p(2),
+        p(3),
+        source.column(),
+        p(4)
+    );
+    let values: Vec<sea_orm::Value> = vec![now.into(), actor.into(), detail.into(), source.id().into()];
+    db.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+    Ok(())
+}
+
+/// The first `size + 1` codes of each of `sources` (all of one kind), by
+/// id, in one statement (a window function): nested first pages of
+/// `Order.codes` and `Membership.benefits`.
+pub async fn first_codes_of(
+    db: &DatabaseConnection,
+    sources: &[CodeSource],
+    size: u64,
+) -> Result<Vec<(CodeSource, code::Model)>, AppError> {
+    let Some(&kind) = sources.first() else { return Ok(vec![]) };
+    let backend = db.get_database_backend();
+    let p = |n| placeholder(backend, n);
+    let placeholders: Vec<String> = (1..=sources.len()).map(p).collect();
+    let column = kind.column();
+    let sql = format!(
+        "SELECT * FROM (SELECT codes.*, ROW_NUMBER() OVER (PARTITION BY {column} ORDER BY id) AS rn \
+         FROM codes WHERE {column} IN ({})) ranked WHERE rn <= {} ORDER BY {column}, id",
+        placeholders.join(", "),
+        p(sources.len() + 1)
+    );
+    let mut values: Vec<sea_orm::Value> = sources.iter().map(|s| s.id().into()).collect();
+    values.push(i64::try_from(size + 1).unwrap_or(i64::MAX).into());
+    let rows = code::Entity::find().from_raw_sql(Statement::from_sql_and_values(backend, sql, values)).all(db).await?;
+    Ok(rows.into_iter().filter_map(|c| kind.of(&c).map(|source| (source, c))).collect())
+}
+
+/// How many codes each of `sources` (all of one kind) has, in one statement.
+pub async fn code_counts_of(
+    db: &DatabaseConnection,
+    sources: &[CodeSource],
+) -> Result<Vec<(CodeSource, i64)>, AppError> {
+    let Some(&kind) = sources.first() else { return Ok(vec![]) };
+    let column = match kind {
+        CodeSource::Order(_) => code::Column::OrderId,
+        CodeSource::Membership(_) => code::Column::MembershipId,
+    };
+    let counts: Vec<(i64, i64)> = code::Entity::find()
+        .select_only()
+        .column(column)
+        .column_as(code::Column::Id.count(), "n")
+        .filter(column.is_in(sources.iter().map(|s| s.id())))
+        .group_by(column)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(counts.into_iter().map(|(id, n)| (kind.with_id(id), n)).collect())
 }
 
 /// Up to `limit` codes of an order after code id `after`, by id: one

@@ -34,8 +34,7 @@ use crate::{
     error::{AppError, UserError, UserErrorCode, constraint_to_user_error},
     service::{
         Outcome,
-        codes::actor,
-        orders::{CodeSource, issue_events},
+        codes::{CodeSource, actor, issue_events},
         page::{self, Page, PageRequest},
         partners, refuse, scope,
     },

@@ -10,8 +10,8 @@
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use entity::{enums::OrganizationKind, membership, organization, partner_merge};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, Set, Statement, TransactionTrait, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+    Statement, TransactionTrait, sea_query::Expr,
 };
 
 use crate::{
@@ -24,7 +24,7 @@ use crate::{
     service::{
         Outcome,
         memberships::{benefits_until, standing_of},
-        refuse,
+        placeholder, refuse,
     },
 };
 
@@ -257,7 +257,7 @@ async fn move_records<C: ConnectionTrait>(
     survivor_pga: &str,
 ) -> Result<(), AppError> {
     let backend = db.get_database_backend();
-    let p = |n: usize| if backend == DbBackend::Postgres { format!("${n}") } else { format!("?{n}") };
+    let p = |n| placeholder(backend, n);
     let (to, from, pga) = (p(1), p(2), p(3));
     let ids = || -> Vec<sea_orm::Value> { vec![survivor_id.into(), merged_id.into()] };
     let with_pga = || -> Vec<sea_orm::Value> { vec![survivor_id.into(), merged_id.into(), survivor_pga.into()] };

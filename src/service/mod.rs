@@ -18,6 +18,12 @@ pub mod partners;
 pub mod scope;
 pub mod seed;
 
+/// The `n`-th bind parameter in raw SQL: `$n` on PostgreSQL, `?n` on
+/// SQLite (numbered, so a statement may use one parameter twice).
+pub(crate) fn placeholder(backend: sea_orm::DbBackend, n: usize) -> String {
+    if backend == sea_orm::DbBackend::Postgres { format!("${n}") } else { format!("?{n}") }
+}
+
 /// A mutation's outcome: the object, or the business-rule failures.
 pub type Outcome<T> = Result<T, Vec<UserError>>;
 

@@ -11,8 +11,8 @@ use entity::{
     order, organization, package, package_program, program,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select, Set, Statement, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Select,
+    Set, TransactionTrait,
     sea_query::{Expr, Query},
 };
 
@@ -25,6 +25,7 @@ use crate::{
     error::{AppError, UserErrorCode},
     service::{
         Outcome,
+        codes::{self, CodeSource},
         page::{self, Page, PageRequest},
         refuse, scope,
     },
@@ -310,93 +311,11 @@ pub async fn fulfil(
         code::Entity::insert_many(rows).exec_without_returning(&txn).await?;
         left -= batch;
     }
-    issue_events(&txn, CodeSource::Order(id), now, actor).await?;
+    codes::issue_events(&txn, CodeSource::Order(id), now, actor).await?;
     let order = order::Entity::find_by_id(id)
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::internal(format!("order {id} vanished during fulfilment")))?;
     txn.commit().await?;
     Ok(Ok(order))
-}
-
-/// The `n`-th bind parameter in raw SQL: `$n` on PostgreSQL, `?` on SQLite.
-fn placeholder(backend: DbBackend, n: usize) -> String {
-    if backend == DbBackend::Postgres { format!("${n}") } else { "?".to_owned() }
-}
-
-/// Where codes come from: an order's fulfilment or a membership's benefits.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum CodeSource {
-    Order(i64),
-    Membership(i64),
-}
-
-/// One `ISSUED` event per code of `source`, in a single INSERT ... SELECT.
-pub(crate) async fn issue_events<C: ConnectionTrait>(
-    db: &C,
-    source: CodeSource,
-    now: DateTime<Utc>,
-    actor: &str,
-) -> Result<(), AppError> {
-    let backend = db.get_database_backend();
-    let p = |n| placeholder(backend, n);
-    // An order is fulfilled once, so all its codes are new; a membership
-    // gains codes more than once, so only those without an event are.
-    let (column, id, detail, only_new) = match source {
-        CodeSource::Order(id) => ("order_id", id, format!("fulfilment of order {id}"), ""),
-        CodeSource::Membership(id) => (
-            "membership_id",
-            id,
-            format!("benefit of membership {id}"),
-            " AND NOT EXISTS (SELECT 1 FROM code_events e WHERE e.code_id = codes.id)",
-        ),
-    };
-    let sql = format!(
-        "INSERT INTO code_events (code_id, at, actor, action, from_status, to_status, detail) \
-         SELECT id, {}, {}, 'ISSUE', NULL, 'ISSUED', {} FROM codes WHERE {column} = {}{only_new} ORDER BY id",
-        p(1),
-        p(2),
-        p(3),
-        p(4)
-    );
-    let values: Vec<sea_orm::Value> = vec![now.into(), actor.into(), detail.into(), id.into()];
-    db.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
-    Ok(())
-}
-
-/// The first `size + 1` codes of each order, by id, in one statement (a
-/// window function), for nested `Order.codes` pages.
-pub async fn first_codes_of_orders(
-    db: &DatabaseConnection,
-    order_ids: &[i64],
-    size: u64,
-) -> Result<Vec<code::Model>, AppError> {
-    if order_ids.is_empty() {
-        return Ok(vec![]);
-    }
-    let backend = db.get_database_backend();
-    let p = |n| placeholder(backend, n);
-    let placeholders: Vec<String> = (1..=order_ids.len()).map(p).collect();
-    let sql = format!(
-        "SELECT * FROM (SELECT codes.*, ROW_NUMBER() OVER (PARTITION BY order_id ORDER BY id) AS rn \
-         FROM codes WHERE order_id IN ({})) ranked WHERE rn <= {} ORDER BY order_id, id",
-        placeholders.join(", "),
-        p(order_ids.len() + 1)
-    );
-    let mut values: Vec<sea_orm::Value> = order_ids.iter().map(|&id| id.into()).collect();
-    values.push(i64::try_from(size + 1).unwrap_or(i64::MAX).into());
-    Ok(code::Entity::find().from_raw_sql(Statement::from_sql_and_values(backend, sql, values)).all(db).await?)
-}
-
-/// How many codes each order has, in one statement.
-pub async fn code_counts_of_orders(db: &DatabaseConnection, order_ids: &[i64]) -> Result<Vec<(i64, i64)>, AppError> {
-    Ok(code::Entity::find()
-        .select_only()
-        .column(code::Column::OrderId)
-        .column_as(code::Column::Id.count(), "n")
-        .filter(code::Column::OrderId.is_in(order_ids.iter().copied()))
-        .group_by(code::Column::OrderId)
-        .into_tuple::<(i64, i64)>()
-        .all(db)
-        .await?)
 }

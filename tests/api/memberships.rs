@@ -264,3 +264,23 @@ async fn a_page_of_memberships_with_their_exceptions_and_partners_is_batched() {
     assert_eq!(response["data"]["memberships"]["nodes"].as_array().unwrap().len(), 5, "{response}");
     assert!(statements <= 3, "{statements} statements for 5 memberships");
 }
+
+#[tokio::test]
+async fn a_page_of_memberships_with_their_benefits_is_batched() {
+    // STYLE habit 8: nested benefits pages are one statement for all memberships, totals another.
+    let app = TestApp::spawn().await;
+    for n in 0..5 {
+        let (org, pa) = partner(&app, &format!("Partner {n}"), &format!("PGA-N{n}")).await;
+        enroll(&app, &pa, &org, "ACTION_PACK").await;
+    }
+    let query = "{ memberships { nodes { benefits(first: 2) { totalCount nodes { kind product } pageInfo { hasNextPage } } } } }";
+    let (response, statements) = app.execute_counting(&admin(), query, json!({})).await;
+    let nodes = response["data"]["memberships"]["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 5, "{response}");
+    for m in nodes {
+        assert_eq!(m["benefits"]["totalCount"], 5, "{response}");
+        assert_eq!(m["benefits"]["nodes"].as_array().unwrap().len(), 2);
+        assert_eq!(m["benefits"]["pageInfo"]["hasNextPage"], true);
+    }
+    assert!(statements <= 3, "{statements} statements for 5 memberships with their benefits");
+}
