@@ -124,7 +124,8 @@ pub fn is_exam_family(family: &str) -> bool {
             .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()))
 }
 
-fn check_text(p: &mut Problems, field: &str, value: &str, max: usize, required: bool) {
+/// A text field: not blank when `required`, at most `max` characters.
+pub fn check_text(p: &mut Problems, field: &str, value: &str, max: usize, required: bool) {
     if required && value.trim().is_empty() {
         p.add(field, UserErrorCode::Blank, format!("{field} must not be blank"));
     } else if value.chars().count() > max {

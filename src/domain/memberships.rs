@@ -122,8 +122,14 @@ pub fn kpi_counts(year: i32, month: u32, anniversary: NaiveDate, as_of: NaiveDat
     let (Some(start), Some(visible)) = (first_of(year, month), kpi_visible_from(year, month)) else {
         return false;
     };
-    let Some(window_start) = anniversary.checked_sub_months(Months::new(12)) else { return false };
-    (window_start..anniversary).contains(&start) && visible <= as_of
+    let Some((window_start, window_end)) = kpi_window(anniversary) else { return false };
+    (window_start..=window_end).contains(&start) && visible <= as_of
+}
+
+/// The days whose invoices count towards the renewal at `anniversary`:
+/// anniversary - 12 months ..= anniversary - 1 day.
+pub fn kpi_window(anniversary: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
+    Some((anniversary.checked_sub_months(Months::new(12))?, anniversary.pred_opt()?))
 }
 
 /// What a competency level requires, as stored per competency and level.

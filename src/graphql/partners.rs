@@ -15,7 +15,7 @@ use crate::{
     auth::Role,
     domain::{
         benefits::{self, Fate, Side},
-        memberships::{Requirement, Unmet},
+        memberships::{Requirement, Unmet, kpi_visible_from, kpi_window},
     },
     error::{AppError, GqlResultExt, UserError},
     graphql::{
@@ -81,7 +81,7 @@ impl KpiRecord {
     /// The first day reports show it: the 15th of the month after the invoice.
     async fn visible_from(&self) -> Option<Date> {
         let month = u32::try_from(self.0.month).ok()?;
-        crate::domain::memberships::kpi_visible_from(self.0.year, month).map(Date::from)
+        kpi_visible_from(self.0.year, month).map(Date::from)
     }
     /// When it was recorded.
     async fn recorded_at(&self) -> DateTime<Utc> {
@@ -111,11 +111,8 @@ pub struct KpiTotal {
 
 impl KpiTotal {
     pub fn from_service(t: service::KpiTotal) -> Result<Self> {
-        let start = t.anniversary.checked_sub_months(chrono::Months::new(12));
-        let end = t.anniversary.pred_opt();
-        let (Some(start), Some(end)) = (start, end) else {
-            return Err(AppError::internal("no KPI window").into_graphql());
-        };
+        let (start, end) =
+            kpi_window(t.anniversary).ok_or_else(|| AppError::internal("no KPI window").into_graphql())?;
         Ok(Self {
             anniversary: t.anniversary.into(),
             window_starts_on: start.into(),

@@ -19,12 +19,13 @@ use sea_orm::{
 
 use crate::{
     auth::Viewer,
+    domain::catalog::{Problems, check_text},
     domain::codes::is_exam,
     domain::memberships::{
         Eligibility, Levels, PartnerFacts, Requirement, anniversary_in_force, directory_schedule, eligibility,
         is_country_code, is_https_homepage, kpi_counts, last_visible_kpi_month, renewal_window,
     },
-    error::{AppError, UserError, UserErrorCode, constraint_to_user_error},
+    error::{AppError, UserErrorCode, constraint_to_user_error},
     service::{
         Outcome,
         memberships::partner,
@@ -36,13 +37,10 @@ use crate::{
 /// Longest free text of a KPI record or an exam record.
 const MAX_TEXT: usize = 100;
 
-fn text(value: &str, field: &str, what: &str, errors: &mut Vec<UserError>) -> String {
+/// A required text of at most [`MAX_TEXT`] characters, trimmed.
+fn text(value: &str, field: &str, problems: &mut Problems) -> String {
     let value = value.trim();
-    if value.is_empty() {
-        errors.push(UserError::on(field, UserErrorCode::Blank, format!("{what} is required")));
-    } else if value.chars().count() > MAX_TEXT {
-        errors.push(UserError::on(field, UserErrorCode::TooLong, format!("{what} is at most {MAX_TEXT} characters")));
-    }
+    check_text(problems, field, value, MAX_TEXT, true);
     value.to_owned()
 }
 
@@ -79,31 +77,29 @@ pub async fn record_kpi(
             "only invoices count as KPIs, not order confirmations or partner reports (R-28)",
         );
     }
-    let mut errors = vec![];
+    let mut problems = Problems::default();
     let today = now.date_naive();
     let month = u32::try_from(input.month).ok().filter(|m| (1..=12).contains(m));
     match month {
-        None => errors.push(UserError::on("month", UserErrorCode::OutOfRange, "a month is 1 to 12")),
-        Some(m) if (input.year, m) > (today.year(), today.month()) => errors.push(UserError::on(
-            "month",
-            UserErrorCode::OutOfRange,
-            "an invoice cannot be dated in a month that has not begun",
-        )),
+        None => problems.add("month", UserErrorCode::OutOfRange, "a month is 1 to 12"),
+        Some(m) if (input.year, m) > (today.year(), today.month()) => {
+            problems.add("month", UserErrorCode::OutOfRange, "an invoice cannot be dated in a month that has not begun")
+        }
         Some(_) => {}
     }
     if !(2000..=9999).contains(&input.year) {
-        errors.push(UserError::on("year", UserErrorCode::OutOfRange, "a year is 2000 to 9999"));
+        problems.add("year", UserErrorCode::OutOfRange, "a year is 2000 to 9999");
     }
-    let omlp_type = text(&input.omlp_type, "omlpType", "the OMLP type", &mut errors);
-    let purchase_unit = text(&input.purchase_unit, "purchaseUnit", "the purchase unit", &mut errors);
-    let invoice_number = text(&input.invoice_number, "invoiceNumber", "the invoice number", &mut errors);
+    let omlp_type = text(&input.omlp_type, "omlpType", &mut problems);
+    let purchase_unit = text(&input.purchase_unit, "purchaseUnit", &mut problems);
+    let invoice_number = text(&input.invoice_number, "invoiceNumber", &mut problems);
     if input.kpi_value < 0 {
-        errors.push(UserError::on("kpiValue", UserErrorCode::OutOfRange, "a KPI value is not negative"));
+        problems.add("kpiValue", UserErrorCode::OutOfRange, "a KPI value is not negative");
     }
     if input.revenue_cents < 0 {
-        errors.push(UserError::on("revenueCents", UserErrorCode::OutOfRange, "an invoice's revenue is not negative"));
+        problems.add("revenueCents", UserErrorCode::OutOfRange, "an invoice's revenue is not negative");
     }
-    if !errors.is_empty() {
+    if let Err(errors) = problems.into_result() {
         return Ok(Err(errors));
     }
     let record = kpi_record::ActiveModel {
@@ -270,8 +266,8 @@ pub async fn set_requirement(
     level: CompetencyLevel,
     requirement: Requirement,
 ) -> Result<Outcome<competency_requirement::Model>, AppError> {
-    let mut errors = vec![];
-    let competency = text(competency, "competency", "the competency", &mut errors);
+    let mut problems = Problems::default();
+    let competency = text(competency, "competency", &mut problems);
     for (field, value) in [
         ("minKpiValue", requirement.min_kpi_value),
         ("minRevenueCents", requirement.min_revenue_cents),
@@ -279,18 +275,18 @@ pub async fn set_requirement(
         ("minPassedExams", requirement.min_passed_exams),
     ] {
         if value < 0 {
-            errors.push(UserError::on(field, UserErrorCode::OutOfRange, "a requirement is not negative"));
+            problems.add(field, UserErrorCode::OutOfRange, "a requirement is not negative");
         }
     }
-    let small = |v: i64, field: &str, errors: &mut Vec<UserError>| {
+    let small = |v: i64, field: &str, problems: &mut Problems| {
         i32::try_from(v).unwrap_or_else(|_| {
-            errors.push(UserError::on(field, UserErrorCode::OutOfRange, "at most 2147483647"));
+            problems.add(field, UserErrorCode::OutOfRange, "at most 2147483647");
             0
         })
     };
-    let trainers = small(requirement.min_certified_trainers, "minCertifiedTrainers", &mut errors);
-    let exams = small(requirement.min_passed_exams, "minPassedExams", &mut errors);
-    if !errors.is_empty() {
+    let trainers = small(requirement.min_certified_trainers, "minCertifiedTrainers", &mut problems);
+    let exams = small(requirement.min_passed_exams, "minPassedExams", &mut problems);
+    if let Err(errors) = problems.into_result() {
         return Ok(Err(errors));
     }
     let row = competency_requirement::ActiveModel {
@@ -383,16 +379,16 @@ pub async fn record_passed_exam(
     let Some(partner) = partner(db, viewer, input.organization_id).await? else {
         return refuse("organizationId", UserErrorCode::NotFound, "partner not found");
     };
-    let mut errors = vec![];
-    let person = text(&input.person, "person", "the person", &mut errors);
+    let mut problems = Problems::default();
+    let person = text(&input.person, "person", &mut problems);
     let exam = input.exam.trim().to_owned();
     if !is_exam(&exam) {
-        errors.push(UserError::on("exam", UserErrorCode::InvalidFormat, "an exam id is 2-40 of A-Z, 0-9 and -"));
+        problems.add("exam", UserErrorCode::InvalidFormat, "an exam id is 2-40 of A-Z, 0-9 and -");
     }
     if input.passed_on > now.date_naive() {
-        errors.push(UserError::on("passedOn", UserErrorCode::OutOfRange, "an exam cannot be passed in the future"));
+        problems.add("passedOn", UserErrorCode::OutOfRange, "an exam cannot be passed in the future");
     }
-    if !errors.is_empty() {
+    if let Err(errors) = problems.into_result() {
         return Ok(Err(errors));
     }
     let row = partner_certification::ActiveModel {
@@ -442,30 +438,26 @@ pub async fn submit_listing(
     let Some(partner) = partner(db, viewer, input.organization_id).await? else {
         return refuse("organizationId", UserErrorCode::NotFound, "partner not found");
     };
-    let mut errors = vec![];
+    let mut problems = Problems::default();
     let display_name = input.display_name.trim().to_owned();
-    if display_name.is_empty() {
-        errors.push(UserError::on("displayName", UserErrorCode::Blank, "a listing needs a display name"));
-    } else if display_name.chars().count() > 200 {
-        errors.push(UserError::on("displayName", UserErrorCode::TooLong, "a display name is at most 200 characters"));
-    }
+    check_text(&mut problems, "displayName", &display_name, 200, true);
     let country = input.country.trim().to_owned();
     if !is_country_code(&country) {
-        errors.push(UserError::on(
+        problems.add(
             "country",
             UserErrorCode::InvalidFormat,
             "a country is an ISO 3166-1 alpha-2 code in capitals, such as DE or US",
-        ));
+        );
     }
     let homepage_url = input.homepage_url.trim().to_owned();
     if !is_https_homepage(&homepage_url) {
-        errors.push(UserError::on(
+        problems.add(
             "homepageUrl",
             UserErrorCode::InvalidFormat,
             "a homepage is an absolute https:// URL with a host name, without credentials",
-        ));
+        );
     }
-    if !errors.is_empty() {
+    if let Err(errors) = problems.into_result() {
         return Ok(Err(errors));
     }
     let today = now.date_naive();
