@@ -80,11 +80,57 @@ pub struct ServeArgs {
     #[arg(long, env = "LICENSEGRAPH_LISTEN", default_value = "127.0.0.1:8000")]
     pub listen: SocketAddr,
 
+    /// `production` closes introspection to all but admins (unless
+    /// `--introspection` says otherwise) and refuses to generate a JWT
+    /// secret: one must be configured.
+    #[arg(long, env = "LICENSEGRAPH_MODE", value_enum, default_value_t = Mode::Development)]
+    pub mode: Mode,
+
     #[command(flatten)]
     pub jwt: JwtArgs,
 
     #[command(flatten)]
     pub limits: LimitArgs,
+}
+
+/// How the server is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    /// Open introspection; a JWT secret is generated when none is given.
+    Development,
+    /// Introspection for admins only; the JWT key must be configured.
+    Production,
+}
+
+/// Who may introspect the schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Introspection {
+    /// Anyone, anonymous callers included.
+    Everyone,
+    /// Callers with the `admin` role.
+    Admins,
+}
+
+impl ServeArgs {
+    /// Production mode never generates a JWT secret: one must be given.
+    pub fn check_mode(&self) -> Result<(), String> {
+        if self.mode == Mode::Production && self.jwt.jwt_secret.is_none() && self.jwt.jwt_public_key.is_none() {
+            return Err("production mode needs LICENSEGRAPH_JWT_SECRET or LICENSEGRAPH_JWT_PUBLIC_KEY: \
+                        it does not generate a secret"
+                .into());
+        }
+        Ok(())
+    }
+
+    /// The limits with the mode's defaults filled in.
+    pub fn effective_limits(&self) -> LimitArgs {
+        let mut limits = self.limits.clone();
+        limits.introspection = Some(limits.introspection.unwrap_or(match self.mode {
+            Mode::Development => Introspection::Everyone,
+            Mode::Production => Introspection::Admins,
+        }));
+        limits
+    }
 }
 
 /// How tokens are verified. With neither a secret nor a public key, an HS256
@@ -155,6 +201,15 @@ pub struct LimitArgs {
     #[arg(long, env = "LICENSEGRAPH_MAX_QUERY_BYTES", default_value_t = 32 * 1024)]
     pub max_query_bytes: usize,
 
+    /// Most lexical tokens in the query text (counted before parsing).
+    #[arg(long, env = "LICENSEGRAPH_MAX_TOKENS", default_value_t = 4000)]
+    pub max_tokens: usize,
+
+    /// Who may introspect the schema (`__schema`, `__type`); default:
+    /// everyone in development mode, admins in production mode.
+    #[arg(long, env = "LICENSEGRAPH_INTROSPECTION", value_enum)]
+    pub introspection: Option<Introspection>,
+
     /// How long a request may run before it is answered with 503.
     #[arg(long, env = "LICENSEGRAPH_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
@@ -180,6 +235,8 @@ impl Default for LimitArgs {
             max_fields: 500,
             max_directives: 4,
             max_query_bytes: 32 * 1024,
+            max_tokens: 4000,
+            introspection: None,
             request_timeout_secs: 30,
             code_attempts_per_minute: 30,
         }

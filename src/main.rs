@@ -116,9 +116,12 @@ async fn seed(database_url: &str, args: &SeedArgs) -> Result<(), String> {
 
 async fn serve(database_url: &str, max_connections: u32, args: ServeArgs) -> Result<(), String> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    args.check_mode()?;
     let jwt = JwtVerifier::from_config(&args.jwt, database_url)?;
     let db = prepare_database(database_url, max_connections, clock.as_ref()).await?;
-    let state = AppState::new(db.clone(), clock, jwt, args.limits);
+    let limits = args.effective_limits();
+    tracing::info!(mode = ?args.mode, introspection = ?limits.introspection, "starting");
+    let state = AppState::new(db.clone(), clock, jwt, limits);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;

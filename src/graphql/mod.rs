@@ -15,7 +15,7 @@ pub mod scalars;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
-use crate::config::LimitArgs;
+use crate::config::{Introspection, LimitArgs};
 
 /// The root query type.
 #[derive(MergedObject, Default)]
@@ -47,11 +47,16 @@ pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 /// the SDL, and the base of [`crate::AppState`]'s schema.
 pub fn schema_builder(limits: &LimitArgs) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_directives(limits.max_directives)
         .disable_suggestions()
-        .extension(limits::DocumentLimits { max_query_bytes: limits.max_query_bytes, max_fields: limits.max_fields })
+        .extension(limits::DocumentLimits {
+            max_query_bytes: limits.max_query_bytes,
+            max_tokens: limits.max_tokens,
+            max_fields: limits.max_fields,
+            max_depth: limits.max_depth,
+            introspection: limits.introspection.unwrap_or(Introspection::Everyone),
+        })
 }
 
 /// The SDL of the schema, as committed in `schema.graphql`.

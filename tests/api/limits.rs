@@ -2,7 +2,10 @@
 //! included), directives per field and query size, each configurable and
 //! each answered with `LIMIT_EXCEEDED` before anything runs.
 
-use licensegraph::config::LimitArgs;
+use licensegraph::{
+    auth::Role,
+    config::{Introspection, LimitArgs},
+};
 use serde_json::json;
 
 use crate::helpers::TestApp;
@@ -62,4 +65,115 @@ async fn oversized_query_text_is_refused() {
     let app = TestApp::with_limits(LimitArgs { max_query_bytes: 1024, ..LimitArgs::default() }).await;
     let padded = format!("{{ __typename }} # {}", "x".repeat(2000));
     assert_limited(&app, &padded, "query over 1 KiB").await;
+}
+
+#[tokio::test]
+async fn token_count_is_limited_before_parsing() {
+    let app = TestApp::with_limits(LimitArgs { max_tokens: 100, max_fields: 10_000, ..LimitArgs::default() }).await;
+    // `{`, three tokens per alias, `}`: 33 aliases are 101 tokens.
+    assert_limited(&app, &aliases(33), "101 tokens over 100").await;
+    let ok = app.post(None, &aliases(32), json!({})).await;
+    assert_eq!(ok.status, 200, "98 tokens pass: {}", ok.text);
+}
+
+/// The introspection query GraphQL tooling sends (graphql-js's
+/// `getIntrospectionQuery` with every option on) nests `ofType` deeper
+/// than the depth limit; it must still pass, under the default limits.
+#[tokio::test]
+async fn the_standard_introspection_query_passes_the_limits() {
+    let app = TestApp::spawn().await;
+    let res = app.post(None, include_str!("introspection.graphql"), json!({})).await;
+    assert_eq!(res.status, 200, "{}", &res.text[..res.text.len().min(300)]);
+    assert!(res.body["data"]["__schema"]["types"].as_array().is_some_and(|t| t.len() > 50));
+}
+
+/// `fields { type { fields { type { ...` grows the answer exponentially
+/// with each level: refused past three type lists, like graphql-js does.
+#[tokio::test]
+async fn nested_introspection_is_refused() {
+    let app = TestApp::spawn().await;
+    let three = "{ __schema { types { fields { type { fields { type { inputFields { name } } } } } } } }";
+    let ok = app.post(None, three, json!({})).await;
+    assert_eq!(ok.status, 200, "{}", &ok.text[..ok.text.len().min(300)]);
+    let four = "{ __schema { types { fields { type { fields { type { fields { type { fields { name } } } } } } } } } }";
+    assert_limited(&app, four, "four nested type lists").await;
+    let via_fragment = "{ __type(name: \"Query\") { ...T } } \
+        fragment T on __Type { fields { type { interfaces { possibleTypes { interfaces { name } } } } } }";
+    assert_limited(&app, via_fragment, "type lists nested through a fragment").await;
+}
+
+/// Production mode: introspection is for admins; `__typename` stays open.
+#[tokio::test]
+async fn introspection_can_be_closed_to_all_but_admins() {
+    let app =
+        TestApp::with_limits(LimitArgs { introspection: Some(Introspection::Admins), ..LimitArgs::default() }).await;
+    let learner = app.token("ada@contoso.example", &[Role::Learner], Some(1));
+    let customer = app.token("boss@contoso.example", &[Role::CustomerAdmin], Some(1));
+    let admin = app.token("desk@licensegraph.example", &[Role::Admin], None);
+    for query in [
+        "{ __schema { queryType { name } } }",
+        "{ __type(name: \"Code\") { name } }",
+        "{ ...F } fragment F on Query { __schema { types { name } } }",
+    ] {
+        for (who, token) in
+            [("anonymous", None), ("learner", Some(learner.as_str())), ("customer_admin", Some(customer.as_str()))]
+        {
+            let res = app.post(token, query, json!({})).await;
+            assert_eq!(res.code(), Some("FORBIDDEN"), "{who}: {query}: {}", res.text);
+            assert!(res.body.get("data").is_none(), "{who}: nothing runs");
+        }
+        let res = app.post(Some(&admin), query, json!({})).await;
+        assert_eq!(res.status, 200, "admin: {query}: {}", res.text);
+        assert!(res.body.get("errors").is_none(), "admin: {}", res.text);
+    }
+    let typename = app.post(None, "{ __typename }", json!({})).await;
+    assert_eq!(typename.body["data"]["__typename"], "Query");
+
+    // The default (development) leaves it open to everyone.
+    let open = TestApp::spawn().await;
+    let res = open.post(None, "{ __schema { queryType { name } } }", json!({})).await;
+    assert_eq!(res.body["data"]["__schema"]["queryType"]["name"], "Query", "{}", res.text);
+}
+
+/// The mode picks the introspection default; an explicit setting wins.
+#[test]
+fn production_mode_defaults_introspection_to_admins() {
+    use clap::Parser;
+    use licensegraph::config::{Cli, Command};
+    let serve = |args: &[&str]| match Cli::try_parse_from(args).expect("parses").command().2 {
+        Command::Serve(serve) => serve.effective_limits().introspection,
+        _ => unreachable!("serve"),
+    };
+    assert_eq!(serve(&["licensegraph", "serve"]), Some(Introspection::Everyone));
+    assert_eq!(serve(&["licensegraph", "serve", "--mode", "production"]), Some(Introspection::Admins));
+    assert_eq!(
+        serve(&["licensegraph", "serve", "--mode", "production", "--introspection", "everyone"]),
+        Some(Introspection::Everyone)
+    );
+    let check = |args: &[&str]| match Cli::try_parse_from(args).expect("parses").command().2 {
+        Command::Serve(serve) => serve.check_mode(),
+        _ => unreachable!("serve"),
+    };
+    assert!(check(&["licensegraph", "serve", "--mode", "production"]).is_err(), "no generated secret");
+    let secret = "s".repeat(40);
+    assert!(check(&["licensegraph", "serve", "--mode", "production", "--jwt-secret", &secret]).is_ok());
+    assert!(check(&["licensegraph", "serve"]).is_ok(), "development generates one");
+}
+
+/// A JSON array of operations is refused whole: nothing in it runs.
+#[tokio::test]
+async fn batched_requests_are_refused() {
+    use axum::{body::Body, http::Request};
+    let app = TestApp::spawn().await;
+    let one = json!({"query": "mutation { __typename }"});
+    let batch = serde_json::Value::Array(vec![one; 100]).to_string();
+    let request = Request::post("/graphql")
+        .header("content-type", "application/json")
+        .header("accept", "application/graphql-response+json")
+        .body(Body::from(batch))
+        .expect("request");
+    let res = app.http(request).await;
+    assert_eq!(res.status, 400, "{}", res.text);
+    assert!(res.text.contains("batched requests are not supported"), "{}", res.text);
+    assert!(res.body.get("data").is_none());
 }
