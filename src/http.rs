@@ -349,6 +349,31 @@ fn with_codes(errors: Vec<ServerError>, parse_failed: bool) -> Vec<ServerError> 
         .collect()
 }
 
+/// Adds `extensions.code` to field errors that have none. async-graphql
+/// raises those itself when an argument cannot be coerced at execution
+/// (an `Int` literal out of 32-bit range, a malformed custom scalar):
+/// `BAD_USER_INPUT`. Anything else without a code escaped our error design
+/// and is logged and answered as `INTERNAL`.
+fn with_field_codes(errors: Vec<ServerError>) -> Vec<ServerError> {
+    errors
+        .into_iter()
+        .map(|mut error| {
+            if error_code(&error).is_none() {
+                let input = ["Failed to parse", "Invalid value for argument", "Invalid value"]
+                    .iter()
+                    .any(|prefix| error.message.starts_with(prefix));
+                if !input {
+                    tracing::error!(message = %error.message, path = ?error.path, "a field error without a code");
+                    error.message = "internal error".into();
+                }
+                let code = if input { "BAD_USER_INPUT" } else { "INTERNAL" };
+                error.extensions.get_or_insert_with(Default::default).set("code", code);
+            }
+            error
+        })
+        .collect()
+}
+
 fn error_code(error: &ServerError) -> Option<&str> {
     match error.extensions.as_ref()?.get("code")? {
         Value::String(code) => Some(code.as_str()),
@@ -396,6 +421,8 @@ async fn execute(state: &AppState, headers: &HeaderMap, media: Media, params: Pa
         let status = if media == Media::GraphqlResponse { StatusCode::BAD_REQUEST } else { StatusCode::OK };
         return json_response(status, media, &json!({ "errors": errors }));
     }
+    let mut response = response;
+    response.errors = with_field_codes(response.errors);
     let unavailable = response.errors.iter().any(|e| error_code(e) == Some("SERVICE_UNAVAILABLE"));
     // A rate-limited attempt answers 429 with the wait, like any HTTP API.
     let rate_limited = response

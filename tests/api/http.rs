@@ -231,3 +231,19 @@ async fn response_fields_follow_the_order_of_the_query() {
     .collect();
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "{text}");
 }
+
+/// Found by Schemathesis: an `Int` literal beyond 32 bits passes validation
+/// and fails while the field runs. The error must still carry a code.
+#[tokio::test]
+async fn arguments_that_fail_to_coerce_at_execution_are_bad_user_input() {
+    let app = TestApp::spawn().await;
+    // Coerced while the field runs: a field error.
+    let q = "{ upcomingRenewals(within: 99999999999) { on } }";
+    let res = app.http(post(query(q), JSON, GQL)).await;
+    assert_eq!(res.body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{}", res.text);
+    assert_eq!(res.body["errors"].as_array().map(Vec::len), Some(1));
+    // Coerced earlier, by the complexity check: a request error.
+    let q = "{ packages(first: 3000000000) { nodes { sku } } }";
+    let res = app.http(post(query(q), JSON, GQL)).await;
+    assert_request_error(&res, 400, "GRAPHQL_VALIDATION_FAILED");
+}
