@@ -10,6 +10,7 @@ mod codes;
 mod fixtures;
 mod helpers;
 mod http;
+mod isolation;
 mod journey;
 mod limits;
 mod memberships;
