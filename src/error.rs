@@ -131,15 +131,25 @@ impl From<DbErr> for AppError {
 fn is_connection_error(err: &DbErr) -> bool {
     match err {
         DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
-        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => matches!(
-            e.as_ref(),
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => match e.as_ref() {
             sea_orm::sqlx::Error::Io(_)
-                | sea_orm::sqlx::Error::PoolTimedOut
-                | sea_orm::sqlx::Error::PoolClosed
-                | sea_orm::sqlx::Error::WorkerCrashed
-        ),
+            | sea_orm::sqlx::Error::PoolTimedOut
+            | sea_orm::sqlx::Error::PoolClosed
+            | sea_orm::sqlx::Error::WorkerCrashed => true,
+            sea_orm::sqlx::Error::Database(db) => db.code().is_some_and(|code| is_unavailable_sqlstate(&code)),
+            _ => false,
+        },
         _ => false,
     }
+}
+
+/// PostgreSQL SQLSTATEs that say the server is going away or not there
+/// yet, not that the statement was wrong: class 08 (connection exception),
+/// 57P01..57P03 (admin or crash shutdown, cannot connect now: what a
+/// statement in flight gets when the database is stopped) and 53300 (too
+/// many connections). Found by the outage test (hardening/faults.py).
+fn is_unavailable_sqlstate(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
 }
 
 /// The code of a request error that async-graphql raised without one:
@@ -396,6 +406,16 @@ pub fn constraint_to_user_error(err: DbErr) -> Result<UserError, AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_database_shutting_down_is_unavailable_not_internal() {
+        for code in ["57P01", "57P02", "57P03", "08006", "08001", "53300"] {
+            assert!(is_unavailable_sqlstate(code), "{code}");
+        }
+        for code in ["23505", "40001", "42P01", "22001"] {
+            assert!(!is_unavailable_sqlstate(code), "{code}");
+        }
+    }
 
     #[test]
     fn every_variant_carries_its_code_into_graphql() {

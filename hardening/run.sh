@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Every hardening suite, as CI runs them (see hardening/README.md):
+# Schemathesis per role, the fault tests and the soak on both engines.
+#   bash hardening/run.sh                 # SOAK_SECONDS=120 by default
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+cd "$here/.."
+soak="${SOAK_SECONDS:-120}"
+
+step() { printf '\n==> hardening: %s\n' "$*"; }
+
+cargo build --quiet --bin licensegraph
+
+step "Schemathesis, once per role"
+SEED="${SEED:-20261121}" bash hardening/schemathesis.sh
+
+step "faults: SQLite concurrent writers wait (WAL, busy timeout)"
+python3 hardening/faults.py writers --no-build
+step "faults: kill -9 during a 99 990-code fulfilment (SQLite)"
+python3 hardening/faults.py kill --engine sqlite --no-build
+step "faults: kill -9 during a 99 990-code fulfilment (PostgreSQL)"
+python3 hardening/faults.py kill --engine postgres --no-build
+step "faults: PostgreSQL stopped and started under load"
+python3 hardening/faults.py outage --no-build
+
+step "soak: ${soak} s on SQLite"
+python3 hardening/soak.py --engine sqlite --seconds "$soak" --no-build
+step "soak: ${soak} s on PostgreSQL"
+python3 hardening/soak.py --engine postgres --seconds "$soak" --no-build
+
+printf '\n==> hardening passed\n'
