@@ -91,7 +91,8 @@ def psql(url, sql):
 class Server:
     """One licensegraph process on a free loopback port."""
 
-    def __init__(self, database_url, workdir, secret, extra_env=None, name="server"):
+    def __init__(self, database_url, workdir, secret, extra_env=None, name="server", bin=BIN):
+        self.bin = bin
         self.port = free_port()
         self.log_path = os.path.join(workdir, f"{name}.log")
         self.env = dict(os.environ)
@@ -106,7 +107,7 @@ class Server:
 
     def start(self, wait=True):
         log_file = open(self.log_path, "ab")
-        self.process = subprocess.Popen([BIN, "serve"], env=self.env, stdout=log_file, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen([self.bin, "serve"], env=self.env, stdout=log_file, stderr=subprocess.STDOUT)
         log_file.close()
         if wait:
             deadline = time.monotonic() + 60
@@ -144,7 +145,7 @@ class Server:
         return "panicked" in self.read_log()
 
     def token(self, sub, role, org=None, ttl="2h"):
-        args = [BIN, "token", "--sub", sub, "--role", role, "--ttl", ttl]
+        args = [self.bin, "token", "--sub", sub, "--role", role, "--ttl", ttl]
         if org:
             args += ["--org", org]
         out = subprocess.run(args, env=self.env, capture_output=True, text=True, check=True).stdout
