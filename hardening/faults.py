@@ -171,7 +171,7 @@ def outage(args):
         server.start()
         pid = server.process.pid
         admin = lg.Client(server.port, server.token("desk@hardening.example", "admin"))
-        org, agreement = lg.customer(admin, "Outage Academy")
+        _, agreement = lg.customer(admin, "Outage Academy")
         order = lg.invoiced_order(admin, agreement, 2)
 
         def load(n):
@@ -279,14 +279,7 @@ def writers(args):
         order = lg.invoiced_order(admin, agreement, 12)
         admin.mutate(lg.STEP % "fulfillOrder", {"input": {"id": order}})
         school = server.token("boss@writers.example", "customer_admin", org)
-        codes, after = [], None
-        while True:
-            page = admin.data("""query($o: ID!, $a: String) { codes(orderId: $o, first: 100, after: $a) {
-                pageInfo { hasNextPage endCursor } nodes { id } } }""", {"o": order, "a": after})["codes"]
-            codes += [n["id"] for n in page["nodes"]]
-            if not page["pageInfo"]["hasNextPage"]:
-                break
-            after = page["pageInfo"]["endCursor"]
+        codes = [code["id"] for code in lg.codes_of(admin, order)]
         answers = collections.Counter()
         slowest = 0.0
         lock = threading.Lock()

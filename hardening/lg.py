@@ -4,6 +4,7 @@ stop a licensegraph server, mint tokens, send GraphQL, read the database.
 Standard library only, so the harnesses run on any Python 3.9+.
 """
 
+import base64
 import datetime
 import http.client
 import json
@@ -261,9 +262,23 @@ def invoiced_order(admin, agreement, packs, sku="CLASS-MCP-30"):
     return order
 
 
+CODES_PAGE = """query($order: ID!, $after: String) {
+  codes(orderId: $order, first: 100, after: $after) { pageInfo { hasNextPage endCursor } nodes { id value } } }"""
+
+
+def codes_of(admin, order):
+    """Every code of an order, as {id, value}, page after page."""
+    codes, after = [], None
+    while True:
+        page = admin.data(CODES_PAGE, {"order": order, "after": after})["codes"]
+        codes += page["nodes"]
+        if not page["pageInfo"]["hasNextPage"]:
+            return codes
+        after = page["pageInfo"]["endCursor"]
+
+
 def row_id(global_id):
     """The row behind a global id ("Type:row", base64url without padding)."""
-    import base64
     padded = global_id + "=" * (-len(global_id) % 4)
     return int(base64.urlsafe_b64decode(padded).decode().split(":")[1])
 

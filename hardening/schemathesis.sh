@@ -10,29 +10,15 @@
 #   EXAMPLES=100 bash hardening/schemathesis.sh
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/.." && pwd)"
 examples="${EXAMPLES:-25}"
 seed="${SEED:-$RANDOM}"
 
 venv="$(bash "$here/venv.sh")"
-cargo build --quiet --manifest-path "$root/Cargo.toml" --bin licensegraph
-bin="$root/target/debug/licensegraph"
+# The demo data, so generated ids and codes can hit real rows; its tokens
+# (printed as "# <role> (...)" then the token) sign in as each role.
+before_serve() { "$bin" seed --demo --ttl 2h >"$work/tokens.txt"; }
+source "$here/serve.sh"
 
-work="$(mktemp -d)"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-export LICENSEGRAPH_DATABASE_URL="sqlite://$work/fuzz.db" LICENSEGRAPH_LOG=warn
-"$bin" seed --demo --ttl 2h >"$work/tokens.txt"
-LICENSEGRAPH_LISTEN="127.0.0.1:$port" "$bin" serve >"$work/server.log" 2>&1 &
-server=$!
-cleanup() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-for _ in $(seq 1 100); do
-  curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
-  kill -0 "$server" 2>/dev/null || { echo "server exited:"; cat "$work/server.log"; exit 1; }
-  sleep 0.1
-done
-
-# The demo prints "# <role> (...)" followed by that role's token.
 token_of() { awk -v role="$1" '$1 == "#" && $2 == role { getline; print; exit }' "$work/tokens.txt"; }
 
 failed=0

@@ -42,8 +42,6 @@ PAGE = """query($order: ID!, $after: String) {
     pageInfo { hasNextPage endCursor } nodes { id status assignee } } }"""
 LOOKUP = """query($id: ID!, $order: ID!) { code(id: $id) { id status } order(id: $order) { id status } }"""
 VALIDATE = """query($value: String!) { validateCode(value: $value) { usable problem status } }"""
-CODES = """query($order: ID!, $after: String) {
-  codes(orderId: $order, first: 100, after: $after) { pageInfo { hasNextPage endCursor } nodes { id value } } }"""
 
 
 class Tally:
@@ -106,13 +104,7 @@ def run(args, server, database):
     org, agreement = lg.customer(admin, "Soak Academy")
     order = lg.invoiced_order(admin, agreement, args.packs)
     admin.mutate(lg.STEP % "fulfillOrder", {"input": {"id": order}})
-    codes, after = [], None
-    while True:
-        page = admin.data(CODES, {"order": order, "after": after})["codes"]
-        codes += page["nodes"]
-        if not page["pageInfo"]["hasNextPage"]:
-            break
-        after = page["pageInfo"]["endCursor"]
+    codes = lg.codes_of(admin, order)
     issued = len(codes)
     lg.log(f"[{args.engine}] order fulfilled with {issued} codes; {args.clients} clients for {args.seconds:.0f} s")
 

@@ -172,6 +172,18 @@ pub fn request_error_code(message: &str, parse_failed: bool) -> &'static str {
     }
 }
 
+/// The code of a field error that async-graphql raised without one: an
+/// argument it could not coerce while the field ran (an `Int` literal past
+/// 32 bits, a malformed custom scalar) is `BAD_USER_INPUT`; anything else
+/// escaped our error design and is `INTERNAL`.
+pub fn field_error_code(message: &str) -> &'static str {
+    if message.starts_with("Failed to parse") || message.starts_with("Invalid value") {
+        "BAD_USER_INPUT"
+    } else {
+        "INTERNAL"
+    }
+}
+
 /// `.gql()` turns `Result<T, AppError>` into `async_graphql::Result<T>`
 /// without losing the code.
 pub trait GqlResultExt<T> {
@@ -406,6 +418,14 @@ pub fn constraint_to_user_error(err: DbErr) -> Result<UserError, AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uncoded_field_errors_are_bad_input_only_when_coercion_failed() {
+        let coercion = "Failed to parse \"Int\": Only integers from -2147483648 to 2147483647 are accepted.";
+        assert_eq!(field_error_code(coercion), "BAD_USER_INPUT");
+        assert_eq!(field_error_code("Invalid value for argument \"within\""), "BAD_USER_INPUT");
+        assert_eq!(field_error_code("called `Option::unwrap()` on a `None` value"), "INTERNAL");
+    }
 
     #[test]
     fn a_database_shutting_down_is_unavailable_not_internal() {

@@ -34,7 +34,7 @@ use tracing::Instrument;
 use crate::{
     AppState,
     auth::{self, Viewer},
-    error::{AppError, request_error_code},
+    error::{AppError, field_error_code, request_error_code},
     graphql::loaders,
 };
 
@@ -333,40 +333,21 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Byte
     }
 }
 
-/// Adds `extensions.code` to errors that have none (parse and validation
-/// errors from async-graphql), so every error a client sees has a code.
-fn with_codes(errors: Vec<ServerError>, parse_failed: bool) -> Vec<ServerError> {
-    errors
-        .into_iter()
-        .map(|mut error| {
-            let has_code = error.extensions.as_ref().is_some_and(|ext| ext.get("code").is_some());
-            if !has_code {
-                let code = request_error_code(&error.message, parse_failed);
-                error.extensions.get_or_insert_with(Default::default).set("code", code);
-            }
-            error
-        })
-        .collect()
-}
-
-/// Adds `extensions.code` to field errors that have none. async-graphql
-/// raises those itself when an argument cannot be coerced at execution
-/// (an `Int` literal out of 32-bit range, a malformed custom scalar):
-/// `BAD_USER_INPUT`. Anything else without a code escaped our error design
-/// and is logged and answered as `INTERNAL`.
-fn with_field_codes(errors: Vec<ServerError>) -> Vec<ServerError> {
+/// Adds `extensions.code` to the errors async-graphql raised without one,
+/// so every error a client sees has a code. `code_of` classifies them by
+/// message ([`request_error_code`] before execution, [`field_error_code`]
+/// during it); one classified `INTERNAL` escaped our error design and is
+/// logged, and the client sees only "internal error".
+fn with_codes(errors: Vec<ServerError>, code_of: impl Fn(&str) -> &'static str) -> Vec<ServerError> {
     errors
         .into_iter()
         .map(|mut error| {
             if error_code(&error).is_none() {
-                let input = ["Failed to parse", "Invalid value for argument", "Invalid value"]
-                    .iter()
-                    .any(|prefix| error.message.starts_with(prefix));
-                if !input {
-                    tracing::error!(message = %error.message, path = ?error.path, "a field error without a code");
+                let code = code_of(&error.message);
+                if code == "INTERNAL" {
+                    tracing::error!(message = %error.message, path = ?error.path, "an error without a code");
                     error.message = "internal error".into();
                 }
-                let code = if input { "BAD_USER_INPUT" } else { "INTERNAL" };
                 error.extensions.get_or_insert_with(Default::default).set("code", code);
             }
             error
@@ -399,7 +380,7 @@ async fn execute(state: &AppState, headers: &HeaderMap, media: Media, params: Pa
             request.extensions.insert(key, value);
         }
     }
-    let response = match tokio::time::timeout(state.limits.request_timeout(), state.schema.execute(request)).await {
+    let mut response = match tokio::time::timeout(state.limits.request_timeout(), state.schema.execute(request)).await {
         Ok(response) => response,
         Err(_) => {
             let error = AppError::Unavailable("request timed out".into());
@@ -417,12 +398,11 @@ async fn execute(state: &AppState, headers: &HeaderMap, media: Media, params: Pa
         && response.errors.iter().all(|e| e.path.is_empty());
     if request_error {
         let parse_failed = parse_query(&query_text).is_err();
-        let errors = with_codes(response.errors, parse_failed);
+        let errors = with_codes(response.errors, |message| request_error_code(message, parse_failed));
         let status = if media == Media::GraphqlResponse { StatusCode::BAD_REQUEST } else { StatusCode::OK };
         return json_response(status, media, &json!({ "errors": errors }));
     }
-    let mut response = response;
-    response.errors = with_field_codes(response.errors);
+    response.errors = with_codes(response.errors, field_error_code);
     let unavailable = response.errors.iter().any(|e| error_code(e) == Some("SERVICE_UNAVAILABLE"));
     // A rate-limited attempt answers 429 with the wait, like any HTTP API.
     let rate_limited = response

@@ -45,9 +45,14 @@ impl ExtensionFactory for DocumentLimits {
 
 /// A request error with `extensions.code = LIMIT_EXCEEDED`.
 pub fn limit_error(message: String) -> ServerError {
+    coded_error(message, "LIMIT_EXCEEDED")
+}
+
+/// A request error (raised before execution) carrying `extensions.code`.
+fn coded_error(message: impl Into<String>, code: &str) -> ServerError {
     let mut err = ServerError::new(message, None);
     let mut ext = async_graphql::ErrorExtensionValues::default();
-    ext.set("code", "LIMIT_EXCEEDED");
+    ext.set("code", code);
     err.extensions = Some(ext);
     err
 }
@@ -73,19 +78,17 @@ impl Extension for DocumentLimits {
             && !ctx.data_opt::<Viewer>().is_some_and(Viewer::is_admin)
             && introspects(&document)
         {
-            let mut err = ServerError::new(
+            return Err(coded_error(
                 "introspection is open to admins only on this server; the schema is published as schema.graphql",
-                None,
-            );
-            let mut ext = async_graphql::ErrorExtensionValues::default();
-            ext.set("code", "FORBIDDEN");
-            err.extensions = Some(ext);
-            return Err(err);
+                "FORBIDDEN",
+            ));
         }
         let fields = count_fields(&document, self.max_fields);
         if fields > self.max_fields {
             return Err(limit_error(format!("the query asks for more than {} fields", self.max_fields)));
         }
+        // Only now, with the expanded field count bounded, is walking every
+        // fragment spread (unmemoised: depth depends on where) cheap.
         let depth = measure_depth(&document);
         if depth.depth > self.max_depth {
             return Err(limit_error(format!("the query is nested deeper than {} levels", self.max_depth)));

@@ -66,7 +66,7 @@ fn id_type(parent: &str, field: &str) -> Result<&'static str, String> {
 
 /// A value for a required non-id argument or input field that passes
 /// validation, so that the request reaches its id check.
-fn sample(field: &str, type_name: &str, schema: &Introspection) -> Value {
+fn sample(field: &str, type_name: &str, schema: &Introspected) -> Value {
     match (field, type_name) {
         ("code" | "programCode", "String") => json!("EES"),
         ("sku" | "packageSku", "String") => json!("CLASS-MCP-30"),
@@ -98,7 +98,7 @@ fn sample(field: &str, type_name: &str, schema: &Introspection) -> Value {
 }
 
 /// The schema, from introspection.
-struct Introspection {
+struct Introspected {
     types: HashMap<String, Value>,
 }
 
@@ -111,7 +111,7 @@ const INTROSPECT: &str = "{ __schema { types {
 } } }
 fragment T on __Type { kind name ofType { kind name ofType { kind name ofType { kind name } } } }";
 
-impl Introspection {
+impl Introspected {
     async fn load(app: &TestApp) -> Self {
         let res = app.execute(&admin(), INTROSPECT, json!({})).await;
         let types = res["data"]["__schema"]["types"].as_array().expect("types");
@@ -216,7 +216,7 @@ struct Operation {
     holes: Vec<&'static str>,
 }
 
-fn operations(schema: &Introspection) -> Vec<Operation> {
+fn operations(schema: &Introspected) -> Vec<Operation> {
     let mut out = Vec::new();
     for (root, keyword) in [("Query", "query"), ("Mutation", "mutation")] {
         for field in schema.fields(root) {
@@ -414,7 +414,7 @@ async fn another_organizations_objects_answer_like_missing_ones() {
     let catalog = catalog_ids(&app).await;
     let mut own = alpha.objects.clone();
     own.extend(catalog.clone());
-    let schema = Introspection::load(&app).await;
+    let schema = Introspected::load(&app).await;
     let operations = operations(&schema);
 
     let mut compared = 0usize;
