@@ -186,7 +186,7 @@ pub struct LimitArgs {
 
     /// Highest query complexity (each field costs 1, connections cost
     /// their page size times their children).
-    #[arg(long, env = "LICENSEGRAPH_MAX_COMPLEXITY", default_value_t = 5000)]
+    #[arg(long, env = "LICENSEGRAPH_MAX_COMPLEXITY", default_value_t = 10_000)]
     pub max_complexity: usize,
 
     /// Most fields (aliases and `__typename` included) in one document.
@@ -231,7 +231,7 @@ impl Default for LimitArgs {
         Self {
             max_body_bytes: 1024 * 1024,
             max_depth: 12,
-            max_complexity: 5000,
+            max_complexity: 10_000,
             max_fields: 500,
             max_directives: 4,
             max_query_bytes: 32 * 1024,

@@ -52,6 +52,9 @@ pub struct PackageId(pub i64);
 /// The programs of a package.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ProgramsOf(pub i64);
+/// The program an agreement (and so its orders) is under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ProgramOfAgreement(pub i64);
 /// The exam families of a package.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FamiliesOf(pub i64);
@@ -95,6 +98,16 @@ impl Loader<ProgramsOf> for DbLoader {
     async fn load(&self, keys: &[ProgramsOf]) -> LoadResult<ProgramsOf, Vec<program::Model>> {
         let map = catalog::programs_of_packages(&self.db, &ids(keys, |k| k.0)).await?;
         Ok(map.into_iter().map(|(k, v)| (ProgramsOf(k), v)).collect())
+    }
+}
+
+impl Loader<ProgramOfAgreement> for DbLoader {
+    type Value = program::Model;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[ProgramOfAgreement]) -> LoadResult<ProgramOfAgreement, program::Model> {
+        let rows = catalog::programs_of_agreements(&self.db, &ids(keys, |k| k.0)).await?;
+        Ok(rows.into_iter().map(|(agreement, p)| (ProgramOfAgreement(agreement), p)).collect())
     }
 }
 

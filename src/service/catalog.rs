@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use entity::{
-    discount_tier,
+    agreement, discount_tier,
     enums::{PackageKind, SolutionArea},
     package, package_exam_family, package_program, package_solution_area, program,
 };
@@ -106,6 +106,20 @@ pub async fn package_by_id(db: &DatabaseConnection, id: i64) -> Result<Option<pa
 
 pub async fn programs_by_ids(db: &DatabaseConnection, ids: &[i64]) -> Result<Vec<program::Model>, AppError> {
     Ok(program::Entity::find().filter(program::Column::Id.is_in(ids.iter().copied())).all(db).await?)
+}
+
+/// The program each of `agreement_ids` is under, in one statement (a join):
+/// `(agreement id, program)`.
+pub async fn programs_of_agreements(
+    db: &DatabaseConnection,
+    agreement_ids: &[i64],
+) -> Result<Vec<(i64, program::Model)>, AppError> {
+    let rows = agreement::Entity::find()
+        .find_also_related(program::Entity)
+        .filter(agreement::Column::Id.is_in(agreement_ids.iter().copied()))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().filter_map(|(agreement, program)| program.map(|p| (agreement.id, p))).collect())
 }
 
 pub async fn packages_by_ids(db: &DatabaseConnection, ids: &[i64]) -> Result<Vec<package::Model>, AppError> {

@@ -393,6 +393,31 @@ async fn a_five_hundred_voucher_site_pack_times_two_hundred_is_fulfilled_in_one_
     assert_eq!(user_errors(&over), vec!["OUT_OF_RANGE"]);
 }
 
+/// The benchmark's nested page (bench/run.py, docs/performance.md): 50
+/// orders with 20 codes each, their package and program, in at most 4
+/// statements (orders, packages, programs through the agreements, codes).
+const BENCH_ORDERS_PAGE: &str = include_str!("../../bench/orders_page.graphql");
+
+#[tokio::test]
+async fn the_benchmark_page_of_fifty_orders_costs_at_most_four_statements() {
+    let app = TestApp::spawn().await;
+    let school = academic(&app, "Bench School").await;
+    let agreement = ees_year(&app, &school, "EES-2026-0019").await;
+    for _ in 0..50 {
+        fulfilled(&app, &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
+    }
+    let (response, statements) = app.execute_counting(&admin(), BENCH_ORDERS_PAGE, json!({})).await;
+    assert!(response["errors"].is_null(), "{response}");
+    let orders = response["data"]["orders"]["nodes"].as_array().unwrap();
+    assert_eq!(orders.len(), 50);
+    for order in orders {
+        assert_eq!(order["codes"]["nodes"].as_array().unwrap().len(), 20, "{order}");
+        assert_eq!(order["package"]["sku"], "CLASS-MCP-30");
+        assert_eq!(order["program"]["code"], "EES", "the agreement's program: {order}");
+    }
+    assert!(statements <= 4, "{statements} statements for the benchmark page");
+}
+
 #[tokio::test]
 async fn a_page_of_fifty_orders_with_their_codes_costs_a_handful_of_statements() {
     // STYLE habit 8: nested lists are batched.
