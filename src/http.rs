@@ -13,7 +13,14 @@
 //! - a mutation over GET gets 405 with `Allow: POST`;
 //! - a bad token gets 401 before anything runs (never anonymous).
 
-use std::{collections::HashMap, time::Instant};
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Instant,
+};
 
 use async_graphql::{
     ServerError, Value, Variables,
@@ -368,10 +375,19 @@ async fn execute(state: &AppState, headers: &HeaderMap, media: Media, params: Pa
         Err(error) => return app_error_response(media, error),
     };
     let query_text = params.query.clone();
+    // The request's own handle on the pool counts the statements it runs,
+    // for its log line (`statements=N`): an N+1 shows in production logs.
+    let statements = Arc::new(AtomicUsize::new(0));
+    let mut db = state.db.clone();
+    let seen = statements.clone();
+    db.set_metric_callback(move |_| {
+        seen.fetch_add(1, Ordering::Relaxed);
+    });
     let mut request = async_graphql::Request::new(params.query)
         .variables(Variables::from_json(serde_json::Value::Object(params.variables)))
         .data(viewer)
-        .data(loaders::loaders(state.db.clone()));
+        .data(db.clone())
+        .data(loaders::loaders(db));
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
     }
@@ -380,7 +396,9 @@ async fn execute(state: &AppState, headers: &HeaderMap, media: Media, params: Pa
             request.extensions.insert(key, value);
         }
     }
-    let mut response = match tokio::time::timeout(state.limits.request_timeout(), state.schema.execute(request)).await {
+    let executed = tokio::time::timeout(state.limits.request_timeout(), state.schema.execute(request)).await;
+    tracing::Span::current().record("statements", statements.load(Ordering::Relaxed));
+    let mut response = match executed {
         Ok(response) => response,
         Err(_) => {
             let error = AppError::Unavailable("request timed out".into());
@@ -463,7 +481,13 @@ async fn request_context(request: Request, next: Next) -> Response {
         .unwrap_or_else(new_request_id);
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let span = tracing::info_span!("request", request_id = %request_id, method = %method, path = %path);
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        method = %method,
+        path = %path,
+        statements = tracing::field::Empty
+    );
     let started = Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;
     let status = response.status().as_u16();

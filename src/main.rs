@@ -14,7 +14,9 @@ use tracing_subscriber::EnvFilter;
 
 fn init_logs(log: &LogArgs) {
     let filter = EnvFilter::try_new(&log.log).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colours only on a terminal: escape codes in a log file break grep and parsers.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
     match log.log_format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
