@@ -3,6 +3,10 @@
 -- mentions "errors" (a 200 with errors is a failure, not a success).
 --   BENCH_METHOD  GET or POST           BENCH_BODY  request body (POST)
 --   BENCH_TOKEN   bearer token, if any
+--   BENCH_EXPECT  text every good body must contain (e.g. '"userErrors":[]')
+--   BENCH_VALUES  file of values, one per line: each request puts the next
+--                 one in place of %VALUE% in BENCH_BODY, and the thread
+--                 stops when they run out (so each value is sent once)
 -- done() prints one JSON line: requests, bad answers, latency percentiles.
 
 local threads = {}
@@ -14,6 +18,15 @@ end
 function init(args)
   bad = 0
   checked = 0
+  expect = os.getenv("BENCH_EXPECT")
+  if expect == "" then expect = nil end
+  values = nil
+  next_value = 1
+  local file = os.getenv("BENCH_VALUES")
+  if file and file ~= "" then
+    values = {}
+    for line in io.lines(file) do table.insert(values, line) end
+  end
   wrk.method = os.getenv("BENCH_METHOD") or "GET"
   local body = os.getenv("BENCH_BODY")
   if body and body ~= "" then
@@ -26,9 +39,24 @@ function init(args)
   end
 end
 
+function request()
+  if not values then return wrk.request() end
+  local value = values[next_value]
+  if value == nil then
+    -- Out of values: stop; what is still sent meanwhile is a no-op query,
+    -- left out of the counts.
+    wrk.thread:stop()
+    return wrk.format(nil, nil, nil, '{"query":"{ __typename }"}')
+  end
+  next_value = next_value + 1
+  return wrk.format(nil, nil, nil, (string.gsub(wrk.body, "%%VALUE%%", value)))
+end
+
 function response(status, headers, body)
+  if values and string.find(body, '"__typename":"Query"', 1, true) then return end
   checked = checked + 1
-  if status ~= 200 or string.find(body, '"errors"', 1, true) then
+  if status ~= 200 or string.find(body, '"errors"', 1, true)
+      or (expect and not string.find(body, expect, 1, true)) then
     bad = bad + 1
   end
 end
