@@ -96,10 +96,10 @@ def spread(values, digits=1):
 
 
 def summary(reports):
-    out = {"rps": spread([r["rps"] for r in reports]),
-           "p50_ms": spread([r["p50_ms"] for r in reports], 2),
-           "p99_ms": spread([r["p99_ms"] for r in reports], 2),
-           "bad_answers": sum(r.get("bad", 0) for r in reports)}
+    out = {"rps": spread([r["rps"] for r in reports]), "bad_answers": sum(r.get("bad", 0) for r in reports)}
+    for key in ["p50_ms", "p99_ms", "latency_avg_ms"]:  # pgbench and the CLI report no percentiles
+        if all(key in r for r in reports):
+            out[key] = spread([r[key] for r in reports], 2)
     if all("cpu_s_per_10k" in r for r in reports):
         out["cpu_s_per_10k"] = spread([r["cpu_s_per_10k"] for r in reports], 3)
     return out
