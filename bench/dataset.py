@@ -98,7 +98,6 @@ def _load(loader, organizations, orders, codes, memberships, pool_orders):
     partners = organizations // 4
     schools = organizations - partners
     per_order = codes // orders
-    true = "TRUE" if loader.db.engine == "postgres" else "1"
     program = loader.query("SELECT id FROM programs WHERE code = 'EES'")[0][0]
     package, price = loader.query("SELECT id, list_price_cents FROM packages WHERE sku = 'SITE-MOS-MTA-MCE-500'")[0]
     org_rows = [(f"Bench School {i}", "ACADEMIC", True, True, None, AT) for i in range(1, schools + 1)]
@@ -106,8 +105,7 @@ def _load(loader, organizations, orders, codes, memberships, pool_orders):
                  for i in range(1, partners + 1)]
     loader.rows("organizations", ["name", "kind", "accredited", "certiport_testing_center",
                                   "partner_global_account", "created_at"],
-                [tuple(int(v) if isinstance(v, bool) and loader.db.engine == "sqlite" else v for v in r)
-                 for r in org_rows])
+                org_rows)
     orgs = loader.query("SELECT id, kind, partner_global_account FROM organizations "
                         "WHERE name LIKE 'Bench %' ORDER BY id")
     school_ids = [int(o[0]) for o in orgs if o[1] == "ACADEMIC"]
@@ -161,7 +159,7 @@ def _load(loader, organizations, orders, codes, memberships, pool_orders):
         loader.sql(
             "INSERT INTO code_events (code_id, at, actor, action, from_status, to_status, detail) "
             f"SELECT id, created_at, 'bench-loader', {action}, {before}, {after}, {detail} FROM codes "
-            f"WHERE order_id >= {first_order} AND {which.replace('TRUE', true)} ORDER BY id")
+            f"WHERE order_id >= {first_order} AND {which} ORDER BY id")
 
     membership_rows = []
     per_partner = memberships // max(1, len(partner_rows))

@@ -18,10 +18,10 @@ alternate the systems compared (after a warm-up):
            (PostgreSQL) and vs pgbench running our SQL for that page. The
            server logs the statements each request ran; every page must
            have run at most 4.
-- redeem:  `redeemCode` of distinct vouchers by 64 clients vs pgbench (and
-           the sqlite3 CLI) running the same conditional UPDATE on as many
-           other vouchers. Afterwards, redeemed codes = successes, and no
-           code has two REDEEM events.
+- redeem:  `redeemCode` of distinct vouchers by 64 clients for --seconds
+           vs pgbench (and the sqlite3 CLI) running the same conditional
+           UPDATE on --redeem-per-round other vouchers. Afterwards,
+           redeemed codes = successes, and no code has two REDEEM events.
 - fulfil:  `fulfillOrder` of 100 000 codes vs a raw INSERT ... SELECT of the
            same rows (codes and ISSUE events) in psql / the sqlite3 CLI.
 
@@ -240,8 +240,8 @@ def our_page_sql(engine):
     ]) + "\n"
 
 
-def pgbench(url, script_path, args, seconds=None, transactions=None, clients=None):
-    command = ["pgbench", "-n", "-j1", f"-c{clients or args.connections}", "-f", script_path]
+def pgbench(url, script_path, args, seconds=None, transactions=None):
+    command = ["pgbench", "-n", "-j1", f"-c{args.connections}", "-f", script_path]
     command += [f"-T{seconds}"] if seconds else [f"-t{transactions}"]
     began = time.monotonic()
     result = subprocess.run(command + [url], capture_output=True, text=True)
@@ -347,7 +347,7 @@ REDEEM = ("mutation Redeem($v: String!) { redeemCode(input: {value: $v, exam: \"
           "{ code { status } userErrors { code } } }")
 
 
-def redeem_update(engine, today_sql):
+def redeem_update(today_sql):
     return ("UPDATE codes SET status = 'REDEEMED', redeemed_at = {now}, exam = '" + dataset.EXAM + "' "
             "WHERE id = {id} AND status = 'ASSIGNED' AND assignee = '" + dataset.POOL_LEARNER + "' "
             f"AND valid_until >= {today_sql}")
@@ -363,7 +363,7 @@ def redeem(args, engine):
     slices = iter(range(lo, hi + 1, per_round))
     pid = engine.server.process.pid
 
-    def ours(count):
+    def ours(count, seconds):
         first = next(slices)
         values = [r[0] for r in engine.db.query(
             f"SELECT value FROM codes WHERE id >= {first} AND id < {first + count} ORDER BY id")]
@@ -372,7 +372,9 @@ def redeem(args, engine):
             f.write("\n".join(values) + "\n")
         env = {"BENCH_METHOD": "POST", "BENCH_BODY": gql_body(REDEEM, {"v": "%VALUE%"}), "BENCH_TOKEN": token,
                "BENCH_VALUES": path, "BENCH_EXPECT": '"userErrors":[]'}
-        report = measured(pid, lambda: wrk(engine.server.port, "/graphql", 600, args.connections, env))
+        report = measured(pid, lambda: wrk(engine.server.port, "/graphql", seconds, args.connections, env))
+        if report["checked"] >= count - 1:
+            lg.fail(f"redemption ran out of its {count} vouchers in {seconds} s: raise --redeem-per-round")
         report["rps"] = report["checked"] / report["seconds"]
         report["range"] = (first, first + count)
         report["successes"] = report["checked"] - report["bad"]
@@ -383,7 +385,7 @@ def redeem(args, engine):
         if engine.engine == "postgres":
             script = os.path.join(engine.work, "redeem.sql")
             with open(script, "w") as f:
-                f.write(redeem_update(engine, "CURRENT_DATE").format(now="now()", id="(SELECT nextval('bench_redeem'))")
+                f.write(redeem_update("CURRENT_DATE").format(now="now()", id="(SELECT nextval('bench_redeem'))")
                         + ";\n")
             lg.psql(engine.db.url, "CREATE SEQUENCE IF NOT EXISTS bench_redeem; "
                                    f"SELECT setval('bench_redeem', {first}, false)")
@@ -391,7 +393,7 @@ def redeem(args, engine):
             count = report["requests"]
         else:
             script = os.path.join(engine.work, "redeem.sql")
-            update = redeem_update(engine, "date('now')").format(now="strftime('%Y-%m-%dT%H:%M:%f+00:00')",
+            update = redeem_update("date('now')").format(now="strftime('%Y-%m-%dT%H:%M:%f+00:00')",
                                                                    id="{id}")
             with open(script, "w") as f:
                 f.write("PRAGMA synchronous=NORMAL;\nPRAGMA busy_timeout=10000;\n")
@@ -405,11 +407,11 @@ def redeem(args, engine):
         return report
 
     name = "pgbench" if engine.engine == "postgres" else "sqlite3_cli"
-    ours(per_round // 5)  # warm-up
+    ours(per_round, args.warmup)
     reference(per_round // 5)
     runs = {"licensegraph": [], name: []}
     for _ in range(args.rounds):
-        runs["licensegraph"].append(ours(per_round))
+        runs["licensegraph"].append(ours(per_round, args.seconds))
         runs[name].append(reference(per_round))
     # Correctness: every success is one redeemed code with one REDEEM event.
     successes = sum(r["successes"] for r in runs["licensegraph"])

@@ -1,7 +1,8 @@
 //! Codes (R-13 .. R-19): listing, and every transition of a code's life.
 //!
 //! Each transition is a guarded `UPDATE codes SET ... WHERE id = ? AND
-//! <the state it was read in>` followed by its event, in one transaction
+//! <the state it was read in>` followed by its event, atomically: on
+//! PostgreSQL one statement (see [`guarded`]), on SQLite one transaction
 //! whose first statement is that UPDATE (SQLite then queues writers on its
 //! lock instead of failing them). Of many concurrent attempts exactly one
 //! matches the guard; the others re-read the code and are told why they

@@ -7,7 +7,7 @@ runs for a customer administrator: the first page, and a page deep in the
 table after a cursor, against the same page reached with OFFSET.
 Ratios, measured in one run, are what to compare.
 
-Run: cargo build --release && python3 benches/codes_pagination.py
+Run: cargo build --release && python3 bench/codes_pagination.py
 """
 import os, sqlite3, subprocess, sys, tempfile, time
 
