@@ -20,8 +20,10 @@ alternate the systems compared (after a warm-up):
            have run at most 4.
 - redeem:  `redeemCode` of distinct vouchers by 64 clients for --seconds
            vs pgbench (and the sqlite3 CLI) running the same conditional
-           UPDATE on --redeem-per-round other vouchers. Afterwards,
-           redeemed codes = successes, and no code has two REDEEM events.
+           UPDATE on --redeem-per-round other vouchers. Afterwards, each
+           success is a redeemed code with one REDEEM event (plus at most
+           one unread answer per connection when a round ends), and no code
+           has two REDEEM events.
 - fulfil:  `fulfillOrder` of 100 000 codes vs a raw INSERT ... SELECT of the
            same rows (codes and ISSUE events) in psql / the sqlite3 CLI.
 
@@ -421,7 +423,10 @@ def redeem(args, engine):
         f"SELECT count(*) FROM code_events e JOIN codes c ON c.id = e.code_id WHERE ({where}) AND e.action = 'REDEEM'")
     doubles = engine.db.scalar("SELECT count(*) FROM (SELECT code_id FROM code_events WHERE action = 'REDEEM' "
                                "GROUP BY code_id HAVING count(*) > 1) d")
-    if not (successes == redeemed == events) or doubles:
+    # A timed run ends with up to one request per connection sent but its
+    # answer not read: those vouchers are redeemed without being counted.
+    in_flight = args.connections * len(runs["licensegraph"])
+    if not (successes <= redeemed <= successes + in_flight) or redeemed != events or doubles:
         lg.fail(f"redemption: {successes} successes, {redeemed} redeemed, {events} events, {doubles} doubles")
     reference_done = sum(r["requests"] for r in runs[name])
     out = {"licensegraph": summary(runs["licensegraph"]), name: summary(runs[name]),
