@@ -2,7 +2,7 @@
 //! allowed), their history, every transition, `validateCode` and
 //! `voucherPlan`.
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Lookahead, Object, Result, SimpleObject, Value};
 use chrono::{DateTime, Utc};
 use entity::{
     code, code_event,
@@ -356,6 +356,35 @@ pub(crate) async fn codes_connection(
 /// first page without a cursor or a filter is loaded for every parent of
 /// the request in one statement, and the totals in another; any other page
 /// is one scoped query.
+/// The page sizes of the `codes` fields in `selected` that [`nested_codes`]
+/// loads through [`FirstCodesOf`] (a first page, no cursor, no filter), so
+/// that a parent page can load them for all its rows at once. A field
+/// whose arguments do not make such a page is left to resolve alone,
+/// errors included.
+pub(crate) fn first_page_sizes(selected: &Lookahead<'_>) -> Vec<u64> {
+    let mut sizes: Vec<u64> = selected
+        .selection_fields()
+        .iter()
+        .filter_map(|field| {
+            let mut first = None;
+            for (name, value) in field.arguments().ok()? {
+                match (name.as_str(), value) {
+                    (_, Value::Null) => {}
+                    ("first", Value::Number(n)) => first = Some(i32::try_from(n.as_i64()?).ok()?),
+                    _ => return None,
+                }
+            }
+            match page_request(first, None, None, None).ok()? {
+                PageRequest::Forward { size, after: None, before: None } => Some(size),
+                _ => None,
+            }
+        })
+        .collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    sizes
+}
+
 pub(crate) async fn nested_codes(
     ctx: &Context<'_>,
     source: CodeSource,

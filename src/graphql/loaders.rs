@@ -2,10 +2,30 @@
 //! statement per kind of child, never one per parent row (STYLE habit 8).
 //! A fresh set is made for each request, so nothing is cached across
 //! requests or callers.
+//!
+//! Within a read-only request the loaders also cache what they loaded
+//! ([`ReadCache`]): a parent page can then load its children for all its
+//! rows before any row resolves (see `graphql::orders`), and the rows find
+//! them there. That keeps a page at one statement per kind of child even
+//! when the executor, which yields after every 32 items of a list, lets
+//! the 1 ms batching window close halfway through the rows. A request
+//! holding a mutation never caches, so a field resolved after a change
+//! never sees a row as it was before it.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+};
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::{
+    ServerResult, Variables,
+    dataloader::{DataLoader, HashMapCache, Loader},
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
+    parser::types::{ExecutableDocument, OperationType},
+};
 use entity::{
     agreement, code, code_event, discount_tier, enums::SolutionArea, membership, membership_exception, order,
     organization, package, program,
@@ -24,23 +44,68 @@ use crate::{
 /// Loads rows by id and the lists hanging off them.
 pub struct DbLoader {
     db: DatabaseConnection,
+    /// Whether this request's loaders cache (see [`ReadCache`]).
+    caching: AtomicBool,
 }
 
 /// The per-request loader handle put into the GraphQL context (shared, so
 /// that lazily resolved fields such as `totalCount` can batch too).
-pub type Loaders = Arc<DataLoader<DbLoader>>;
+pub type Loaders = Arc<DataLoader<DbLoader, HashMapCache>>;
 
 /// Makes the loaders for one request, with async-graphql's default
 /// batching delay (1 ms): keys requested within it share one statement.
+/// They do not cache until [`ReadCache`] finds the request read-only.
 pub fn loaders(db: DatabaseConnection) -> Loaders {
-    Arc::new(DataLoader::new(DbLoader { db }, tokio::spawn))
+    Arc::new(uncached(db))
 }
 
 /// Like [`loaders`], waiting `delay` for keys before each batch. Tests that
-/// count statements use a long delay, so that what they measure is the
-/// batching itself and not how fast a loaded machine polls resolvers.
+/// count statements use a zero delay to show that a page's statement count
+/// does not depend on timing.
 pub fn loaders_with_delay(db: DatabaseConnection, delay: std::time::Duration) -> Loaders {
-    Arc::new(DataLoader::new(DbLoader { db }, tokio::spawn).delay(delay))
+    Arc::new(uncached(db).delay(delay))
+}
+
+fn uncached(db: DatabaseConnection) -> DataLoader<DbLoader, HashMapCache> {
+    let loaders =
+        DataLoader::with_cache(DbLoader { db, caching: AtomicBool::new(false) }, tokio::spawn, HashMapCache::default());
+    loaders.enable_all_cache(false);
+    loaders
+}
+
+/// Whether the request's loaders cache, so that loading ahead for a page
+/// pays off (it would only add statements otherwise).
+pub fn caching(loaders: &Loaders) -> bool {
+    loaders.loader().caching.load(Ordering::Relaxed)
+}
+
+/// The extension that turns the loaders' cache on for a document that
+/// holds only queries (a document holding a mutation never caches).
+pub struct ReadCache;
+
+impl ExtensionFactory for ReadCache {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ReadCache)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for ReadCache {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        let read_only = document.operations.iter().all(|(_, op)| op.node.ty == OperationType::Query);
+        if let (true, Some(loaders)) = (read_only, ctx.data_opt::<Loaders>()) {
+            loaders.enable_all_cache(true);
+            loaders.loader().caching.store(true, Ordering::Relaxed);
+        }
+        Ok(document)
+    }
 }
 
 /// A program by row id.

@@ -57,6 +57,7 @@ pub fn schema_builder(limits: &LimitArgs) -> SchemaBuilder<Query, Mutation, Empt
             max_depth: limits.max_depth,
             introspection: limits.introspection.unwrap_or(Introspection::Everyone),
         })
+        .extension(loaders::ReadCache)
 }
 
 /// The SDL of the schema, as committed in `schema.graphql`.

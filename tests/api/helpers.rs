@@ -142,8 +142,22 @@ impl TestApp {
     }
 
     /// Like [`execute`](Self::execute), also counting the SQL statements the
-    /// request ran (to prove nested lists are batched).
+    /// request ran (to prove nested lists are batched). The loaders wait
+    /// 50 ms for keys, so what is measured is the batching itself and not
+    /// how fast a busy machine polls resolvers.
     pub async fn execute_counting(&self, viewer: &Viewer, query: &str, variables: Value) -> (Value, usize) {
+        self.execute_counting_with_delay(viewer, query, variables, Duration::from_millis(50)).await
+    }
+
+    /// Like [`execute_counting`](Self::execute_counting), the loaders
+    /// waiting `delay` for keys before each batch.
+    pub async fn execute_counting_with_delay(
+        &self,
+        viewer: &Viewer,
+        query: &str,
+        variables: Value,
+        delay: Duration,
+    ) -> (Value, usize) {
         let counter = Arc::new(AtomicUsize::new(0));
         let mut db = self.db.clone();
         let seen = counter.clone();
@@ -154,7 +168,7 @@ impl TestApp {
             .variables(async_graphql::Variables::from_json(variables))
             .data(viewer.clone())
             .data(db.clone())
-            .data(loaders::loaders_with_delay(db, Duration::from_millis(50)));
+            .data(loaders::loaders_with_delay(db, delay));
         let response = self.state.schema.execute(request).await;
         (serde_json::to_value(&response).expect("response serializes"), counter.load(Ordering::SeqCst))
     }
