@@ -384,10 +384,7 @@ async fn execute(state: &AppState, headers: &HeaderMap, media: Media, params: Pa
         seen.fetch_add(1, Ordering::Relaxed);
     });
     let mut request = async_graphql::Request::new(params.query)
-        .variables(Variables::from_json(serde_json::Value::Object(params.variables)))
-        .data(viewer)
-        .data(db.clone())
-        .data(loaders::loaders(db));
+        .variables(Variables::from_json(serde_json::Value::Object(params.variables)));
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
     }
@@ -396,7 +393,9 @@ async fn execute(state: &AppState, headers: &HeaderMap, media: Media, params: Pa
             request.extensions.insert(key, value);
         }
     }
-    let executed = tokio::time::timeout(state.limits.request_timeout(), state.schema.execute(request)).await;
+    let loaders = loaders::loaders(db.clone());
+    let executed =
+        tokio::time::timeout(state.limits.request_timeout(), state.execute(request, viewer, db, loaders)).await;
     tracing::Span::current().record("statements", statements.load(Ordering::Relaxed));
     let mut response = match executed {
         Ok(response) => response,

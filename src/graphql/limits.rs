@@ -13,16 +13,20 @@
 //! [`MAX_INTROSPECTION_LISTS`] times, as graphql-js's
 //! `MaxIntrospectionDepthRule` does. Complexity and directives per field
 //! use async-graphql's own limits (see `graphql::schema_builder`).
+//!
+//! These checks run before the schema executes ([`crate::AppState::execute`]),
+//! not as an async-graphql extension: with any extension registered,
+//! async-graphql sends every field of every answer through the extension
+//! chain, which cost the nested bench page a tenth of its CPU time.
 
-use std::{collections::HashMap, sync::Arc};
+use std::collections::HashMap;
 
 use async_graphql::{
-    ServerError, ServerResult, Variables,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
+    Request, ServerError,
     parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
 
-use crate::{auth::Viewer, config::Introspection};
+use crate::config::{Introspection, LimitArgs};
 
 /// How many type-list fields an introspection query may nest.
 pub const MAX_INTROSPECTION_LISTS: usize = 3;
@@ -37,9 +41,15 @@ pub struct DocumentLimits {
     pub introspection: Introspection,
 }
 
-impl ExtensionFactory for DocumentLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(*self)
+impl From<&LimitArgs> for DocumentLimits {
+    fn from(limits: &LimitArgs) -> Self {
+        Self {
+            max_query_bytes: limits.max_query_bytes,
+            max_tokens: limits.max_tokens,
+            max_fields: limits.max_fields,
+            max_depth: limits.max_depth,
+            introspection: limits.introspection.unwrap_or(Introspection::Everyone),
+        }
     }
 }
 
@@ -57,15 +67,12 @@ fn coded_error(message: impl Into<String>, code: &str) -> ServerError {
     err
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for DocumentLimits {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
+impl DocumentLimits {
+    /// Checks the request's text, parses it (the parsed document stays in
+    /// the request, so it is parsed once) and checks the document. An
+    /// error is a request error: nothing executes.
+    pub fn check(&self, request: &mut Request, admin: bool) -> Result<(), ServerError> {
+        let query = &request.query;
         if query.len() > self.max_query_bytes {
             return Err(limit_error(format!("the query is longer than {} bytes", self.max_query_bytes)));
         }
@@ -73,23 +80,20 @@ impl Extension for DocumentLimits {
         if count_tokens(query, self.max_tokens) > self.max_tokens {
             return Err(limit_error(format!("the query has more than {} tokens", self.max_tokens)));
         }
-        let document = next.run(ctx, query, variables).await?;
-        if self.introspection == Introspection::Admins
-            && !ctx.data_opt::<Viewer>().is_some_and(Viewer::is_admin)
-            && introspects(&document)
-        {
+        let document = request.parsed_query()?;
+        if self.introspection == Introspection::Admins && !admin && introspects(document) {
             return Err(coded_error(
                 "introspection is open to admins only on this server; the schema is published as schema.graphql",
                 "FORBIDDEN",
             ));
         }
-        let fields = count_fields(&document, self.max_fields);
+        let fields = count_fields(document, self.max_fields);
         if fields > self.max_fields {
             return Err(limit_error(format!("the query asks for more than {} fields", self.max_fields)));
         }
         // Only now, with the expanded field count bounded, is walking every
         // fragment spread (unmemoised: depth depends on where) cheap.
-        let depth = measure_depth(&document);
+        let depth = measure_depth(document);
         if depth.depth > self.max_depth {
             return Err(limit_error(format!("the query is nested deeper than {} levels", self.max_depth)));
         }
@@ -98,7 +102,7 @@ impl Extension for DocumentLimits {
                 "introspection nests fields, inputFields, interfaces or possibleTypes more than {MAX_INTROSPECTION_LISTS} times"
             )));
         }
-        Ok(document)
+        Ok(())
     }
 }
 

@@ -4,7 +4,7 @@
 //! requests or callers.
 //!
 //! Within a read-only request the loaders also cache what they loaded
-//! ([`ReadCache`]): a parent page can then load its children for all its
+//! ([`cache_reads`]): a parent page can then load its children for all its
 //! rows before any row resolves (see `graphql::orders`), and the rows find
 //! them there. That keeps a page at one statement per kind of child even
 //! when the executor, which yields after every 32 items of a list, lets
@@ -20,12 +20,7 @@ use std::{
     },
 };
 
-use async_graphql::{
-    ServerResult, Variables,
-    dataloader::{DataLoader, HashMapCache, Loader},
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
-    parser::types::{ExecutableDocument, OperationType},
-};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
     agreement, code, code_event, discount_tier, enums::SolutionArea, membership, membership_exception, order,
     organization, package, program,
@@ -44,7 +39,7 @@ use crate::{
 /// Loads rows by id and the lists hanging off them.
 pub struct DbLoader {
     db: DatabaseConnection,
-    /// Whether this request's loaders cache (see [`ReadCache`]).
+    /// Whether this request's loaders cache (see [`cache_reads`]).
     caching: AtomicBool,
 }
 
@@ -54,7 +49,7 @@ pub type Loaders = Arc<DataLoader<DbLoader, HashMapCache>>;
 
 /// Makes the loaders for one request, with async-graphql's default
 /// batching delay (1 ms): keys requested within it share one statement.
-/// They do not cache until [`ReadCache`] finds the request read-only.
+/// They do not cache until [`cache_reads`] is called.
 pub fn loaders(db: DatabaseConnection) -> Loaders {
     Arc::new(uncached(db))
 }
@@ -79,33 +74,11 @@ pub fn caching(loaders: &Loaders) -> bool {
     loaders.loader().caching.load(Ordering::Relaxed)
 }
 
-/// The extension that turns the loaders' cache on for a document that
-/// holds only queries (a document holding a mutation never caches).
-pub struct ReadCache;
-
-impl ExtensionFactory for ReadCache {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ReadCache)
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for ReadCache {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        let read_only = document.operations.iter().all(|(_, op)| op.node.ty == OperationType::Query);
-        if let (true, Some(loaders)) = (read_only, ctx.data_opt::<Loaders>()) {
-            loaders.enable_all_cache(true);
-            loaders.loader().caching.store(true, Ordering::Relaxed);
-        }
-        Ok(document)
-    }
+/// Turns the loaders' cache on, for a request whose document holds only
+/// queries (one holding a mutation must never cache).
+pub fn cache_reads(loaders: &Loaders) {
+    loaders.enable_all_cache(true);
+    loaders.loader().caching.store(true, Ordering::Relaxed);
 }
 
 /// A program by row id.

@@ -15,7 +15,7 @@ pub mod scalars;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
-use crate::config::{Introspection, LimitArgs};
+use crate::config::LimitArgs;
 
 /// The root query type.
 #[derive(MergedObject, Default)]
@@ -50,14 +50,6 @@ pub fn schema_builder(limits: &LimitArgs) -> SchemaBuilder<Query, Mutation, Empt
         .limit_complexity(limits.max_complexity)
         .limit_directives(limits.max_directives)
         .disable_suggestions()
-        .extension(limits::DocumentLimits {
-            max_query_bytes: limits.max_query_bytes,
-            max_tokens: limits.max_tokens,
-            max_fields: limits.max_fields,
-            max_depth: limits.max_depth,
-            introspection: limits.introspection.unwrap_or(Introspection::Everyone),
-        })
-        .extension(loaders::ReadCache)
 }
 
 /// The SDL of the schema, as committed in `schema.graphql`.

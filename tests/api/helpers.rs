@@ -133,11 +133,9 @@ impl TestApp {
     /// Runs a GraphQL request at schema level as `viewer`; returns the
     /// response as JSON (`data`, `errors`).
     pub async fn execute(&self, viewer: &Viewer, query: &str, variables: Value) -> Value {
-        let request = async_graphql::Request::new(query)
-            .variables(async_graphql::Variables::from_json(variables))
-            .data(viewer.clone())
-            .data(loaders::loaders(self.db.clone()));
-        let response = self.state.schema.execute(request).await;
+        let request = async_graphql::Request::new(query).variables(async_graphql::Variables::from_json(variables));
+        let loaders = loaders::loaders(self.db.clone());
+        let response = self.state.execute(request, viewer.clone(), self.db.clone(), loaders).await;
         serde_json::to_value(&response).expect("response serializes")
     }
 
@@ -164,12 +162,9 @@ impl TestApp {
         db.set_metric_callback(move |_| {
             seen.fetch_add(1, Ordering::SeqCst);
         });
-        let request = async_graphql::Request::new(query)
-            .variables(async_graphql::Variables::from_json(variables))
-            .data(viewer.clone())
-            .data(db.clone())
-            .data(loaders::loaders_with_delay(db, delay));
-        let response = self.state.schema.execute(request).await;
+        let request = async_graphql::Request::new(query).variables(async_graphql::Variables::from_json(variables));
+        let loaders = loaders::loaders_with_delay(db.clone(), delay);
+        let response = self.state.execute(request, viewer.clone(), db, loaders).await;
         (serde_json::to_value(&response).expect("response serializes"), counter.load(Ordering::SeqCst))
     }
 
