@@ -86,8 +86,17 @@ pub(crate) fn error_body(message: &str, code: &str) -> serde_json::Value {
     json!({ "errors": [{ "message": message, "extensions": { "code": code } }] })
 }
 
-pub(crate) fn json_response(status: StatusCode, media: Media, body: &serde_json::Value) -> Response {
-    let mut response = (status, body.to_string()).into_response();
+/// `body` as JSON, serialized straight to bytes (an answer is never
+/// built twice, as a `serde_json::Value` first).
+pub(crate) fn json_response(status: StatusCode, media: Media, body: &impl serde::Serialize) -> Response {
+    let bytes = match serde_json::to_vec(body) {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            tracing::error!(error = %err, "an answer could not be serialized");
+            return json_response(StatusCode::INTERNAL_SERVER_ERROR, media, &error_body("internal error", "INTERNAL"));
+        }
+    };
+    let mut response = (status, bytes).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, media.content_type());
     response
 }
@@ -436,8 +445,7 @@ async fn execute(state: &AppState, headers: &HeaderMap, media: Media, params: Pa
         (false, Some(seconds)) => (StatusCode::TOO_MANY_REQUESTS, Some(seconds)),
         (false, None) => (StatusCode::OK, None),
     };
-    let body = serde_json::to_value(&response).unwrap_or_else(|_| error_body("internal error", "INTERNAL"));
-    let mut http = json_response(status, media, &body);
+    let mut http = json_response(status, media, &response);
     if let Some(seconds) = retry_after.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
         http.headers_mut().insert(header::RETRY_AFTER, seconds);
     }

@@ -22,7 +22,9 @@ impl ScalarType for Date {
     }
 
     fn to_value(&self) -> Value {
-        Value::String(self.0.format("%Y-%m-%d").to_string())
+        // NaiveDate's Display is YYYY-MM-DD, without parsing a format string
+        // for every date of every answer as `format("%Y-%m-%d")` does.
+        Value::String(self.0.to_string())
     }
 }
 
@@ -44,5 +46,13 @@ mod tests {
             assert!(<Date as ScalarType>::parse(Value::String(bad.into())).is_err(), "{bad}");
         }
         assert!(<Date as ScalarType>::parse(Value::Number(5.into())).is_err());
+    }
+
+    #[test]
+    fn dates_are_written_yyyy_mm_dd() {
+        for (y, m, d, text) in [(2028, 2, 29, "2028-02-29"), (987, 1, 5, "0987-01-05"), (2026, 12, 31, "2026-12-31")] {
+            let date = NaiveDate::from_ymd_opt(y, m, d).map(Date);
+            assert_eq!(date.map(|d| d.to_value()), Some(Value::String(text.into())));
+        }
     }
 }
