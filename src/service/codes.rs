@@ -314,17 +314,19 @@ fn refuse_code<T>(field: &str, code: UserErrorCode) -> Result<Outcome<T>, AppErr
     refuse(field, code, explain(code))
 }
 
-/// Runs `update` on code `id` if `guard` still holds, and appends the event,
-/// atomically. `None` when the guard no longer held.
+/// Runs `update` on the code `target` names (by id, or by its unique
+/// value) if `guard` still holds, and appends the event, atomically.
+/// `None` when no code matched.
 ///
 /// PostgreSQL: one statement, `WITH updated AS (UPDATE .. RETURNING *),
 /// event AS (INSERT .. SELECT .. FROM updated) SELECT * FROM updated`, so a
 /// redemption is one round trip and one commit. SQLite, which has no
 /// data-modifying CTE: `UPDATE .. RETURNING *` then the event, in one
-/// transaction whose first statement is the UPDATE.
+/// transaction whose first statement is the UPDATE, taking turns with the
+/// process's other writers ([`crate::db::sqlite_writer`]).
 async fn guarded(
     db: &DatabaseConnection,
-    id: i64,
+    target: Expr,
     guard: Condition,
     update: UpdateMany<code::Entity>,
     now: DateTime<Utc>,
@@ -333,14 +335,17 @@ async fn guarded(
     from: StoredCodeStatus,
     detail: Option<String>,
 ) -> Result<Option<code::Model>, AppError> {
-    let update = update.filter(code::Column::Id.eq(id)).filter(guard);
+    let update = update.filter(target).filter(guard);
     let backend = db.get_database_backend();
     if backend != DbBackend::Postgres {
+        // A deferred BEGIN takes no lock: only the statements after it wait
+        // for the writer's turn.
         let txn = db.begin().await?;
+        let _writer = crate::db::sqlite_writer(db).await;
         let Some(updated) = update.exec_with_returning(&txn).await?.pop() else {
             return Ok(None);
         };
-        record_event(&txn, id, now, actor, action, Some(from), updated.status, detail).await?;
+        record_event(&txn, updated.id, now, actor, action, Some(from), updated.status, detail).await?;
         txn.commit().await?;
         return Ok(Some(updated));
     }
@@ -421,7 +426,9 @@ pub async fn assign(
             .col_expr(code::Column::AssignedAt, Expr::value(now));
         let guard = still(&code, today).add(code::Column::Assignee.is_null());
         let detail = Some(format!("assigned to {assignee}"));
-        if let Some(updated) = guarded(db, id, guard, update, now, actor(viewer), "ASSIGN", code.status, detail).await?
+        if let Some(updated) =
+            guarded(db, code::Column::Id.eq(id), guard, update, now, actor(viewer), "ASSIGN", code.status, detail)
+                .await?
         {
             return Ok(Ok(updated));
         }
@@ -468,6 +475,11 @@ pub async fn use_code(
         _ => {}
     }
     let today = now.date_naive();
+    if let Use::Redeem { exam } = &how
+        && let Some(redeemed) = redeem_own_voucher(db, viewer, now, &canonical, exam).await?
+    {
+        return Ok(Ok(redeemed));
+    }
     for _ in 0..ATTEMPTS {
         let Some(code) = by_value(db, viewer, &canonical).await? else {
             return refuse_code("value", UserErrorCode::UnknownCode);
@@ -489,13 +501,7 @@ pub async fn use_code(
         }
         let base = code::Entity::update_many();
         let (update, action, detail) = match (&how, code.kind) {
-            (Use::Redeem { exam }, _) => (
-                base.col_expr(code::Column::Status, Expr::value(StoredCodeStatus::Redeemed))
-                    .col_expr(code::Column::RedeemedAt, Expr::value(now))
-                    .col_expr(code::Column::Exam, Expr::value(exam.clone())),
-                "REDEEM",
-                Some(format!("exam {exam}")),
-            ),
+            (Use::Redeem { exam }, _) => (redemption(exam, now), "REDEEM", Some(format!("exam {exam}"))),
             (Use::Activate { tenant, seats }, CodeKind::ActivationToken) => {
                 let Some(tenant) = tenant.as_ref().map(|t| t.trim().to_owned()) else {
                     return refuse(
@@ -555,7 +561,8 @@ pub async fn use_code(
             ),
         };
         if let Some(updated) =
-            guarded(db, code.id, guard, update, now, actor(viewer), action, code.status, detail).await?
+            guarded(db, code::Column::Id.eq(code.id), guard, update, now, actor(viewer), action, code.status, detail)
+                .await?
         {
             return Ok(Ok(updated));
         }
@@ -568,6 +575,43 @@ pub async fn use_code(
     let problem = usability_problem(&facts(&code, today), viewer.subject.as_deref(), privileged)
         .unwrap_or(UserErrorCode::AlreadyActive);
     refuse_code("value", problem)
+}
+
+/// The update that redeems a voucher for `exam`.
+fn redemption(exam: &str, now: DateTime<Utc>) -> UpdateMany<code::Entity> {
+    code::Entity::update_many()
+        .col_expr(code::Column::Status, Expr::value(StoredCodeStatus::Redeemed))
+        .col_expr(code::Column::RedeemedAt, Expr::value(now))
+        .col_expr(code::Column::Exam, Expr::value(exam.to_owned()))
+}
+
+/// The common redemption in one statement: a person redeeming an exam
+/// voucher of their organization that is assigned to them and still
+/// ASSIGNED and valid today, which `usability_problem` never refuses
+/// . The update's guard is that whole case, found by the
+/// voucher's value, so there is no look-up first. `None` for every other
+/// case (a typo, someone else's voucher, an expired one, an administrator
+/// redeeming for someone): [`use_code`] then looks the code up and says
+/// why it is refused, or redeems it.
+async fn redeem_own_voucher(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    now: DateTime<Utc>,
+    canonical: &str,
+    exam: &str,
+) -> Result<Option<code::Model>, AppError> {
+    let (Some(subject), Some(organization)) = (viewer.subject.as_deref(), viewer.organization_id) else {
+        return Ok(None);
+    };
+    let guard = Condition::all()
+        .add(code::Column::Kind.eq(CodeKind::ExamVoucher))
+        .add(code::Column::Status.eq(StoredCodeStatus::Assigned))
+        .add(code::Column::Assignee.eq(subject))
+        .add(code::Column::OrganizationId.eq(organization))
+        .add(code::Column::ValidUntil.gte(now.date_naive()));
+    let detail = Some(format!("exam {exam}"));
+    let target = code::Column::Value.eq(canonical);
+    guarded(db, target, guard, redemption(exam, now), now, subject, "REDEEM", StoredCodeStatus::Assigned, detail).await
 }
 
 /// Issues the one replacement an activated token may get, within 30 days
@@ -684,7 +728,9 @@ pub async fn revoke(
         let update = code::Entity::update_many().col_expr(code::Column::Status, Expr::value(StoredCodeStatus::Revoked));
         let guard = Condition::all().add(code::Column::Status.eq(code.status));
         let detail = Some(reason.clone());
-        if let Some(updated) = guarded(db, id, guard, update, now, actor(viewer), "REVOKE", code.status, detail).await?
+        if let Some(updated) =
+            guarded(db, code::Column::Id.eq(id), guard, update, now, actor(viewer), "REVOKE", code.status, detail)
+                .await?
         {
             return Ok(Ok(updated));
         }

@@ -69,6 +69,36 @@ async fn only_the_assignee_redeems_a_voucher_and_only_once() {
 }
 
 #[tokio::test]
+async fn a_learner_redeeming_their_own_voucher_costs_one_write_and_leaves_its_event() {
+    // the common case is one guarded UPDATE found by the value
+    // (one statement on PostgreSQL: the event is in the same statement),
+    // with no look-up first; anything else falls back and says why.
+    let app = TestApp::spawn().await;
+    let v = assigned_voucher(&app).await;
+    let variables = json!({ "input": { "value": v.value, "exam": "MO-100" } });
+    let (response, statements) = app.execute_counting(&ada(&v.school), REDEEM, variables.clone()).await;
+    assert_eq!(response["data"]["redeemCode"]["code"]["status"], "REDEEMED", "{response}");
+    let pg = app.db.get_database_backend() == sea_orm::DbBackend::Postgres;
+    // SQLite: UPDATE .. RETURNING and the event's INSERT, in one transaction.
+    assert_eq!(statements, if pg { 1 } else { 2 }, "statements of one redemption");
+    let (again, _) = app.execute_counting(&ada(&v.school), REDEEM, variables).await;
+    assert_eq!(user_errors(&again["data"]["redeemCode"]), vec!["ALREADY_REDEEMED"], "{again}");
+    let events = app
+        .execute(
+            &admin(),
+            "query($id: ID!) { node(id: $id) { ... on Code { events { actor action fromStatus toStatus detail } } } }",
+            json!({ "id": v.id }),
+        )
+        .await;
+    assert_eq!(
+        events["data"]["node"]["events"][2],
+        json!({ "actor": "ada", "action": "REDEEM", "fromStatus": "ASSIGNED", "toStatus": "REDEEMED", "detail": "exam MO-100" }),
+        "{events}"
+    );
+    assert_eq!(events["data"]["node"]["events"].as_array().map(Vec::len), Some(3), "{events}");
+}
+
+#[tokio::test]
 async fn sixty_four_clients_redeeming_one_voucher_get_exactly_one_success() {
     // R-13, under real concurrency on the real pool (PostgreSQL with TEST_DATABASE_URL).
     let app = roomy().await;
