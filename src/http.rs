@@ -512,15 +512,24 @@ async fn request_context(request: Request, next: Next) -> Response {
     response
 }
 
+/// 16 random hex digits, written without a `format!` per byte.
 fn new_request_id() -> String {
     use rand::Rng;
-    let bytes: [u8; 8] = rand::rng().random();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    let id: u64 = rand::rng().random();
+    format!("{id:016x}")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_ids_are_sixteen_hex_digits_and_differ() {
+        let (a, b) = (new_request_id(), new_request_id());
+        assert_eq!(a.len(), 16);
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()), "{a}");
+        assert_ne!(a, b);
+    }
 
     fn accept(value: &str) -> Option<Media> {
         let mut headers = HeaderMap::new();

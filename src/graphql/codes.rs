@@ -405,10 +405,10 @@ pub(crate) async fn nested_codes(
     let loaders = ctx.loaders().gql()?.clone();
     let page = match request {
         PageRequest::Forward { size, after: None, before: None } => {
-            let mut items =
+            let loaded =
                 loaders.load_one(FirstCodesOf { source, size }).await.map_err(loader_error)?.unwrap_or_default();
-            let has_next = items.len() as u64 > size;
-            items.truncate(usize::try_from(size).unwrap_or(usize::MAX));
+            let has_next = loaded.len() as u64 > size;
+            let items = loaded.iter().take(usize::try_from(size).unwrap_or(usize::MAX)).cloned().collect();
             Page { items, has_previous: false, has_next }
         }
         request => {

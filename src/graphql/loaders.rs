@@ -253,11 +253,13 @@ impl Loader<ReplacementOf> for DbLoader {
     }
 }
 
+/// Shared, not copied: the loader hands a value to its cache and to each
+/// caller, and a page of codes is worth not cloning three times.
 impl Loader<FirstCodesOf> for DbLoader {
-    type Value = Vec<code::Model>;
+    type Value = Arc<Vec<code::Model>>;
     type Error = Arc<AppError>;
 
-    async fn load(&self, keys: &[FirstCodesOf]) -> LoadResult<FirstCodesOf, Vec<code::Model>> {
+    async fn load(&self, keys: &[FirstCodesOf]) -> LoadResult<FirstCodesOf, Arc<Vec<code::Model>>> {
         // Pages of one request almost always share a size and a kind of
         // source (orders or memberships): one statement each.
         let mut groups: Vec<(u64, CodeSource)> = vec![];
@@ -274,7 +276,7 @@ impl Loader<FirstCodesOf> for DbLoader {
                 map.entry(FirstCodesOf { source, size }).or_default().push(code);
             }
         }
-        Ok(map)
+        Ok(map.into_iter().map(|(key, codes)| (key, Arc::new(codes))).collect())
     }
 }
 
