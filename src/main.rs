@@ -12,12 +12,6 @@ use licensegraph::{
 };
 use tracing_subscriber::EnvFilter;
 
-/// mimalloc rather than glibc's malloc: a page of 50 orders with 1 000
-/// codes makes tens of thousands of small allocations, and glibc's
-/// malloc and free took a third of the server's CPU on it (perf).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn init_logs(log: &LogArgs) {
     let filter = EnvFilter::try_new(&log.log).unwrap_or_else(|_| EnvFilter::new("info"));
     // Colours only on a terminal: escape codes in a log file break grep and parsers.
