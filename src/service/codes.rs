@@ -15,7 +15,8 @@ use entity::{
 };
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set, Statement, TransactionTrait, UpdateMany,
+    IdenStatic, Iterable, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set, Statement, TransactionTrait,
+    UpdateMany,
     sea_query::{Expr, ExprTrait},
 };
 
@@ -152,6 +153,46 @@ impl CodeSource {
 }
 
 /// One `ISSUED` event per code of `source`, in a single INSERT ... SELECT.
+/// Inserts one code per value, every other column as in `template`, in one
+/// statement: the template's columns are bound once and the values arrive
+/// as one JSON array that the database unnests (SQLite `json_each`,
+/// PostgreSQL `json_array_elements_text`), in order, so ids follow it.
+/// A multi-row INSERT bound 17 parameters per code, which SQLite's
+/// fulfilment of 100 000 codes spent most of its time on.
+pub(crate) async fn insert_codes<C: ConnectionTrait>(
+    db: &C,
+    template: &code::ActiveModel,
+    values: &[String],
+) -> Result<(), AppError> {
+    let backend = db.get_database_backend();
+    let mut columns = Vec::new();
+    let mut params: Vec<sea_orm::Value> = Vec::new();
+    for column in code::Column::iter() {
+        if matches!(column, code::Column::Id | code::Column::Value) {
+            continue;
+        }
+        if let Some(value) = template.get(column).into_value() {
+            columns.push(column.as_str());
+            params.push(value);
+        }
+    }
+    let list = serde_json::to_string(values).map_err(|e| AppError::internal(format!("code values as JSON: {e}")))?;
+    params.push(list.into());
+    let list = placeholder(backend, params.len());
+    let source = match backend {
+        DbBackend::Postgres => format!("json_array_elements_text({list}::json) AS list(value)"),
+        _ => format!("json_each({list}) AS list"),
+    };
+    let bound: Vec<String> = (1..params.len()).map(|n| placeholder(backend, n)).collect();
+    let sql = format!(
+        "INSERT INTO codes ({}, value) SELECT {}, list.value FROM {source}",
+        columns.join(", "),
+        bound.join(", ")
+    );
+    db.execute_raw(Statement::from_sql_and_values(backend, sql, params)).await?;
+    Ok(())
+}
+
 pub(crate) async fn issue_events<C: ConnectionTrait>(
     db: &C,
     source: CodeSource,

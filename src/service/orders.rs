@@ -31,10 +31,6 @@ use crate::{
     },
 };
 
-/// Rows per multi-row INSERT: 1 000 codes x 16 columns stays far below
-/// SQLite's 32 766 and PostgreSQL's 65 535 bind parameters.
-pub const INSERT_BATCH: usize = 1_000;
-
 /// Filters of `orders`.
 #[derive(Debug, Clone, Default)]
 pub struct OrderFilter {
@@ -297,20 +293,11 @@ pub async fn fulfil(
         created_at: Set(now),
         ..Default::default()
     };
-    let mut left = count;
-    while left > 0 {
-        let batch = left.min(INSERT_BATCH as i64);
-        let mut rows = Vec::with_capacity(batch as usize);
-        for _ in 0..batch {
-            let mut row = template.clone();
-            row.value = Set(code_format::generate().map_err(AppError::internal)?);
-            rows.push(row);
-        }
-        // A value collision (100 random bits: never expected) violates
-        // `codes_value_key` and rolls the whole fulfilment back.
-        code::Entity::insert_many(rows).exec_without_returning(&txn).await?;
-        left -= batch;
-    }
+    let values =
+        (0..count).map(|_| code_format::generate().map_err(AppError::internal)).collect::<Result<Vec<_>, _>>()?;
+    // A value collision (100 random bits: never expected) violates
+    // `codes_value_key` and rolls the whole fulfilment back.
+    codes::insert_codes(&txn, &template, &values).await?;
     codes::issue_events(&txn, CodeSource::Order(id), now, actor).await?;
     let order = order::Entity::find_by_id(id)
         .one(&txn)
