@@ -467,3 +467,31 @@ async fn a_page_of_fifty_orders_with_their_codes_costs_a_handful_of_statements()
     assert_eq!(response["data"]["orders"]["nodes"][49]["codes"]["totalCount"], 30);
     assert!(statements <= 10, "{statements} statements for 50 orders with their codes");
 }
+
+#[tokio::test]
+async fn first_code_pages_of_more_parents_than_one_compound_select_allows_are_all_found() {
+    // SQLite allows 500 terms in a compound SELECT; first_codes_of splits
+    // its UNION ALL into chunks. 600 sources (aliased pages can ask for
+    // that many in one batch), of which three real orders spread over
+    // the chunks: each gets its own first codes, in id order.
+    use licensegraph::service::codes::{CodeSource, first_codes_of};
+    let app = TestApp::spawn().await;
+    let school = academic(&app, "Chunk School").await;
+    let agreement = ees_year(&app, &school, "EES-2026-0016").await;
+    let mut orders = vec![];
+    for _ in 0..3 {
+        let order = fulfilled(&app, &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
+        orders.push(row(&Value::String(order)));
+    }
+    let mut sources: Vec<CodeSource> = (1_000_000..1_000_600).map(CodeSource::Order).collect();
+    for (slot, order) in [0, 299, 599].into_iter().zip(&orders) {
+        sources[slot] = CodeSource::Order(*order);
+    }
+    let found = first_codes_of(&app.db, &sources, 4).await.expect("one statement per chunk");
+    for order in &orders {
+        let ids: Vec<i64> = found.iter().filter(|(s, _)| *s == CodeSource::Order(*order)).map(|(_, c)| c.id).collect();
+        assert_eq!(ids.len(), 5, "size + 1 codes of order {order}");
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "in id order: {ids:?}");
+    }
+    assert_eq!(found.len(), 15);
+}
