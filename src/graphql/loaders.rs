@@ -55,8 +55,8 @@ pub fn loaders(db: DatabaseConnection) -> Loaders {
 }
 
 /// Like [`loaders`], waiting `delay` for keys before each batch. Tests that
-/// count statements use a zero delay to show that a page's statement count
-/// does not depend on timing.
+/// count statements choose it: a long delay measures the batching itself,
+/// a zero delay shows that a page loaded ahead does not depend on timing.
 pub fn loaders_with_delay(db: DatabaseConnection, delay: std::time::Duration) -> Loaders {
     Arc::new(uncached(db).delay(delay))
 }

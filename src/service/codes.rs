@@ -152,7 +152,6 @@ impl CodeSource {
     }
 }
 
-/// One `ISSUED` event per code of `source`, in a single INSERT ... SELECT.
 /// Inserts one code per value, every other column as in `template`, in one
 /// statement: the template's columns are bound once and the values arrive
 /// as one JSON array that the database unnests (SQLite `json_each`,
@@ -193,6 +192,7 @@ pub(crate) async fn insert_codes<C: ConnectionTrait>(
     Ok(())
 }
 
+/// One `ISSUED` event per code of `source`, in a single INSERT ... SELECT.
 pub(crate) async fn issue_events<C: ConnectionTrait>(
     db: &C,
     source: CodeSource,
