@@ -352,10 +352,6 @@ pub(crate) async fn codes_connection(
     Ok(connection(page, |c| c.id, Code, total))
 }
 
-/// The codes of an order or a membership, as a nested connection. The
-/// first page without a cursor or a filter is loaded for every parent of
-/// the request in one statement, and the totals in another; any other page
-/// is one scoped query.
 /// The page sizes of the `codes` fields in `selected` that [`nested_codes`]
 /// loads through [`FirstCodesOf`] (a first page, no cursor, no filter), so
 /// that a parent page can load them for all its rows at once. A field
@@ -385,6 +381,10 @@ pub(crate) fn first_page_sizes(selected: &Lookahead<'_>) -> Vec<u64> {
     sizes
 }
 
+/// The codes of an order or a membership, as a nested connection. The
+/// first page without a cursor or a filter is loaded for every parent of
+/// the request in one statement, and the totals in another; any other page
+/// is one scoped query.
 pub(crate) async fn nested_codes(
     ctx: &Context<'_>,
     source: CodeSource,
