@@ -53,7 +53,8 @@ impl AppState {
 
     /// Runs a GraphQL request as `viewer` on `db` (the request's own handle,
     /// which may count its statements) with `loaders`: the document limits
-    /// first, then the schema. HTTP and the tests both come in here.
+    /// first, then the schema; a query operation's loaders cache what they
+    /// load (a mutation's never do). HTTP and the tests both come in here.
     pub async fn execute(
         &self,
         mut request: async_graphql::Request,
@@ -64,14 +65,25 @@ impl AppState {
         if let Err(error) = self.document_limits.check(&mut request, viewer.is_admin()) {
             return async_graphql::Response::from_errors(vec![error]);
         }
-        let read_only = request
-            .parsed_query()
-            .is_ok_and(|document| document.operations.iter().all(|(_, op)| op.node.ty == OperationType::Query));
-        if read_only {
+        if operation_type(&mut request) == Some(OperationType::Query) {
             loaders::cache_reads(&loaders);
         }
         self.schema.execute(request.data(viewer).data(db).data(loaders)).await
     }
+}
+
+/// The type of the operation a request runs, picked as async-graphql picks
+/// it: the one named, or the document's only one (`None` when there is no
+/// such operation, which execution then reports).
+fn operation_type(request: &mut async_graphql::Request) -> Option<OperationType> {
+    let name = request.operation_name.clone();
+    let document = request.parsed_query().ok()?;
+    let mut named = document
+        .operations
+        .iter()
+        .filter(|(op_name, _)| name.as_deref().is_none_or(|want| op_name.is_some_and(|n| n.as_str() == want)));
+    let (_, op) = named.next()?;
+    named.next().is_none().then_some(op.node.ty)
 }
 
 /// The whole HTTP application; tests call it without a socket.
@@ -91,4 +103,29 @@ pub async fn prepare_database(
         .await
         .map_err(|e| format!("cannot seed the catalog: {}", e.code()))?;
     Ok(db)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(query: &str, name: Option<&str>) -> Option<OperationType> {
+        let mut request = async_graphql::Request::new(query);
+        request.operation_name = name.map(str::to_owned);
+        operation_type(&mut request)
+    }
+
+    #[test]
+    fn the_operation_run_is_the_named_one_or_the_only_one() {
+        // Only a query operation's loaders cache: a mutation must never see
+        // a row as it was before its own change.
+        assert_eq!(op("{ __typename }", None), Some(OperationType::Query));
+        assert_eq!(op("mutation M { __typename }", None), Some(OperationType::Mutation));
+        let both = "query Q { __typename } mutation M { __typename }";
+        assert_eq!(op(both, Some("Q")), Some(OperationType::Query));
+        assert_eq!(op(both, Some("M")), Some(OperationType::Mutation));
+        assert_eq!(op(both, None), None, "ambiguous: execution refuses it");
+        assert_eq!(op(both, Some("X")), None);
+        assert_eq!(op("{ nope", None), None);
+    }
 }

@@ -3,22 +3,16 @@
 //! A fresh set is made for each request, so nothing is cached across
 //! requests or callers.
 //!
-//! Within a read-only request the loaders also cache what they loaded
-//! ([`cache_reads`]): a parent page can then load its children for all its
-//! rows before any row resolves (see `graphql::orders`), and the rows find
-//! them there. That keeps a page at one statement per kind of child even
-//! when the executor, which yields after every 32 items of a list, lets
-//! the 1 ms batching window close halfway through the rows. A request
-//! holding a mutation never caches, so a field resolved after a change
-//! never sees a row as it was before it.
+//! In a query operation the loaders also cache what they loaded
+//! ([`cache_reads`], called by `AppState::execute`): a parent page can then
+//! load its children for all its rows before any row resolves (see
+//! `graphql::orders`), and the rows find them there. That keeps a page at
+//! one statement per kind of child even when the executor, which yields
+//! after every 32 items of a list, lets the 1 ms batching window close
+//! halfway through the rows. A mutation never caches, so a field resolved
+//! after a change never sees a row as it was before it.
 
-use std::{
-    collections::HashMap,
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
-};
+use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
@@ -39,8 +33,6 @@ use crate::{
 /// Loads rows by id and the lists hanging off them.
 pub struct DbLoader {
     db: DatabaseConnection,
-    /// Whether this request's loaders cache (see [`cache_reads`]).
-    caching: AtomicBool,
 }
 
 /// The per-request loader handle put into the GraphQL context (shared, so
@@ -62,23 +54,15 @@ pub fn loaders_with_delay(db: DatabaseConnection, delay: std::time::Duration) ->
 }
 
 fn uncached(db: DatabaseConnection) -> DataLoader<DbLoader, HashMapCache> {
-    let loaders =
-        DataLoader::with_cache(DbLoader { db, caching: AtomicBool::new(false) }, tokio::spawn, HashMapCache::default());
+    let loaders = DataLoader::with_cache(DbLoader { db }, tokio::spawn, HashMapCache::default());
     loaders.enable_all_cache(false);
     loaders
 }
 
-/// Whether the request's loaders cache, so that loading ahead for a page
-/// pays off (it would only add statements otherwise).
-pub fn caching(loaders: &Loaders) -> bool {
-    loaders.loader().caching.load(Ordering::Relaxed)
-}
-
-/// Turns the loaders' cache on, for a request whose document holds only
-/// queries (one holding a mutation must never cache).
+/// Turns the loaders' cache on, for a query operation (a mutation must
+/// never cache).
 pub fn cache_reads(loaders: &Loaders) {
     loaders.enable_all_cache(true);
-    loaders.loader().caching.store(true, Ordering::Relaxed);
 }
 
 /// A program by row id.

@@ -16,7 +16,7 @@ use crate::{
         catalog::{Money, Package, Program},
         codes::{Code, first_page_sizes, nested_codes},
         context::ContextExt,
-        loaders::{self, AgreementId, FirstCodesOf, OrganizationId, PackageId, ProgramOfAgreement, loader_error},
+        loaders::{AgreementId, FirstCodesOf, OrganizationId, PackageId, ProgramOfAgreement, loader_error},
         organizations::{Agreement, Organization},
         relay::{
             IdConnection, TotalCount, connection, connection_cost, id_arg, input_row, page_request,
@@ -225,12 +225,11 @@ impl Order {
 /// Loads the children a query selects on a page of orders (`package`,
 /// `program`, first pages of `codes`) for all the orders at once, before
 /// any of them resolves, into the request's loader cache: one statement
-/// per kind of child, the same under load as on an idle server. Only in a
-/// read-only request, where the loaders cache; otherwise the orders batch
-/// their children as they resolve.
+/// per kind of child, the same under load as on an idle server. (`orders`
+/// is a query field, and a query operation's loaders cache.)
 async fn load_ahead(ctx: &Context<'_>, orders: &[order::Model]) -> Result<()> {
     let loaders = ctx.loaders().gql()?;
-    if orders.is_empty() || !loaders::caching(loaders) {
+    if orders.is_empty() {
         return Ok(());
     }
     let page = ctx.look_ahead();
