@@ -5,7 +5,14 @@
 //! keys. An in-memory SQLite database lives in one connection, so its pool
 //! holds exactly one that never expires.
 
-use std::{str::FromStr, time::Duration};
+use std::{
+    str::FromStr,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
@@ -42,6 +49,19 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
         });
     }
     Database::connect(options).await
+}
+
+/// A handle on the same pool that counts the statements run through it:
+/// a request's `statements=N` log field (an N+1 shows in production logs),
+/// and the tests that prove nested lists are batched.
+pub fn counting_statements(db: &DatabaseConnection) -> (DatabaseConnection, Arc<AtomicUsize>) {
+    let count = Arc::new(AtomicUsize::new(0));
+    let mut counted = db.clone();
+    let seen = count.clone();
+    counted.set_metric_callback(move |_| {
+        seen.fetch_add(1, Ordering::Relaxed);
+    });
+    (counted, count)
 }
 
 /// Applies every pending migration.

@@ -13,14 +13,7 @@
 //! - a mutation over GET gets 405 with `Allow: POST`;
 //! - a bad token gets 401 before anything runs (never anonymous).
 
-use std::{
-    collections::HashMap,
-    sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    },
-    time::Instant,
-};
+use std::{collections::HashMap, sync::atomic::Ordering, time::Instant};
 
 use async_graphql::{
     ServerError, Value, Variables,
@@ -41,6 +34,7 @@ use tracing::Instrument;
 use crate::{
     AppState,
     auth::{self, Viewer},
+    db,
     error::{AppError, field_error_code, request_error_code},
     graphql::loaders,
 };
@@ -384,14 +378,7 @@ async fn execute(state: &AppState, headers: &HeaderMap, media: Media, params: Pa
         Err(error) => return app_error_response(media, error),
     };
     let query_text = params.query.clone();
-    // The request's own handle on the pool counts the statements it runs,
-    // for its log line (`statements=N`): an N+1 shows in production logs.
-    let statements = Arc::new(AtomicUsize::new(0));
-    let mut db = state.db.clone();
-    let seen = statements.clone();
-    db.set_metric_callback(move |_| {
-        seen.fetch_add(1, Ordering::Relaxed);
-    });
+    let (db, statements) = db::counting_statements(&state.db);
     let mut request = async_graphql::Request::new(params.query)
         .variables(Variables::from_json(serde_json::Value::Object(params.variables)));
     if let Some(name) = params.operation_name {

@@ -7,7 +7,7 @@ use std::{
     collections::BTreeSet,
     sync::{
         Arc,
-        atomic::{AtomicU32, AtomicUsize, Ordering},
+        atomic::{AtomicU32, Ordering},
     },
     time::Duration,
 };
@@ -156,12 +156,7 @@ impl TestApp {
         variables: Value,
         delay: Duration,
     ) -> (Value, usize) {
-        let counter = Arc::new(AtomicUsize::new(0));
-        let mut db = self.db.clone();
-        let seen = counter.clone();
-        db.set_metric_callback(move |_| {
-            seen.fetch_add(1, Ordering::SeqCst);
-        });
+        let (db, counter) = licensegraph::db::counting_statements(&self.db);
         let request = async_graphql::Request::new(query).variables(async_graphql::Variables::from_json(variables));
         let loaders = loaders::loaders_with_delay(db.clone(), delay);
         let response = self.state.execute(request, viewer.clone(), db, loaders).await;
