@@ -34,7 +34,7 @@ use crate::{
     error::{AppError, UserError, UserErrorCode, constraint_to_user_error},
     service::{
         Outcome,
-        codes::{CodeSource, actor, issue_events},
+        codes::{CodeSource, actor, insert_codes, issue_events},
         page::{self, Page, PageRequest},
         partners, refuse, scope,
     },
@@ -127,38 +127,37 @@ async fn grant<C: ConnectionTrait>(
     by: &str,
 ) -> Result<(), AppError> {
     let until = benefits_until(m)?;
-    let mut rows = vec![];
-    for g in grants {
-        for _ in 0..g.codes {
-            rows.push(code::ActiveModel {
-                organization_id: Set(m.organization_id),
-                order_id: Set(None),
-                membership_id: Set(Some(m.id)),
-                kind: Set(benefits::kind_of(g.product)),
-                value: Set(code_format::generate().map_err(AppError::internal)?),
-                status: Set(StoredCodeStatus::Issued),
-                valid_until: Set(until),
-                assignee: Set(None),
-                assigned_at: Set(None),
-                redeemed_at: Set(None),
-                exam: Set(None),
-                seats: Set(g.seats),
-                activations_total: Set(g.activations),
-                activations_used: Set(0),
-                tenant: Set(None),
-                activated_at: Set(None),
-                replaces_id: Set(None),
-                created_at: Set(now),
-                product: Set(Some(g.product)),
-                core_benefit: Set(g.core),
-                ..Default::default()
-            });
-        }
-    }
-    if rows.is_empty() {
+    let grants: Vec<&Grant> = grants.iter().filter(|g| g.codes > 0).collect();
+    if grants.is_empty() {
         return Ok(());
     }
-    code::Entity::insert_many(rows).exec_without_returning(db).await?;
+    for g in grants {
+        let template = code::ActiveModel {
+            organization_id: Set(m.organization_id),
+            order_id: Set(None),
+            membership_id: Set(Some(m.id)),
+            kind: Set(benefits::kind_of(g.product)),
+            status: Set(StoredCodeStatus::Issued),
+            valid_until: Set(until),
+            assignee: Set(None),
+            assigned_at: Set(None),
+            redeemed_at: Set(None),
+            exam: Set(None),
+            seats: Set(g.seats),
+            activations_total: Set(g.activations),
+            activations_used: Set(0),
+            tenant: Set(None),
+            activated_at: Set(None),
+            replaces_id: Set(None),
+            created_at: Set(now),
+            product: Set(Some(g.product)),
+            core_benefit: Set(g.core),
+            ..Default::default()
+        };
+        let values =
+            (0..g.codes).map(|_| code_format::generate().map_err(AppError::internal)).collect::<Result<Vec<_>, _>>()?;
+        insert_codes(db, &template, &values).await?;
+    }
     issue_events(db, CodeSource::Membership(m.id), now, by).await
 }
 
