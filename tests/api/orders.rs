@@ -399,14 +399,19 @@ async fn a_five_hundred_voucher_site_pack_times_two_hundred_is_fulfilled_in_one_
 /// statements (orders, packages, programs through the agreements, codes).
 const BENCH_ORDERS_PAGE: &str = include_str!("../../bench/orders_page.graphql");
 
+/// 50 fulfilled class packs (30 vouchers each) of one school under EES.
+async fn fifty_fulfilled_orders(app: &TestApp) {
+    let school = academic(app, "Batch School").await;
+    let agreement = ees_year(app, &school, "EES-2026-0018").await;
+    for _ in 0..50 {
+        fulfilled(app, &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
+    }
+}
+
 #[tokio::test]
 async fn the_benchmark_page_of_fifty_orders_costs_at_most_four_statements_however_fast_batches_close() {
     let app = TestApp::spawn().await;
-    let school = academic(&app, "Bench School").await;
-    let agreement = ees_year(&app, &school, "EES-2026-0019").await;
-    for _ in 0..50 {
-        fulfilled(&app, &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
-    }
+    fifty_fulfilled_orders(&app).await;
     // A zero batching delay is the worst case of a loaded server: without
     // loading ahead, batches close while the executor is still polling the
     // orders and split (10 statements here, 30..42 under load in the
@@ -454,11 +459,7 @@ async fn a_mutation_request_never_reads_a_row_cached_before_its_change() {
 async fn a_page_of_fifty_orders_with_their_codes_costs_a_handful_of_statements() {
     // STYLE habit 8: nested lists are batched.
     let app = TestApp::spawn().await;
-    let school = academic(&app, "Batch School").await;
-    let agreement = ees_year(&app, &school, "EES-2026-0018").await;
-    for _ in 0..50 {
-        fulfilled(&app, &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
-    }
+    fifty_fulfilled_orders(&app).await;
     let query = "{ orders(first: 50) { totalCount nodes { id status package { sku programs { code } } agreement { number organization { name } }
                    codes(first: 5) { totalCount nodes { id status value hint events { action } } } } } }";
     let (response, statements) = app.execute_counting(&admin(), query, json!({})).await;
