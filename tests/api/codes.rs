@@ -82,6 +82,10 @@ async fn a_learner_redeeming_their_own_voucher_costs_one_write_and_leaves_its_ev
     let app = TestApp::spawn().await;
     let v = assigned_voucher(&app).await;
     let variables = json!({ "input": { "value": v.value, "exam": "MO-100" } });
+    // a namesake in another organization does not even find it.
+    let elsewhere = academic(&app, "Elsewhere School").await;
+    let (namesake, _) = app.execute_counting(&ada(&elsewhere), REDEEM, variables.clone()).await;
+    assert_eq!(user_errors(&namesake["data"]["redeemCode"]), vec!["UNKNOWN_CODE"], "{namesake}");
     let (response, statements) = app.execute_counting(&ada(&v.school), REDEEM, variables.clone()).await;
     assert_eq!(response["data"]["redeemCode"]["code"]["status"], "REDEEMED", "{response}");
     let pg = app.db.get_database_backend() == sea_orm::DbBackend::Postgres;
