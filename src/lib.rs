@@ -44,9 +44,16 @@ pub struct AppState {
 
 impl AppState {
     /// Builds the schema over `db` with `clock`, verifying tokens with `jwt`.
+    /// Called on a tokio runtime, it starts the redemption committer there
+    /// ([`service::redemptions`]).
     pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>, jwt: JwtVerifier, limits: LimitArgs) -> Self {
         let attempts = Arc::new(ratelimit::CodeAttempts::new(limits.code_attempts_per_minute));
-        let schema = graphql::schema_builder(&limits).data(db.clone()).data(clock.clone()).data(attempts).finish();
+        let schema = graphql::schema_builder(&limits)
+            .data(db.clone())
+            .data(clock.clone())
+            .data(attempts)
+            .data(service::redemptions::Redemptions::start())
+            .finish();
         let document_limits = DocumentLimits::from(&limits);
         Self { db, schema, jwt: Arc::new(jwt), limits: Arc::new(limits), document_limits, clock }
     }

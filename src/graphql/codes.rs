@@ -630,7 +630,8 @@ impl CodeMutation {
         let now = ctx.clock().gql()?.now();
         count_attempt(ctx, viewer, now)?;
         let how = Use::Redeem { exam: input.exam.trim().to_uppercase() };
-        Ok(service::use_code(ctx.db().gql()?, viewer, now, &input.value, how).await.gql()?.into())
+        let redemptions = ctx.redemptions().gql()?;
+        Ok(service::use_code(ctx.db().gql()?, viewer, now, &input.value, how, redemptions).await.gql()?.into())
     }
 
     /// Activates a library access code, an activation token on one
@@ -641,7 +642,8 @@ impl CodeMutation {
         let now = ctx.clock().gql()?.now();
         count_attempt(ctx, viewer, now)?;
         let how = Use::Activate { tenant: input.tenant, seats: input.seats };
-        Ok(service::use_code(ctx.db().gql()?, viewer, now, &input.value, how).await.gql()?.into())
+        let redemptions = ctx.redemptions().gql()?;
+        Ok(service::use_code(ctx.db().gql()?, viewer, now, &input.value, how, redemptions).await.gql()?.into())
     }
 
     /// Issues the one replacement an activated token may get, within 30

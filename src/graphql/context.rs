@@ -5,7 +5,10 @@ use std::sync::Arc;
 use async_graphql::Context;
 use sea_orm::DatabaseConnection;
 
-use crate::{auth::Viewer, clock::Clock, error::AppError, graphql::loaders::Loaders, ratelimit::CodeAttempts};
+use crate::{
+    auth::Viewer, clock::Clock, error::AppError, graphql::loaders::Loaders, ratelimit::CodeAttempts,
+    service::redemptions::Redemptions,
+};
 
 /// The shared clock, as stored in the schema's data.
 pub type SharedClock = Arc<dyn Clock>;
@@ -18,6 +21,7 @@ pub trait ContextExt {
     fn clock(&self) -> Result<&SharedClock, AppError>;
     fn loaders(&self) -> Result<&Loaders, AppError>;
     fn code_attempts(&self) -> Result<&Arc<CodeAttempts>, AppError>;
+    fn redemptions(&self) -> Result<&Redemptions, AppError>;
     /// The caller, who must be signed in.
     fn signed_in(&self) -> Result<&Viewer, AppError> {
         let viewer = self.viewer()?;
@@ -55,5 +59,9 @@ impl ContextExt for Context<'_> {
 
     fn code_attempts(&self) -> Result<&Arc<CodeAttempts>, AppError> {
         get(self, "code attempt limiter")
+    }
+
+    fn redemptions(&self) -> Result<&Redemptions, AppError> {
+        get(self, "redemption committer")
     }
 }

@@ -31,7 +31,9 @@ use crate::{
     service::{
         Outcome,
         page::{self, Page, PageRequest},
-        placeholder, refuse, scope,
+        placeholder,
+        redemptions::{OwnVoucher, Redemptions},
+        refuse, scope,
     },
 };
 
@@ -498,6 +500,7 @@ pub async fn use_code(
     now: DateTime<Utc>,
     value: &str,
     how: Use,
+    redemptions: &Redemptions,
 ) -> Result<Outcome<code::Model>, AppError> {
     let canonical = match canonical(value) {
         Ok(v) => v,
@@ -518,7 +521,7 @@ pub async fn use_code(
     }
     let today = now.date_naive();
     if let Use::Redeem { exam } = &how
-        && let Some(redeemed) = redeem_own_voucher(db, viewer, now, &canonical, exam).await?
+        && let Some(redeemed) = redeem_own_voucher(db, redemptions, viewer, now, &canonical, exam).await?
     {
         return Ok(Ok(redeemed));
     }
@@ -627,16 +630,18 @@ fn redemption(exam: &str, now: DateTime<Utc>) -> UpdateMany<code::Entity> {
         .col_expr(code::Column::Exam, Expr::value(exam.to_owned()))
 }
 
-/// The common redemption in one statement: a person redeeming an exam
-/// voucher of their organization that is assigned to them and still
-/// ASSIGNED and valid today, which `usability_problem` never refuses
-/// . The update's guard is that whole case, found by the
-/// voucher's value, so there is no look-up first. `None` for every other
-/// case (a typo, someone else's voucher, an expired one, an administrator
-/// redeeming for someone): [`use_code`] then looks the code up and says
-/// why it is refused, or redeems it.
+/// The common redemption, committed with whatever others are waiting
+/// ([`super::redemptions`]): a person redeeming an exam voucher of their
+/// organization that is assigned to them and still ASSIGNED and valid
+/// today, which `usability_problem` never refuses. The
+/// guard is that whole case, found by the voucher's value, so there is no
+/// look-up first. `None` for every other case (a typo, someone else's
+/// voucher, an expired one, an administrator redeeming for someone):
+/// [`use_code`] then looks the code up and says why it is refused, or
+/// redeems it.
 async fn redeem_own_voucher(
     db: &DatabaseConnection,
+    redemptions: &Redemptions,
     viewer: &Viewer,
     now: DateTime<Utc>,
     canonical: &str,
@@ -645,15 +650,14 @@ async fn redeem_own_voucher(
     let (Some(subject), Some(organization)) = (viewer.subject.as_deref(), viewer.organization_id) else {
         return Ok(None);
     };
-    let guard = Condition::all()
-        .add(code::Column::Kind.eq(CodeKind::ExamVoucher))
-        .add(code::Column::Status.eq(StoredCodeStatus::Assigned))
-        .add(code::Column::Assignee.eq(subject))
-        .add(code::Column::OrganizationId.eq(organization))
-        .add(code::Column::ValidUntil.gte(now.date_naive()));
-    let detail = Some(format!("exam {exam}"));
-    let target = code::Column::Value.eq(canonical);
-    guarded(db, target, guard, redemption(exam, now), now, subject, "REDEEM", StoredCodeStatus::Assigned, detail).await
+    let voucher = OwnVoucher {
+        value: canonical.to_owned(),
+        subject: subject.to_owned(),
+        organization,
+        exam: exam.to_owned(),
+        now,
+    };
+    redemptions.redeem(db, voucher).await
 }
 
 /// Issues the one replacement an activated token may get, within 30 days

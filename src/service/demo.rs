@@ -26,6 +26,7 @@ use crate::{
         orders::{self, PlaceOrder},
         organizations,
         partners::{self, KpiInput, Listing, PassedExam},
+        redemptions::Redemptions,
     },
 };
 
@@ -179,14 +180,14 @@ pub async fn seed_demo(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<De
     }
     if let Some(code) = vouchers.get(1) {
         let redeem = Use::Redeem { exam: "MO-100".into() };
-        ok("redemption", codes::use_code(db, &admin, now, &code.value, redeem).await?)?;
+        ok("redemption", codes::use_code(db, &admin, now, &code.value, redeem, &Redemptions::inline()).await?)?;
     }
     // Library access for the enterprise, one activated.
     let library = fulfilled(db, now, ea.id, "EREF-LIB", 3).await?;
     if let Some(code) = library.first() {
         ok("assignment", codes::assign(db, &admin, now, code.id, "carol@fabrikam.example".into()).await?)?;
         let activate = Use::Activate { tenant: None, seats: None };
-        ok("activation", codes::use_code(db, &admin, now, &code.value, activate).await?)?;
+        ok("activation", codes::use_code(db, &admin, now, &code.value, activate, &Redemptions::inline()).await?)?;
     }
     // A site pack the reseller placed, waiting for confirmation.
     let shop = Viewer {

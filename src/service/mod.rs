@@ -15,6 +15,7 @@ pub mod orders;
 pub mod organizations;
 pub mod page;
 pub mod partners;
+pub mod redemptions;
 pub mod scope;
 pub mod seed;
 

@@ -1,0 +1,239 @@
+//! Group commit for the common redemption: a person redeeming an exam
+//! voucher of their organization that is assigned to them, still
+//! `ASSIGNED` and valid today (R-13, R-17, R-18), which
+//! `usability_problem` never refuses.
+//!
+//! Requests hand such a redemption to one committer task and wait. The
+//! committer takes whatever has queued up (at most [`MAX_BATCH`]; it never
+//! waits for more) and redeems it all at once: on PostgreSQL one statement
+//! that locks the codes in id order, updates them and writes their `REDEEM`
+//! events; on SQLite one transaction holding one `UPDATE .. FROM
+//! .. RETURNING` and one `INSERT` of the events. Every request is answered
+//! only after that commit. A lone request is a batch of one, so nothing
+//! waits for company; under load, one commit carries many redemptions.
+//!
+//! The update's guard is that whole case, found by each voucher's value.
+//! A request whose voucher the update did not match (a typo, someone
+//! else's voucher, an expired one, the same request twice in one batch) gets `None` and then goes the long way in
+//! [`super::codes::use_code`], which looks the code up and says why it is
+//! refused, or redeems it. The batch's statements run on the first
+//! request's database handle, so that request's statement count includes
+//! them.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use entity::{
+    code, code_event,
+    enums::{CodeKind, StoredCodeStatus},
+};
+use sea_orm::{ActiveEnum, DatabaseConnection, DbBackend, EntityTrait, Set, Statement, TransactionTrait, Value};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{error::AppError, service::placeholder};
+
+/// The most redemptions one commit carries.
+pub const MAX_BATCH: usize = 256;
+
+/// Redemptions waiting for the committer; past this, senders wait.
+const QUEUE: usize = 1024;
+
+/// One person's redemption of a voucher assigned to them.
+#[derive(Debug, Clone)]
+pub struct OwnVoucher {
+    /// The voucher's canonical value.
+    pub value: String,
+    /// The person (token subject), who must be its assignee.
+    pub subject: String,
+    /// Their organization, which must own it (R-32).
+    pub organization: i64,
+    /// The exam it is redeemed for (R-13).
+    pub exam: String,
+    /// The request's instant; the voucher must be valid on its date (R-18).
+    pub now: DateTime<Utc>,
+}
+
+/// The handle requests redeem through: a queue to the committer task, or,
+/// where no tokio runtime runs (seeding, the demo), each redemption
+/// committed alone in the caller.
+#[derive(Clone)]
+pub struct Redemptions {
+    queue: Option<mpsc::Sender<Pending>>,
+}
+
+struct Pending {
+    db: DatabaseConnection,
+    voucher: OwnVoucher,
+    reply: oneshot::Sender<Result<Option<code::Model>, AppError>>,
+}
+
+impl Redemptions {
+    /// Starts the committer on the current tokio runtime (outside one,
+    /// [`Redemptions::inline`]). It ends when the last handle is dropped.
+    pub fn start() -> Self {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return Self::inline();
+        };
+        let (queue, pending) = mpsc::channel(QUEUE);
+        runtime.spawn(commit_batches(pending));
+        Self { queue: Some(queue) }
+    }
+
+    /// Each redemption committed alone, in the caller.
+    pub fn inline() -> Self {
+        Self { queue: None }
+    }
+
+    /// Redeems `voucher` on `db` if the guard matches: the code, now
+    /// `REDEEMED`, or `None` when it did not match (nothing was written).
+    pub async fn redeem(&self, db: &DatabaseConnection, voucher: OwnVoucher) -> Result<Option<code::Model>, AppError> {
+        let Some(queue) = &self.queue else {
+            return Ok(commit(db, std::slice::from_ref(&voucher)).await?.pop().flatten());
+        };
+        let (reply, answer) = oneshot::channel();
+        let pending = Pending { db: db.clone(), voucher, reply };
+        if let Err(mpsc::error::SendError(pending)) = queue.send(pending).await {
+            // The committer has stopped (its runtime is shutting down).
+            return Ok(commit(db, std::slice::from_ref(&pending.voucher)).await?.pop().flatten());
+        }
+        answer.await.unwrap_or_else(|_| Err(AppError::internal("the redemption committer stopped mid-batch")))
+    }
+}
+
+/// The committer: takes what has queued, commits it, answers each request.
+async fn commit_batches(mut pending: mpsc::Receiver<Pending>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while pending.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let vouchers: Vec<OwnVoucher> = batch.iter().map(|p| p.voucher.clone()).collect();
+        let outcome = commit(&batch[0].db, &vouchers).await;
+        tracing::debug!(redemptions = vouchers.len(), ok = outcome.is_ok(), "redemption batch committed");
+        match outcome {
+            Ok(redeemed) => {
+                for (p, code) in batch.drain(..).zip(redeemed) {
+                    let _ = p.reply.send(Ok(code));
+                }
+            }
+            Err(error) => {
+                for p in batch.drain(..) {
+                    let _ = p.reply.send(Err(error.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// Redeems every voucher whose guard matches, in one commit; the answers
+/// line up with `vouchers`. Requests for one value by different people
+/// cannot both match (a code has one organization and one assignee), so
+/// all are tried; of identical requests only the first is, and the others
+/// get `None` and find out why the long way.
+pub(crate) async fn commit(
+    db: &DatabaseConnection,
+    vouchers: &[OwnVoucher],
+) -> Result<Vec<Option<code::Model>>, AppError> {
+    let mut seen = HashSet::new();
+    let distinct: Vec<&OwnVoucher> =
+        vouchers.iter().filter(|v| seen.insert((v.value.as_str(), v.subject.as_str(), v.organization))).collect();
+    let backend = db.get_database_backend();
+    let redeemed = if backend == DbBackend::Postgres {
+        code::Entity::find().from_raw_sql(postgres_batch(&distinct)).all(db).await?
+    } else {
+        let txn = db.begin().await?;
+        let _writer = crate::db::sqlite_writer(db).await;
+        let redeemed = code::Entity::find().from_raw_sql(sqlite_batch(&distinct)).all(&txn).await?;
+        if !redeemed.is_empty() {
+            code_event::Entity::insert_many(redeemed.iter().map(event)).exec_without_returning(&txn).await?;
+        }
+        txn.commit().await?;
+        redeemed
+    };
+    let mut by_value: HashMap<String, code::Model> = redeemed.into_iter().map(|c| (c.value.clone(), c)).collect();
+    let mut answer = |v: &OwnVoucher| {
+        let theirs = by_value.get(&v.value)?;
+        let matches =
+            theirs.assignee.as_deref() == Some(v.subject.as_str()) && theirs.organization_id == v.organization;
+        if matches { by_value.remove(&v.value) } else { None }
+    };
+    Ok(vouchers.iter().map(&mut answer).collect())
+}
+
+/// The `REDEEM` event of a code the batch redeemed, as the long way writes
+/// it (the assignee redeemed it).
+fn event(code: &code::Model) -> code_event::ActiveModel {
+    code_event::ActiveModel {
+        code_id: Set(code.id),
+        at: Set(code.redeemed_at.unwrap_or(code.created_at)),
+        actor: Set(code.assignee.clone().unwrap_or_default()),
+        action: Set("REDEEM".to_owned()),
+        from_status: Set(Some(StoredCodeStatus::Assigned.to_value())),
+        to_status: Set(code.status.to_value()),
+        detail: Set(code.exam.as_ref().map(|exam| format!("exam {exam}"))),
+        ..Default::default()
+    }
+}
+
+/// `j(v, s, o, exam, at, today)`: one row of bind parameters per voucher,
+/// then the guard's constants; returns the SQL of the rows and the values.
+fn requests(backend: DbBackend, vouchers: &[&OwnVoucher]) -> (String, Vec<Value>, impl Fn(usize) -> String) {
+    let p = move |n: usize| placeholder(backend, n);
+    let mut values: Vec<Value> = Vec::with_capacity(vouchers.len() * 6 + 3);
+    let mut rows = Vec::with_capacity(vouchers.len());
+    for v in vouchers {
+        let n = values.len();
+        rows.push(format!("({}, {}, {}, {}, {}, {})", p(n + 1), p(n + 2), p(n + 3), p(n + 4), p(n + 5), p(n + 6)));
+        values.extend([
+            v.value.clone().into(),
+            v.subject.clone().into(),
+            v.organization.into(),
+            v.exam.clone().into(),
+            v.now.into(),
+            v.now.date_naive().into(),
+        ]);
+    }
+    values.extend([
+        CodeKind::ExamVoucher.to_value().into(),
+        StoredCodeStatus::Assigned.to_value().into(),
+        StoredCodeStatus::Redeemed.to_value().into(),
+    ]);
+    (format!("WITH j(v, s, o, exam, at, today) AS (VALUES {})", rows.join(", ")), values, p)
+}
+
+/// SQLite: `UPDATE .. FROM` the requests, returning the codes redeemed.
+fn sqlite_batch(vouchers: &[&OwnVoucher]) -> Statement {
+    let (with, values, p) = requests(DbBackend::Sqlite, vouchers);
+    let k = values.len() - 2;
+    let sql = format!(
+        "{with} UPDATE codes SET status = {redeemed}, redeemed_at = j.at, exam = j.exam FROM j \
+         WHERE codes.value = j.v AND codes.kind = {kind} AND codes.status = {assigned} \
+         AND codes.assignee = j.s AND codes.organization_id = j.o AND codes.valid_until >= j.today \
+         RETURNING *",
+        kind = p(k),
+        assigned = p(k + 1),
+        redeemed = p(k + 2),
+    );
+    Statement::from_sql_and_values(DbBackend::Sqlite, sql, values)
+}
+
+/// PostgreSQL: one statement that locks the matching codes in id order (so
+/// two servers' batches cannot deadlock), redeems them and writes their
+/// events, returning the codes redeemed.
+fn postgres_batch(vouchers: &[&OwnVoucher]) -> Statement {
+    let (with, values, p) = requests(DbBackend::Postgres, vouchers);
+    let k = values.len() - 2;
+    let sql = format!(
+        "{with}, \
+         matched AS (SELECT c.id, j.exam, j.at FROM codes c JOIN j ON c.value = j.v \
+           WHERE c.kind = {kind} AND c.status = {assigned} AND c.assignee = j.s \
+           AND c.organization_id = j.o AND c.valid_until >= j.today \
+           ORDER BY c.id FOR UPDATE OF c), \
+         updated AS (UPDATE codes SET status = {redeemed}, redeemed_at = matched.at, exam = matched.exam \
+           FROM matched WHERE codes.id = matched.id RETURNING codes.*), \
+         event AS (INSERT INTO code_events (code_id, at, actor, action, from_status, to_status, detail) \
+           SELECT id, redeemed_at, assignee, 'REDEEM', {assigned}, status, 'exam ' || exam FROM updated) \
+         SELECT * FROM updated",
+        kind = p(k),
+        assigned = p(k + 1),
+        redeemed = p(k + 2),
+    );
+    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
+}
