@@ -131,9 +131,8 @@ async fn redemptions_arriving_together_commit_together_and_each_gets_its_own_ans
         if payload["code"]["status"] == "REDEEMED" { "REDEEMED".to_owned() } else { user_errors(payload).join(",") }
     };
     assert_eq!(said(0), "UNKNOWN_CODE", "{:?}", answers[0]);
-    for k in 1..=28 {
-        assert_eq!(said(k), "REDEEMED", "{:?}", answers[k]);
-    }
+    let redeemed: Vec<usize> = (0..answers.len()).filter(|&k| said(k) == "REDEEMED").collect();
+    assert_eq!(redeemed, (1..=28).collect::<Vec<_>>(), "{answers:?}");
     assert_eq!(said(29), "ALREADY_REDEEMED", "the same request twice");
     assert_eq!(said(30), "NOT_ASSIGNED", "a voucher assigned to nobody");
     // Alone, each redemption costs at least one statement; together, the
