@@ -85,7 +85,7 @@ class Loader:
             subprocess.run(["psql", "-X", "-q", self.db.url, "-c", "VACUUM ANALYZE"], check=True, capture_output=True)
 
 
-def load(db, workdir, organizations=200, orders=2000, codes=1_000_000, memberships=5000, pool_orders=800):
+def load(db, workdir, organizations=200, orders=2000, codes=1_000_000, memberships=5000, pool_orders=1400):
     """Loads the data set; returns what the workloads need to know."""
     loader = Loader(db, workdir)
     try:
