@@ -23,8 +23,6 @@ fn init_logs(log: &LogArgs) -> WorkerGuard {
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let (writer, guard) = NonBlockingBuilder::default()
         .lossy(false)
-        // The default queue is 128 000 lines, allocated up front (4 MiB).
-        .buffered_lines_limit(4096)
         .thread_name("licensegraph-log")
         .finish(BufWriter::with_capacity(64 * 1024, std::io::stderr()));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_ansi(ansi);
