@@ -1,6 +1,6 @@
 //! Wiring only: configuration, logs, database, then the chosen command.
 
-use std::{io::BufWriter, process::ExitCode, sync::Arc};
+use std::{process::ExitCode, sync::Arc};
 
 use clap::Parser;
 use licensegraph::{
@@ -10,33 +10,23 @@ use licensegraph::{
     config::{Cli, Command, LogArgs, LogFormat, SeedArgs, ServeArgs, TokenArgs},
     graphql, prepare_database,
 };
-use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 
-/// Logs to stderr through a background thread that writes what has queued
-/// in one go, so a request never waits on the write. No line is dropped:
-/// when the queue is full, loggers wait. Keep the guard until exit; it
-/// flushes what is left.
-fn init_logs(log: &LogArgs) -> WorkerGuard {
+fn init_logs(log: &LogArgs) {
     let filter = EnvFilter::try_new(&log.log).unwrap_or_else(|_| EnvFilter::new("info"));
     // Colours only on a terminal: escape codes in a log file break grep and parsers.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let (writer, guard) = NonBlockingBuilder::default()
-        .lossy(false)
-        .thread_name("licensegraph-log")
-        .finish(BufWriter::with_capacity(64 * 1024, std::io::stderr()));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_ansi(ansi);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
     match log.log_format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
     }
-    guard
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let (database, log, command) = Cli::parse().command();
-    let _logs = init_logs(&log);
+    init_logs(&log);
     let result = match command {
         Command::Schema => {
             print!("{}", graphql::sdl());
