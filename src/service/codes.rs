@@ -358,9 +358,8 @@ fn refuse_code<T>(field: &str, code: UserErrorCode) -> Result<Outcome<T>, AppErr
     refuse(field, code, explain(code))
 }
 
-/// Runs `update` on the code `target` names (by id, or by its unique
-/// value) if `guard` still holds, and appends the event, atomically.
-/// `None` when no code matched.
+/// Runs `update` on code `id` if `guard` still holds, and appends the
+/// event, atomically. `None` when the code no longer matched.
 ///
 /// PostgreSQL: one statement, `WITH updated AS (UPDATE .. RETURNING *),
 /// event AS (INSERT .. SELECT .. FROM updated) SELECT * FROM updated`, so a
@@ -370,7 +369,7 @@ fn refuse_code<T>(field: &str, code: UserErrorCode) -> Result<Outcome<T>, AppErr
 /// process's other writers ([`crate::db::sqlite_writer`]).
 async fn guarded(
     db: &DatabaseConnection,
-    target: Expr,
+    id: i64,
     guard: Condition,
     update: UpdateMany<code::Entity>,
     now: DateTime<Utc>,
@@ -379,7 +378,7 @@ async fn guarded(
     from: StoredCodeStatus,
     detail: Option<String>,
 ) -> Result<Option<code::Model>, AppError> {
-    let update = update.filter(target).filter(guard);
+    let update = update.filter(code::Column::Id.eq(id)).filter(guard);
     let backend = db.get_database_backend();
     if backend != DbBackend::Postgres {
         // A deferred BEGIN takes no lock: only the statements after it wait
@@ -470,9 +469,7 @@ pub async fn assign(
             .col_expr(code::Column::AssignedAt, Expr::value(now));
         let guard = still(&code, today).add(code::Column::Assignee.is_null());
         let detail = Some(format!("assigned to {assignee}"));
-        if let Some(updated) =
-            guarded(db, code::Column::Id.eq(id), guard, update, now, actor(viewer), "ASSIGN", code.status, detail)
-                .await?
+        if let Some(updated) = guarded(db, id, guard, update, now, actor(viewer), "ASSIGN", code.status, detail).await?
         {
             return Ok(Ok(updated));
         }
@@ -606,8 +603,7 @@ pub async fn use_code(
             ),
         };
         if let Some(updated) =
-            guarded(db, code::Column::Id.eq(code.id), guard, update, now, actor(viewer), action, code.status, detail)
-                .await?
+            guarded(db, code.id, guard, update, now, actor(viewer), action, code.status, detail).await?
         {
             return Ok(Ok(updated));
         }
@@ -774,9 +770,7 @@ pub async fn revoke(
         let update = code::Entity::update_many().col_expr(code::Column::Status, Expr::value(StoredCodeStatus::Revoked));
         let guard = Condition::all().add(code::Column::Status.eq(code.status));
         let detail = Some(reason.clone());
-        if let Some(updated) =
-            guarded(db, code::Column::Id.eq(id), guard, update, now, actor(viewer), "REVOKE", code.status, detail)
-                .await?
+        if let Some(updated) = guarded(db, id, guard, update, now, actor(viewer), "REVOKE", code.status, detail).await?
         {
             return Ok(Ok(updated));
         }

@@ -142,7 +142,8 @@ pub(crate) async fn commit(
         let _writer = crate::db::sqlite_writer(db).await;
         let redeemed = code::Entity::find().from_raw_sql(sqlite_batch(&distinct)).all(&txn).await?;
         if !redeemed.is_empty() {
-            code_event::Entity::insert_many(redeemed.iter().map(event)).exec_without_returning(&txn).await?;
+            let events = redeemed.iter().map(event).collect::<Result<Vec<_>, _>>()?;
+            code_event::Entity::insert_many(events).exec_without_returning(&txn).await?;
         }
         txn.commit().await?;
         redeemed
@@ -158,18 +159,21 @@ pub(crate) async fn commit(
 }
 
 /// The `REDEEM` event of a code the batch redeemed, as the long way writes
-/// it (the assignee redeemed it).
-fn event(code: &code::Model) -> code_event::ActiveModel {
-    code_event::ActiveModel {
+/// it: by its assignee, at the redemption's instant, "exam <exam>".
+fn event(code: &code::Model) -> Result<code_event::ActiveModel, AppError> {
+    let (Some(at), Some(actor), Some(exam)) = (code.redeemed_at, &code.assignee, &code.exam) else {
+        return Err(AppError::internal(format!("code {} came back from its redemption half-written", code.id)));
+    };
+    Ok(code_event::ActiveModel {
         code_id: Set(code.id),
-        at: Set(code.redeemed_at.unwrap_or(code.created_at)),
-        actor: Set(code.assignee.clone().unwrap_or_default()),
+        at: Set(at),
+        actor: Set(actor.clone()),
         action: Set("REDEEM".to_owned()),
         from_status: Set(Some(StoredCodeStatus::Assigned.to_value())),
         to_status: Set(code.status.to_value()),
-        detail: Set(code.exam.as_ref().map(|exam| format!("exam {exam}"))),
+        detail: Set(Some(format!("exam {exam}"))),
         ..Default::default()
-    }
+    })
 }
 
 /// `j(v, s, o, exam, at, today)`: one row of bind parameters per voucher,
