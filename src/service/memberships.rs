@@ -26,7 +26,6 @@ use crate::{
     auth::Viewer,
     domain::{
         benefits::{self, Grant},
-        code_format,
         memberships::{
             Levels, Standing, current_anniversary, eligibility, renewal_window, renewals_for_reactivation, standing,
         },
@@ -154,9 +153,7 @@ async fn grant<C: ConnectionTrait>(
             core_benefit: Set(g.core),
             ..Default::default()
         };
-        let values =
-            (0..g.codes).map(|_| code_format::generate().map_err(AppError::internal)).collect::<Result<Vec<_>, _>>()?;
-        insert_codes(db, &template, &values).await?;
+        insert_codes(db, &template, u64::from(g.codes)).await?;
     }
     issue_events(db, CodeSource::Membership(m.id), now, by).await
 }
