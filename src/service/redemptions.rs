@@ -87,14 +87,15 @@ impl Redemptions {
     /// Redeems `voucher` on `db` if the guard matches: the code, now
     /// `REDEEMED`, or `None` when it did not match (nothing was written).
     pub async fn redeem(&self, db: &DatabaseConnection, voucher: OwnVoucher) -> Result<Option<code::Model>, AppError> {
+        let alone = |voucher: OwnVoucher| async move { Ok(commit(db, &[voucher]).await?.pop().flatten()) };
         let Some(queue) = &self.queue else {
-            return Ok(commit(db, std::slice::from_ref(&voucher)).await?.pop().flatten());
+            return alone(voucher).await;
         };
         let (reply, answer) = oneshot::channel();
         let pending = Pending { db: db.clone(), voucher, reply };
         if let Err(mpsc::error::SendError(pending)) = queue.send(pending).await {
             // The committer has stopped (its runtime is shutting down).
-            return Ok(commit(db, std::slice::from_ref(&pending.voucher)).await?.pop().flatten());
+            return alone(pending.voucher).await;
         }
         answer.await.unwrap_or_else(|_| Err(AppError::internal("the redemption committer stopped mid-batch")))
     }
