@@ -197,6 +197,21 @@ async fn unused_codes_expire_when_their_agreement_ends() {
 }
 
 #[tokio::test]
+async fn a_voucher_is_redeemed_in_one_write_on_its_last_valid_day() {
+    // valid through 2027-06-30 (its agreement's end) inclusive. The
+    // statement count shows that the batched guard itself accepts the last
+    // day, not the look-up path it falls back to.
+    let app = TestApp::spawn().await;
+    let v = assigned_voucher(&app).await;
+    app.clock.set(Utc.with_ymd_and_hms(2027, 6, 30, 23, 59, 0).unwrap());
+    let variables = json!({ "input": { "value": v.value, "exam": "MO-100" } });
+    let (response, statements) = app.execute_counting(&ada(&v.school), REDEEM, variables).await;
+    assert_eq!(response["data"]["redeemCode"]["code"]["status"], "REDEEMED", "{response}");
+    let pg = app.db.get_database_backend() == sea_orm::DbBackend::Postgres;
+    assert_eq!(statements, if pg { 1 } else { 2 }, "statements of a redemption on the last day");
+}
+
+#[tokio::test]
 async fn a_revoked_code_cannot_be_used() {
     let app = TestApp::spawn().await;
     let v = assigned_voucher(&app).await;
