@@ -282,6 +282,26 @@ async fn library_access_is_activated_once_by_its_assignee() {
     );
 }
 
+#[tokio::test]
+async fn an_assigned_library_code_is_not_redeemed_as_a_voucher() {
+    // only exam vouchers are redeemed. Carol's library code is
+    // ASSIGNED to her, valid and of her organization: everything the
+    // one-write redemption checks but its kind.
+    let app = TestApp::spawn().await;
+    let corp = organization(&app, json!({ "name": "Contoso Ltd", "kind": "ENTERPRISE" })).await;
+    let agreement = agreement(&app, &corp, "EA", "EA-2026-0001", "2026-01-01", "2028-12-31").await;
+    let order = fulfilled(&app, &agreement, "EREF-LIB", 2, "PRORATED").await;
+    let (id, value) = codes_of(&app, &order, 1).await.remove(0);
+    let carol = person("carol", &[Role::Learner], corp.id);
+    mutate(&app, &customer_admin(&corp), ASSIGN, json!({ "codeId": id, "assignee": "carol" })).await;
+    let redeemed = mutate(&app, &carol, REDEEM, json!({ "value": value, "exam": "MO-100" })).await;
+    assert_eq!(user_errors(&redeemed), vec!["WRONG_KIND"], "{redeemed}");
+    let seen = app
+        .execute(&admin(), "query($id: ID!) { node(id: $id) { ... on Code { status } } }", json!({ "id": id }))
+        .await;
+    assert_eq!(seen["data"]["node"]["status"], "ASSIGNED", "{seen}");
+}
+
 /// A partner with a CSP agreement and a fulfilled order of two `kind` codes.
 async fn partner_codes(app: &TestApp, kind: &str, capacity: (&str, i32)) -> (Org, Vec<(String, String)>) {
     let create = "mutation($input: CreatePackageInput!) { createPackage(input: $input) { package { sku } userErrors { code field } } }";
