@@ -13,7 +13,11 @@
 //! - a mutation over GET gets 405 with `Allow: POST`;
 //! - a bad token gets 401 before anything runs (never anonymous).
 
-use std::{collections::HashMap, sync::atomic::Ordering, time::Instant};
+use std::{
+    collections::HashMap,
+    sync::{Arc, atomic::Ordering},
+    time::Instant,
+};
 
 use async_graphql::{
     ServerError, Value, Variables,
@@ -29,7 +33,6 @@ use axum::{
     routing::get,
 };
 use serde_json::{Map, json};
-use tracing::Instrument;
 
 use crate::{
     AppState,
@@ -37,6 +40,7 @@ use crate::{
     db,
     error::{AppError, field_error_code, request_error_code},
     graphql::loaders,
+    logs,
 };
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json; charset=utf-8";
@@ -392,7 +396,7 @@ async fn execute(state: &AppState, headers: &HeaderMap, media: Media, params: Pa
     let loaders = loaders::loaders(db.clone());
     let executed =
         tokio::time::timeout(state.limits.request_timeout(), state.execute(request, viewer, db, loaders)).await;
-    tracing::Span::current().record("statements", statements.load(Ordering::Relaxed));
+    logs::record_statements(statements.load(Ordering::Relaxed));
     let mut response = match executed {
         Ok(response) => response,
         Err(_) => {
@@ -461,38 +465,34 @@ async fn not_found() -> Response {
     json_response(StatusCode::NOT_FOUND, Media::Json, &error_body("no such route", "NOT_FOUND"))
 }
 
-/// Gives every request an id (kept from `X-Request-Id` when sane), a span
-/// carrying it, and one log line when it ends.
+/// Gives every request an id (kept from `X-Request-Id` when sane), which
+/// every log line its task writes carries ([`logs::scope`]), and one log
+/// line when it ends.
 async fn request_context(request: Request, next: Next) -> Response {
-    let request_id = request
+    let request_id: Arc<str> = request
         .headers()
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|id| {
             !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         })
-        .map(str::to_owned)
-        .unwrap_or_else(new_request_id);
+        .map_or_else(new_request_id, Arc::from);
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let span = tracing::info_span!(
-        "request",
-        request_id = %request_id,
-        method = %method,
-        path = %path,
-        statements = tracing::field::Empty
-    );
     let started = Instant::now();
-    let mut response = next.run(request).instrument(span.clone()).await;
-    let status = response.status().as_u16();
-    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-    span.in_scope(|| {
+    let mut response = logs::scope(request_id.clone(), async move {
+        let response = next.run(request).await;
+        let status = response.status().as_u16();
+        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let statements = logs::statements();
         if method == Method::GET && (path == "/healthz" || path == "/readyz") {
-            tracing::debug!(status, elapsed_ms, "served");
+            tracing::debug!(%method, %path, status, elapsed_ms, "served");
         } else {
-            tracing::info!(status, elapsed_ms, "served");
+            tracing::info!(%method, %path, statements, status, elapsed_ms, "served");
         }
-    });
+        response
+    })
+    .await;
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }
@@ -500,10 +500,10 @@ async fn request_context(request: Request, next: Next) -> Response {
 }
 
 /// 16 random hex digits, written without a `format!` per byte.
-fn new_request_id() -> String {
+fn new_request_id() -> Arc<str> {
     use rand::Rng;
     let id: u64 = rand::rng().random();
-    format!("{id:016x}")
+    Arc::from(format!("{id:016x}"))
 }
 
 #[cfg(test)]

@@ -8,7 +8,9 @@ use licensegraph::{
     auth::{JwtVerifier, Role, TokenSigner, load_or_create_secret, secret_file},
     clock::{Clock, SystemClock},
     config::{Cli, Command, LogArgs, LogFormat, SeedArgs, ServeArgs, TokenArgs},
-    graphql, prepare_database,
+    graphql,
+    logs::{self, Lines, Shape},
+    prepare_database,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -16,10 +18,10 @@ fn init_logs(log: &LogArgs) {
     let filter = EnvFilter::try_new(&log.log).unwrap_or_else(|_| EnvFilter::new("info"));
     // Colours only on a terminal: escape codes in a log file break grep and parsers.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(logs::stderr()).with_ansi(ansi);
     match log.log_format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().event_format(Lines(Shape::Json)).init(),
+        LogFormat::Text => builder.event_format(Lines(Shape::Text)).init(),
     }
 }
 

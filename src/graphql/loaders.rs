@@ -54,7 +54,9 @@ pub fn loaders_with_delay(db: DatabaseConnection, delay: std::time::Duration) ->
 }
 
 fn uncached(db: DatabaseConnection) -> DataLoader<DbLoader, HashMapCache> {
-    let loaders = DataLoader::with_cache(DbLoader { db }, tokio::spawn, HashMapCache::default());
+    // Batches run in tasks of their own, as the request they serve: their
+    // log lines (sqlx's warnings, say) carry its id.
+    let loaders = DataLoader::with_cache(DbLoader { db }, crate::logs::spawner(), HashMapCache::default());
     loaders.enable_all_cache(false);
     loaders
 }

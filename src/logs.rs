@@ -1,0 +1,291 @@
+//! Log lines, and the request id on every line a request's task writes.
+//!
+//! Each request gets an id ([`crate::http`]) that must be on every log line
+//! it causes. A tracing span per request would do that, but on the cheap
+//! query the span (created, formatted, entered and left on every poll)
+//! and std's locked stderr cost about a tenth of the request's CPU
+//! (docs/performance.md). So the id lives in a task-local instead
+//! ([`scope`]), and the line format ([`Lines`]) writes it on every event
+//! raised inside that task (ours, sea-orm's and sqlx's alike); the
+//! request's loaders run their batches in the same scope
+//! ([`crate::graphql::loaders`]). Lines go straight to file descriptor 2
+//! ([`stderr`]), one `write(2)` each, without std's stderr lock.
+
+use std::{cell::Cell, fmt, fs::File, future::Future, os::fd::AsFd, sync::Arc};
+
+use tracing::{Event, Subscriber};
+use tracing_subscriber::{
+    fmt::{
+        FmtContext, FormatEvent, FormatFields, FormattedFields,
+        format::Writer,
+        time::{FormatTime, SystemTime},
+    },
+    registry::LookupSpan,
+};
+
+/// What a request's log lines carry: its id, and the SQL statements it
+/// ran once known.
+#[derive(Debug)]
+pub struct RequestLog {
+    id: Arc<str>,
+    statements: Cell<Option<usize>>,
+}
+
+tokio::task_local! {
+    static REQUEST: RequestLog;
+}
+
+/// Runs `future` as the request `id`: every log line it writes carries it.
+pub fn scope<F: Future>(id: Arc<str>, future: F) -> impl Future<Output = F::Output> {
+    REQUEST.scope(RequestLog { id, statements: Cell::new(None) }, future)
+}
+
+/// The id of the request this task serves, if any.
+pub fn current_id() -> Option<Arc<str>> {
+    REQUEST.try_with(|r| r.id.clone()).ok()
+}
+
+/// Notes how many statements the current request ran (its log line's
+/// `statements=N`).
+pub fn record_statements(n: usize) {
+    let _ = REQUEST.try_with(|r| r.statements.set(Some(n)));
+}
+
+/// The statements noted by [`record_statements`] for this request.
+pub fn statements() -> Option<usize> {
+    REQUEST.try_with(|r| r.statements.get()).ok().flatten()
+}
+
+/// A spawner for tasks that work for the current request (a DataLoader's
+/// batches): each runs as that request, so its log lines carry the id.
+pub fn spawner<F>() -> impl Fn(F) -> tokio::task::JoinHandle<()> + Send + Sync + 'static
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let request = current_id();
+    move |task| match request.clone() {
+        Some(id) => tokio::spawn(scope(id, task)),
+        None => tokio::spawn(task),
+    }
+}
+
+/// The shape of a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// `2026-11-21T09:30:00.000000Z  INFO target: message request_id=.. k=v`
+    Text,
+    /// One JSON object a line: timestamp, level, target, request_id and
+    /// the event's fields (with `.json()`'s field format).
+    Json,
+}
+
+/// The event format: tracing-subscriber's fields, with the request id of
+/// the current task (see the module doc).
+#[derive(Debug, Clone, Copy)]
+pub struct Lines(pub Shape);
+
+impl<S, N> FormatEvent<S, N> for Lines
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut w: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+        let meta = event.metadata();
+        let id = current_id();
+        match self.0 {
+            Shape::Text => {
+                SystemTime.format_time(&mut w)?;
+                let level = meta.level();
+                if w.has_ansi_escapes() {
+                    write!(w, " \x1b[{}m{level:>5}\x1b[0m ", level_colour(level))?;
+                } else {
+                    write!(w, " {level:>5} ")?;
+                }
+                // Spans other crates open (none at info today) keep their place.
+                if let Some(scope) = ctx.event_scope() {
+                    for span in scope.from_root() {
+                        write!(w, "{}", span.name())?;
+                        if let Some(fields) = span.extensions().get::<FormattedFields<N>>()
+                            && !fields.is_empty()
+                        {
+                            write!(w, "{{{fields}}}")?;
+                        }
+                        w.write_str(": ")?;
+                    }
+                }
+                write!(w, "{}: ", meta.target())?;
+                ctx.field_format().format_fields(w.by_ref(), event)?;
+                if let Some(id) = id {
+                    write!(w, " request_id={id}")?;
+                }
+                writeln!(w)
+            }
+            Shape::Json => {
+                w.write_str("{\"timestamp\":\"")?;
+                SystemTime.format_time(&mut w)?;
+                write!(w, "\",\"level\":\"{}\",\"target\":", meta.level())?;
+                json_string(&mut w, meta.target())?;
+                if let Some(id) = id {
+                    // Ids are 1..64 of [A-Za-z0-9_-] (http.rs): nothing to escape.
+                    write!(w, ",\"request_id\":\"{id}\"")?;
+                }
+                w.write_str(",\"fields\":")?;
+                ctx.field_format().format_fields(w.by_ref(), event)?;
+                w.write_str("}\n")
+            }
+        }
+    }
+}
+
+/// The ANSI colour tracing-subscriber gives each level.
+fn level_colour(level: &tracing::Level) -> u8 {
+    match *level {
+        tracing::Level::ERROR => 31,
+        tracing::Level::WARN => 33,
+        tracing::Level::INFO => 32,
+        tracing::Level::DEBUG => 34,
+        tracing::Level::TRACE => 35,
+    }
+}
+
+fn json_string(w: &mut Writer<'_>, s: &str) -> fmt::Result {
+    match serde_json::to_string(s) {
+        Ok(quoted) => w.write_str(&quoted),
+        Err(_) => Err(fmt::Error),
+    }
+}
+
+/// A writer onto the process's standard error: a duplicate of descriptor 2
+/// written without std's `Stderr` lock (tracing-subscriber formats a whole
+/// line first and writes it with one call, so lines do not interleave).
+/// Falls back to std's `Stderr` if the descriptor cannot be duplicated.
+pub fn stderr() -> StderrWriter {
+    match std::io::stderr().as_fd().try_clone_to_owned() {
+        Ok(fd) => StderrWriter::Raw(Arc::new(File::from(fd))),
+        Err(_) => StderrWriter::Std,
+    }
+}
+
+/// See [`stderr`].
+#[derive(Debug, Clone)]
+pub enum StderrWriter {
+    Raw(Arc<File>),
+    Std,
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for StderrWriter {
+    type Writer = Box<dyn std::io::Write + 'a>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        match self {
+            Self::Raw(file) => Box::new(file.as_ref()),
+            Self::Std => Box::new(std::io::stderr()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{
+        io,
+        sync::{Arc, Mutex},
+    };
+
+    use tracing_subscriber::fmt::MakeWriter;
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            self.0.lock().map_err(|_| io::Error::other("poisoned"))?.extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> MakeWriter<'a> for Buffer {
+        type Writer = Self;
+        fn make_writer(&'a self) -> Self {
+            self.clone()
+        }
+    }
+
+    impl Buffer {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().map(|b| b.clone()).unwrap_or_default()).unwrap_or_default()
+        }
+    }
+
+    /// Logs one line outside any request and one inside request `abc`,
+    /// in `shape`, and returns the two lines.
+    async fn two_lines(shape: Shape) -> (String, String) {
+        let buffer = Buffer::default();
+        let builder = tracing_subscriber::fmt().with_writer(buffer.clone()).with_ansi(false);
+        let _guard = match shape {
+            Shape::Text => tracing::subscriber::set_default(builder.event_format(Lines(shape)).finish()),
+            Shape::Json => tracing::subscriber::set_default(builder.json().event_format(Lines(shape)).finish()),
+        };
+        tracing::info!(status = 200, "outside");
+        scope(Arc::from("abc"), async {
+            tokio::task::yield_now().await;
+            tracing::info!(path = %"/graphql", "inside");
+        })
+        .await;
+        let text = buffer.text();
+        let mut lines = text.lines().map(str::to_owned);
+        (lines.next().unwrap_or_default(), lines.next().unwrap_or_default())
+    }
+
+    #[tokio::test]
+    async fn text_lines_carry_the_request_id_inside_a_request_only() {
+        let (outside, inside) = two_lines(Shape::Text).await;
+        assert!(outside.contains(" INFO licensegraph::logs::tests: outside status=200"), "{outside}");
+        assert!(!outside.contains("request_id"), "{outside}");
+        assert!(inside.ends_with("inside path=/graphql request_id=abc"), "{inside}");
+    }
+
+    #[tokio::test]
+    async fn json_lines_are_json_with_the_request_id() {
+        let (outside, inside) = two_lines(Shape::Json).await;
+        let outside: serde_json::Value = serde_json::from_str(&outside).unwrap_or_default();
+        let inside: serde_json::Value = serde_json::from_str(&inside).unwrap_or_default();
+        assert_eq!(outside["level"], "INFO");
+        assert_eq!(outside["fields"]["status"], 200);
+        assert!(outside.get("request_id").is_none(), "{outside}");
+        assert_eq!(inside["request_id"], "abc");
+        assert_eq!(inside["target"], "licensegraph::logs::tests");
+        assert_eq!(inside["fields"]["message"], "inside");
+        assert_eq!(inside["fields"]["path"], "/graphql");
+    }
+
+    #[tokio::test]
+    async fn tasks_spawned_for_a_request_run_as_it() {
+        let spawn = spawner();
+        let outside = spawn(async { assert_eq!(current_id(), None) });
+        assert!(outside.await.is_ok());
+        let inside = scope(Arc::from("r1"), async {
+            let spawn = spawner();
+            spawn(async { assert_eq!(current_id().as_deref(), Some("r1")) }).await
+        })
+        .await;
+        assert!(inside.is_ok(), "the spawned task did not see the request id");
+    }
+
+    #[tokio::test]
+    async fn statements_are_noted_per_request() {
+        assert_eq!(statements(), None);
+        scope(Arc::from("x"), async {
+            assert_eq!(statements(), None);
+            record_statements(4);
+            assert_eq!(statements(), Some(4));
+            assert_eq!(current_id().as_deref(), Some("x"));
+        })
+        .await;
+        assert_eq!(current_id(), None);
+    }
+}
