@@ -3,6 +3,7 @@
     python3 bench/run.py                          # everything, both engines
     python3 bench/run.py --workloads cheap,start  # some of it
     python3 bench/run.py --engines sqlite --rounds 5 --seconds 10
+    python3 bench/run.py --binary /tmp/old/licensegraph  # another build
 
 Builds and starts the release binary (logs at info, as in production), loads
 the realistic data set (bench/dataset.py: 200 organizations, 2 000 orders,
@@ -518,12 +519,18 @@ def main():
     parser.add_argument("--redeem-per-round", type=int, default=12_800)
     parser.add_argument("--fulfil-rounds", type=int, default=3)
     parser.add_argument("--output", help="also write the results here (JSON)")
+    parser.add_argument("--binary", help="measure this licensegraph binary (say, a copy of an older build) "
+                                         "instead of building target/release")
     args = parser.parse_args()
+    global RELEASE
     workloads = args.workloads.split(",")
     for tool in ["wrk", "sqlite3", "psql", "pgbench"]:
         if not shutil.which(tool):
             lg.fail(f"{tool} is not installed (Debian: wrk sqlite3 postgresql-client)")
-    subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "licensegraph"], cwd=lg.ROOT, check=True)
+    if args.binary:
+        RELEASE = os.path.abspath(args.binary)
+    else:
+        subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "licensegraph"], cwd=lg.ROOT, check=True)
     work, cleanup = lg.workdir()
     results = {"machine": {"cpus": os.cpu_count(), "kernel": os.uname().release}, "args": vars(args)}
     try:

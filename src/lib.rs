@@ -27,6 +27,7 @@ use crate::{
     config::LimitArgs,
     graphql::{
         AppSchema,
+        documents::Documents,
         limits::DocumentLimits,
         loaders::{self, Loaders},
     },
@@ -39,7 +40,8 @@ pub struct AppState {
     pub schema: AppSchema,
     pub jwt: Arc<JwtVerifier>,
     pub limits: Arc<LimitArgs>,
-    pub document_limits: DocumentLimits,
+    /// Parsed documents, with the document limits ([`graphql::documents`]).
+    pub documents: Arc<Documents>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -55,14 +57,15 @@ impl AppState {
             .data(attempts)
             .data(service::redemptions::Redemptions::start())
             .finish();
-        let document_limits = DocumentLimits::from(&limits);
-        Self { db, schema, jwt: Arc::new(jwt), limits: Arc::new(limits), document_limits, clock }
+        let documents = Arc::new(Documents::new(DocumentLimits::from(&limits)));
+        Self { db, schema, jwt: Arc::new(jwt), limits: Arc::new(limits), documents, clock }
     }
 
     /// Runs a GraphQL request as `viewer` on `db` (the request's own handle,
     /// which may count its statements) with `loaders`: the document limits
-    /// first, then the schema; a query operation's loaders cache what they
-    /// load (a mutation's never do). HTTP and the tests both come in here.
+    /// first (on a document parsed once per distinct text), then the
+    /// schema; a query operation's loaders cache what they load (a
+    /// mutation's never do). HTTP and the tests both come in here.
     pub async fn execute(
         &self,
         mut request: async_graphql::Request,
@@ -70,7 +73,7 @@ impl AppState {
         db: DatabaseConnection,
         loaders: Loaders,
     ) -> async_graphql::Response {
-        if let Err(error) = self.document_limits.check(&mut request, viewer.is_admin()) {
+        if let Err(error) = self.documents.prepare(&mut request, viewer.is_admin()) {
             return async_graphql::Response::from_errors(vec![error]);
         }
         if operation_type(&mut request) == Some(OperationType::Query) {

@@ -14,7 +14,8 @@
 //! `MaxIntrospectionDepthRule` does. Complexity and directives per field
 //! use async-graphql's own limits (see `graphql::schema_builder`).
 //!
-//! These checks run before the schema executes ([`crate::AppState::execute`]),
+//! These checks run before the schema executes ([`crate::AppState::execute`],
+//! on a document measured once per distinct text: [`super::documents`]),
 //! not as an async-graphql extension: with any extension registered,
 //! async-graphql sends every field of every answer through the extension
 //! chain, which cost the nested bench page a tenth of its CPU time.
@@ -22,7 +23,7 @@
 use std::collections::HashMap;
 
 use async_graphql::{
-    Request, ServerError,
+    ServerError,
     parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
 
@@ -67,12 +68,22 @@ fn coded_error(message: impl Into<String>, code: &str) -> ServerError {
     err
 }
 
+/// A parsed document that passed the text limits, with what the document
+/// limits judge it by: all of it depends on the text alone, so it is
+/// worked out once per distinct text ([`super::documents`]).
+#[derive(Debug)]
+pub struct Measured {
+    pub document: ExecutableDocument,
+    pub introspects: bool,
+    /// [`count_fields`], capped just past the limit.
+    pub fields: usize,
+    pub depth: Depth,
+}
+
 impl DocumentLimits {
-    /// Checks the request's text, parses it (the parsed document stays in
-    /// the request, so it is parsed once) and checks the document. An
+    /// Checks a query's text, parses it and measures the document. An
     /// error is a request error: nothing executes.
-    pub fn check(&self, request: &mut Request, admin: bool) -> Result<(), ServerError> {
-        let query = &request.query;
+    pub fn measure(&self, query: &str) -> Result<Measured, ServerError> {
         if query.len() > self.max_query_bytes {
             return Err(limit_error(format!("the query is longer than {} bytes", self.max_query_bytes)));
         }
@@ -80,24 +91,30 @@ impl DocumentLimits {
         if count_tokens(query, self.max_tokens) > self.max_tokens {
             return Err(limit_error(format!("the query has more than {} tokens", self.max_tokens)));
         }
-        let document = request.parsed_query()?;
-        if self.introspection == Introspection::Admins && !admin && introspects(document) {
+        let document = async_graphql::parser::parse_query(query)?;
+        let introspects = introspects(&document);
+        let fields = count_fields(&document, self.max_fields);
+        // Only with the expanded field count bounded is walking every
+        // fragment spread (unmemoised: depth depends on where) cheap.
+        let depth = if fields > self.max_fields { Depth::default() } else { measure_depth(&document) };
+        Ok(Measured { document, introspects, fields, depth })
+    }
+
+    /// Judges a measured document for a caller (`admin` or not).
+    pub fn judge(&self, measured: &Measured, admin: bool) -> Result<(), ServerError> {
+        if self.introspection == Introspection::Admins && !admin && measured.introspects {
             return Err(coded_error(
                 "introspection is open to admins only on this server; the schema is published as schema.graphql",
                 "FORBIDDEN",
             ));
         }
-        let fields = count_fields(document, self.max_fields);
-        if fields > self.max_fields {
+        if measured.fields > self.max_fields {
             return Err(limit_error(format!("the query asks for more than {} fields", self.max_fields)));
         }
-        // Only now, with the expanded field count bounded, is walking every
-        // fragment spread (unmemoised: depth depends on where) cheap.
-        let depth = measure_depth(document);
-        if depth.depth > self.max_depth {
+        if measured.depth.depth > self.max_depth {
             return Err(limit_error(format!("the query is nested deeper than {} levels", self.max_depth)));
         }
-        if depth.introspection_lists > MAX_INTROSPECTION_LISTS {
+        if measured.depth.introspection_lists > MAX_INTROSPECTION_LISTS {
             return Err(limit_error(format!(
                 "introspection nests fields, inputFields, interfaces or possibleTypes more than {MAX_INTROSPECTION_LISTS} times"
             )));
