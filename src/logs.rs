@@ -174,12 +174,42 @@ pub enum StderrWriter {
 }
 
 impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for StderrWriter {
-    type Writer = Box<dyn std::io::Write + 'a>;
+    type Writer = StderrLine<'a>;
 
-    fn make_writer(&'a self) -> Self::Writer {
+    fn make_writer(&'a self) -> StderrLine<'a> {
         match self {
-            Self::Raw(file) => Box::new(file.as_ref()),
-            Self::Std => Box::new(std::io::stderr()),
+            Self::Raw(file) => StderrLine::Raw(file),
+            Self::Std => StderrLine::Std(std::io::stderr()),
+        }
+    }
+}
+
+/// One line's writer from [`StderrWriter`] (no allocation per line).
+#[derive(Debug)]
+pub enum StderrLine<'a> {
+    Raw(&'a File),
+    Std(std::io::Stderr),
+}
+
+impl std::io::Write for StderrLine<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Raw(file) => file.write(bytes),
+            Self::Std(stderr) => stderr.write(bytes),
+        }
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match self {
+            Self::Raw(file) => file.write_all(bytes),
+            Self::Std(stderr) => stderr.write_all(bytes),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Self::Raw(file) => file.flush(),
+            Self::Std(stderr) => stderr.flush(),
         }
     }
 }
