@@ -6,10 +6,11 @@
 //! in: with none configured, one is generated and kept in a file.
 
 use std::{
-    collections::BTreeSet,
+    collections::{BTreeSet, HashMap},
     fmt, fs,
     io::Write,
     path::{Path, PathBuf},
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
@@ -149,9 +150,31 @@ struct AcceptedKey {
 
 /// Verifies bearer tokens against the current key and, during a rotation,
 /// the previous one.
+///
+/// A client sends the same token with every request until it expires, and
+/// verifying it (the signature, the header and the claims' JSON) was about
+/// a tenth of a small request's CPU. So a token that passed every check is
+/// remembered by its whole text, with its viewer and its time claims: the
+/// same text again has the same signature, key, algorithm, issuer,
+/// audience, subject and roles, and only `exp` and `nbf` are checked again
+/// (against the clock, with the same leeway). A token that failed is never
+/// remembered. At most [`MAX_REMEMBERED_TOKENS`] are kept.
 #[derive(Clone)]
 pub struct JwtVerifier {
     keys: Vec<AcceptedKey>,
+    leeway: u64,
+    remembered: Arc<Mutex<HashMap<Box<str>, Verified>>>,
+}
+
+/// Tokens a verifier remembers at most (see [`JwtVerifier`]).
+pub const MAX_REMEMBERED_TOKENS: usize = 1024;
+
+/// A token that passed: its viewer and time claims.
+#[derive(Debug, Clone)]
+struct Verified {
+    viewer: Viewer,
+    exp: u64,
+    nbf: Option<u64>,
 }
 
 impl fmt::Debug for JwtVerifier {
@@ -195,7 +218,7 @@ impl JwtVerifier {
         }
         let keys =
             keys.into_iter().map(|key| Self::accepted(key, issuer, audience, leeway)).collect::<Result<Vec<_>, _>>()?;
-        Ok(Self { keys })
+        Ok(Self { keys, leeway: leeway.as_secs(), remembered: Arc::default() })
     }
 
     /// The key ids tokens may name in their `kid` header, current first.
@@ -262,6 +285,45 @@ impl JwtVerifier {
     /// points at its own key (`jku`, `x5u`, `jwk`, `x5c`) is refused: keys
     /// come from configuration only. An unknown `kid` is refused.
     pub fn verify(&self, token: &str) -> Result<Viewer, AppError> {
+        self.verify_at(token, jsonwebtoken::get_current_timestamp())
+    }
+
+    /// [`verify`](Self::verify) at `now` (seconds since the epoch): the
+    /// time a remembered token's `exp` and `nbf` are checked against.
+    /// (jsonwebtoken checks a new token against the system clock.)
+    fn verify_at(&self, token: &str, now: u64) -> Result<Viewer, AppError> {
+        if let Some(verified) = self.remembered.lock().ok().and_then(|r| r.get(token).cloned()) {
+            // jsonwebtoken's own tests, with the same leeway.
+            if verified.exp < now.saturating_sub(self.leeway) {
+                return Err(AppError::unauthenticated("the token has expired"));
+            }
+            if verified.nbf.is_some_and(|nbf| nbf > now.saturating_add(self.leeway)) {
+                return Err(AppError::unauthenticated("the token is not valid yet (nbf)"));
+            }
+            return Ok(verified.viewer);
+        }
+        let verified = self.verify_token(token)?;
+        let viewer = verified.viewer.clone();
+        self.remember(token, verified);
+        Ok(viewer)
+    }
+
+    fn remember(&self, token: &str, verified: Verified) {
+        let Ok(mut remembered) = self.remembered.lock() else { return };
+        while remembered.len() >= MAX_REMEMBERED_TOKENS {
+            let Some(old) = remembered.keys().next().cloned() else { break };
+            remembered.remove(&old);
+        }
+        remembered.insert(Box::from(token), verified);
+    }
+
+    /// How many tokens are remembered.
+    pub fn remembered_tokens(&self) -> usize {
+        self.remembered.lock().map_or(0, |r| r.len())
+    }
+
+    /// Every check of a token not seen before.
+    fn verify_token(&self, token: &str) -> Result<Verified, AppError> {
         let header =
             jsonwebtoken::decode_header(token).map_err(|_| AppError::unauthenticated("the token is malformed"))?;
         if header.jku.is_some() || header.x5u.is_some() || header.jwk.is_some() || header.x5c.is_some() {
@@ -279,7 +341,10 @@ impl JwtVerifier {
         let mut failures = vec![];
         for accepted in candidates {
             match jsonwebtoken::decode::<Claims>(token, &accepted.key, &accepted.validation) {
-                Ok(data) => return viewer_from_claims(data.claims),
+                Ok(data) => {
+                    let (exp, nbf) = (data.claims.exp, data.claims.nbf);
+                    return Ok(Verified { viewer: viewer_from_claims(data.claims)?, exp, nbf });
+                }
                 Err(e) => failures.push(e),
             }
         }
@@ -458,6 +523,78 @@ pub fn load_or_create_secret(path: &Path) -> Result<Secret, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn verifier_and_signer(leeway: u64) -> (JwtVerifier, TokenSigner) {
+        let secret = Secret::new("a-test-secret-of-at-least-32-bytes!!");
+        let verifier =
+            JwtVerifier::new(VerificationKey::Secret(secret.clone()), "iss", "aud", Duration::from_secs(leeway));
+        (verifier.expect("verifier"), TokenSigner::hs256(&secret, "iss", "aud"))
+    }
+
+    fn message(result: Result<Viewer, AppError>) -> String {
+        match result {
+            Ok(viewer) => format!("accepted {:?}", viewer.subject),
+            Err(AppError::Unauthenticated(message)) => message,
+            Err(other) => other.code().to_string(),
+        }
+    }
+
+    #[test]
+    fn a_remembered_token_still_expires() {
+        let (verifier, signer) = verifier_and_signer(30);
+        let token = signer.mint("ada", &[Role::Admin], None, Duration::from_secs(3600)).expect("token");
+        let now = jsonwebtoken::get_current_timestamp();
+        assert_eq!(message(verifier.verify(&token)), "accepted Some(\"ada\")");
+        assert_eq!(verifier.remembered_tokens(), 1);
+        // Within the leeway after exp: still good; one second past it: expired.
+        assert_eq!(message(verifier.verify_at(&token, now + 3600 + 30)), "accepted Some(\"ada\")");
+        assert_eq!(message(verifier.verify_at(&token, now + 3600 + 31)), "the token has expired");
+        // nbf (minted as now) is checked again too, should the clock go back.
+        assert_eq!(message(verifier.verify_at(&token, now - 31)), "the token is not valid yet (nbf)");
+        assert_eq!(message(verifier.verify_at(&token, now)), "accepted Some(\"ada\")");
+    }
+
+    #[test]
+    fn only_tokens_that_passed_are_remembered_and_only_by_their_whole_text() {
+        let (verifier, signer) = verifier_and_signer(0);
+        let token = signer.mint("ada", &[Role::Admin], None, Duration::from_secs(3600)).expect("token");
+        assert!(verifier.verify(&token).is_ok());
+        // The same token with its signature's last character changed.
+        let mut forged = token.clone();
+        let last = forged.pop().expect("non-empty");
+        forged.push(if last == 'A' { 'B' } else { 'A' });
+        for _ in 0..2 {
+            assert_eq!(message(verifier.verify(&forged)), "the token's signature does not verify");
+        }
+        let now = jsonwebtoken::get_current_timestamp();
+        let claims = Claims {
+            sub: "bob".into(),
+            roles: vec!["admin".into()],
+            org: None,
+            exp: now - 100,
+            iat: now - 200,
+            nbf: None,
+            iss: "iss".into(),
+            aud: "aud".into(),
+        };
+        let secret = Secret::new("a-test-secret-of-at-least-32-bytes!!");
+        let key = EncodingKey::from_secret(secret.expose().as_bytes());
+        let expired = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).expect("token");
+        let (strict, _) = verifier_and_signer(0);
+        assert_eq!(message(strict.verify(&expired)), "the token has expired");
+        assert_eq!(strict.remembered_tokens(), 0);
+        assert_eq!(verifier.remembered_tokens(), 1);
+    }
+
+    #[test]
+    fn remembered_tokens_are_bounded() {
+        let (verifier, signer) = verifier_and_signer(0);
+        for n in 0..MAX_REMEMBERED_TOKENS + 10 {
+            let token = signer.mint(&format!("user{n}"), &[Role::Admin], None, Duration::from_secs(60)).expect("token");
+            assert!(verifier.verify(&token).is_ok());
+        }
+        assert_eq!(verifier.remembered_tokens(), MAX_REMEMBERED_TOKENS);
+    }
 
     #[test]
     fn sqlite_paths_are_found_in_urls() {
