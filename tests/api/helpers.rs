@@ -141,10 +141,11 @@ impl TestApp {
 
     /// Like [`execute`](Self::execute), also counting the SQL statements the
     /// request ran (to prove nested lists are batched). The loaders wait
-    /// 50 ms for keys, so what is measured is the batching itself and not
-    /// how fast a busy machine polls resolvers.
+    /// 200 ms for keys, so what is measured is the batching itself and not
+    /// how fast a busy machine polls resolvers (50 ms was once too short for
+    /// 50 orders' resolvers in a debug build on two cores busy compiling).
     pub async fn execute_counting(&self, viewer: &Viewer, query: &str, variables: Value) -> (Value, usize) {
-        self.execute_counting_with_delay(viewer, query, variables, Duration::from_millis(50)).await
+        self.execute_counting_with_delay(viewer, query, variables, Duration::from_millis(200)).await
     }
 
     /// Like [`execute_counting`](Self::execute_counting), the loaders
