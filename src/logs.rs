@@ -8,10 +8,11 @@
 //! ([`scope`]), and the line format ([`Lines`]) writes it on every event
 //! raised inside that task (ours, sea-orm's and sqlx's alike); the
 //! request's loaders run their batches in the same scope
-//! ([`crate::graphql::loaders`]). Lines go straight to file descriptor 2
-//! ([`stderr`]), one `write(2)` each, without std's stderr lock.
+//! ([`crate::graphql::loaders`]). Lines go to standard error through a
+//! short buffer ([`Sink`]): `warn` and `error` at once, the rest within
+//! 50 ms.
 
-use std::{cell::Cell, fmt, fs::File, future::Future, os::fd::AsFd, sync::Arc};
+use std::{cell::Cell, fmt, fs::File, future::Future, io::Write as _, os::fd::AsFd, sync::Arc};
 
 use tracing::{Event, Subscriber};
 use tracing_subscriber::{
@@ -155,62 +156,128 @@ fn json_string(w: &mut Writer<'_>, s: &str) -> fmt::Result {
     }
 }
 
-/// A writer onto the process's standard error: a duplicate of descriptor 2
-/// written without std's `Stderr` lock (tracing-subscriber formats a whole
-/// line first and writes it with one call, so lines do not interleave).
-/// Falls back to std's `Stderr` if the descriptor cannot be duplicated.
-pub fn stderr() -> StderrWriter {
-    match std::io::stderr().as_fd().try_clone_to_owned() {
-        Ok(fd) => StderrWriter::Raw(Arc::new(File::from(fd))),
-        Err(_) => StderrWriter::Std,
+/// Where log lines go: standard error, through a buffer.
+///
+/// A `write(2)` per line was a tenth of a small request's CPU. Lines at
+/// `info` and below wait here (at most [`FLUSH_BYTES`], at most
+/// [`FLUSH_EVERY`]: a thread writes out what has gathered); a `warn` or
+/// `error` line writes out the buffer and itself at once, so nothing
+/// important waits, and lines keep their order. [`Sink::flush`] writes out
+/// the rest (main calls it before the process ends).
+#[derive(Clone)]
+pub struct Sink(Arc<SinkInner>);
+
+struct SinkInner {
+    /// False when no thread flushes: every line is written at once.
+    buffered: bool,
+    /// Pending lines, and the destination: written under one lock so that
+    /// lines leave in the order they came.
+    state: std::sync::Mutex<(Vec<u8>, Box<dyn std::io::Write + Send>)>,
+}
+
+/// Bytes of lines a [`Sink`] holds before writing them out.
+pub const FLUSH_BYTES: usize = 32 * 1024;
+/// The longest a line waits in a [`Sink`].
+pub const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
+
+impl Sink {
+    /// A sink onto `destination`; it holds lines only if `buffered` (and
+    /// then someone must call [`flush`](Self::flush)).
+    pub fn new(destination: Box<dyn std::io::Write + Send>, buffered: bool) -> Self {
+        let capacity = if buffered { FLUSH_BYTES } else { 0 };
+        Self(Arc::new(SinkInner {
+            buffered,
+            state: std::sync::Mutex::new((Vec::with_capacity(capacity), destination)),
+        }))
     }
-}
 
-/// See [`stderr`].
-#[derive(Debug, Clone)]
-pub enum StderrWriter {
-    Raw(Arc<File>),
-    Std,
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for StderrWriter {
-    type Writer = StderrLine<'a>;
-
-    fn make_writer(&'a self) -> StderrLine<'a> {
-        match self {
-            Self::Raw(file) => StderrLine::Raw(file),
-            Self::Std => StderrLine::Std(std::io::stderr()),
+    /// The process's standard error (a duplicate of descriptor 2, written
+    /// without std's `Stderr` lock; std's `Stderr` if it cannot be
+    /// duplicated), with a thread writing out pending lines every
+    /// [`FLUSH_EVERY`] (unbuffered if that thread cannot start).
+    pub fn stderr() -> Self {
+        let destination = || -> Box<dyn std::io::Write + Send> {
+            match std::io::stderr().as_fd().try_clone_to_owned() {
+                Ok(fd) => Box::new(File::from(fd)),
+                Err(_) => Box::new(std::io::stderr()),
+            }
+        };
+        let sink = Self::new(destination(), true);
+        let flusher = sink.clone();
+        let started = std::thread::Builder::new().name("log-flush".into()).spawn(move || {
+            loop {
+                std::thread::sleep(FLUSH_EVERY);
+                flusher.flush();
+            }
+        });
+        match started {
+            Ok(_) => sink,
+            Err(_) => Self::new(destination(), false),
         }
     }
+
+    /// Writes out every pending line.
+    pub fn flush(&self) {
+        if let Ok(mut state) = self.0.state.lock() {
+            write_out(&mut state);
+        }
+    }
+
+    /// Adds one formatted line; writes out at once when `urgent`, when the
+    /// buffer is full, or when the sink does not buffer.
+    fn add(&self, line: &[u8], urgent: bool) -> std::io::Result<()> {
+        let Ok(mut state) = self.0.state.lock() else {
+            return std::io::stderr().write_all(line);
+        };
+        if !self.0.buffered {
+            return state.1.write_all(line);
+        }
+        state.0.extend_from_slice(line);
+        if urgent || state.0.len() >= FLUSH_BYTES {
+            write_out(&mut state);
+        }
+        Ok(())
+    }
 }
 
-/// One line's writer from [`StderrWriter`] (no allocation per line).
-#[derive(Debug)]
-pub enum StderrLine<'a> {
-    Raw(&'a File),
-    Std(std::io::Stderr),
+/// Writes the pending lines to the destination and empties the buffer
+/// (keeping its capacity). A failed write drops them: logs must never
+/// stop the server.
+fn write_out(state: &mut (Vec<u8>, Box<dyn std::io::Write + Send>)) {
+    if !state.0.is_empty() {
+        let (pending, destination) = state;
+        let _ = destination.write_all(pending);
+        pending.clear();
+    }
 }
 
-impl std::io::Write for StderrLine<'_> {
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Sink {
+    type Writer = SinkLine<'a>;
+
+    fn make_writer(&'a self) -> SinkLine<'a> {
+        SinkLine { sink: self, urgent: false }
+    }
+
+    fn make_writer_for(&'a self, meta: &tracing::Metadata<'_>) -> SinkLine<'a> {
+        SinkLine { sink: self, urgent: *meta.level() <= tracing::Level::WARN }
+    }
+}
+
+/// One line's writer from a [`Sink`] (tracing-subscriber formats a whole
+/// line, then writes it with one `write_all`).
+pub struct SinkLine<'a> {
+    sink: &'a Sink,
+    urgent: bool,
+}
+
+impl std::io::Write for SinkLine<'_> {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        match self {
-            Self::Raw(file) => file.write(bytes),
-            Self::Std(stderr) => stderr.write(bytes),
-        }
-    }
-
-    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        match self {
-            Self::Raw(file) => file.write_all(bytes),
-            Self::Std(stderr) => stderr.write_all(bytes),
-        }
+        self.sink.add(bytes, self.urgent)?;
+        Ok(bytes.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        match self {
-            Self::Raw(file) => file.flush(),
-            Self::Std(stderr) => stderr.flush(),
-        }
+        Ok(())
     }
 }
 
@@ -291,6 +358,47 @@ mod tests {
         assert_eq!(inside["target"], "licensegraph::logs::tests");
         assert_eq!(inside["fields"]["message"], "inside");
         assert_eq!(inside["fields"]["path"], "/graphql");
+    }
+
+    #[test]
+    fn info_lines_wait_and_a_warning_writes_everything_out_in_order() {
+        let out = Buffer::default();
+        let sink = Sink::new(Box::new(out.clone()), true);
+        let subscriber = tracing_subscriber::fmt().with_writer(sink.clone()).with_ansi(false).finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!("first");
+            tracing::info!("second");
+            assert_eq!(out.text(), "", "info lines wait");
+            tracing::warn!("third");
+            let text = out.text();
+            let order: Vec<bool> = ["first", "second", "third"].iter().map(|w| text.contains(w)).collect();
+            assert_eq!(order, [true, true, true], "{text}");
+            assert!(text.find("first") < text.find("second") && text.find("second") < text.find("third"));
+            tracing::info!("fourth");
+            assert!(!out.text().contains("fourth"));
+        });
+        sink.flush();
+        assert!(out.text().contains("fourth"), "flush writes out the rest");
+    }
+
+    #[test]
+    fn a_full_buffer_is_written_out_and_an_unbuffered_sink_writes_at_once() {
+        let out = Buffer::default();
+        let sink = Sink::new(Box::new(out.clone()), true);
+        let line = "x".repeat(1000);
+        let subscriber = tracing_subscriber::fmt().with_writer(sink.clone()).with_ansi(false).finish();
+        tracing::subscriber::with_default(subscriber, || {
+            for _ in 0..(FLUSH_BYTES / 1000 + 1) {
+                tracing::info!("{line}");
+            }
+        });
+        assert!(out.text().len() >= FLUSH_BYTES, "{} bytes written", out.text().len());
+
+        let out = Buffer::default();
+        let sink = Sink::new(Box::new(out.clone()), false);
+        let subscriber = tracing_subscriber::fmt().with_writer(sink).with_ansi(false).finish();
+        tracing::subscriber::with_default(subscriber, || tracing::info!("at once"));
+        assert!(out.text().contains("at once"));
     }
 
     #[tokio::test]

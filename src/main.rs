@@ -9,26 +9,29 @@ use licensegraph::{
     clock::{Clock, SystemClock},
     config::{Cli, Command, LogArgs, LogFormat, SeedArgs, ServeArgs, TokenArgs},
     graphql,
-    logs::{self, Lines, Shape},
+    logs::{Lines, Shape, Sink},
     prepare_database,
 };
 use tracing_subscriber::EnvFilter;
 
-fn init_logs(log: &LogArgs) {
+/// Sets up logging; the sink returned must be flushed before exit.
+fn init_logs(log: &LogArgs) -> Sink {
     let filter = EnvFilter::try_new(&log.log).unwrap_or_else(|_| EnvFilter::new("info"));
     // Colours only on a terminal: escape codes in a log file break grep and parsers.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(logs::stderr()).with_ansi(ansi);
+    let sink = Sink::stderr();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(sink.clone()).with_ansi(ansi);
     match log.log_format {
         LogFormat::Json => builder.json().event_format(Lines(Shape::Json)).init(),
         LogFormat::Text => builder.event_format(Lines(Shape::Text)).init(),
     }
+    sink
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let (database, log, command) = Cli::parse().command();
-    init_logs(&log);
+    let logs = init_logs(&log);
     let result = match command {
         Command::Schema => {
             print!("{}", graphql::sdl());
@@ -41,14 +44,16 @@ async fn main() -> ExitCode {
         Command::Seed(args) => seed(&database.database_url, &args).await,
         Command::Serve(args) => serve(&database.database_url, database.db_max_connections, *args).await,
     };
-    match result {
+    let code = match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             tracing::error!("{message}");
             eprintln!("licensegraph: {message}");
             ExitCode::FAILURE
         }
-    }
+    };
+    logs.flush();
+    code
 }
 
 fn mint(database_url: &str, args: &TokenArgs) -> Result<String, String> {
