@@ -27,7 +27,7 @@ use tracing_subscriber::{
 /// What a request's log lines carry: its id, and the SQL statements it
 /// ran once known.
 #[derive(Debug)]
-pub struct RequestLog {
+struct RequestLog {
     id: Arc<str>,
     statements: Cell<Option<usize>>,
 }

@@ -266,10 +266,7 @@ async fn values_are_shown_only_to_the_owner_the_assignee_and_admins() {
 async fn library_access_is_activated_once_by_its_assignee() {
     //
     let app = TestApp::spawn().await;
-    let corp = organization(&app, json!({ "name": "Contoso Ltd", "kind": "ENTERPRISE" })).await;
-    let agreement = agreement(&app, &corp, "EA", "EA-2026-0001", "2026-01-01", "2028-12-31").await;
-    let order = fulfilled(&app, &agreement, "EREF-LIB", 2, "PRORATED").await;
-    let (id, value) = codes_of(&app, &order, 1).await.remove(0);
+    let (corp, id, value) = library_code(&app).await;
     let carol = person("carol", &[Role::Learner], corp.id);
     assert_eq!(user_errors(&mutate(&app, &carol, ACTIVATE, json!({ "value": value })).await), vec!["NOT_ASSIGNED"]);
     mutate(&app, &customer_admin(&corp), ASSIGN, json!({ "codeId": id, "assignee": "carol" })).await;
@@ -288,10 +285,7 @@ async fn an_assigned_library_code_is_not_redeemed_as_a_voucher() {
     // ASSIGNED to her, valid and of her organization: everything the
     // one-write redemption checks but its kind.
     let app = TestApp::spawn().await;
-    let corp = organization(&app, json!({ "name": "Contoso Ltd", "kind": "ENTERPRISE" })).await;
-    let agreement = agreement(&app, &corp, "EA", "EA-2026-0001", "2026-01-01", "2028-12-31").await;
-    let order = fulfilled(&app, &agreement, "EREF-LIB", 2, "PRORATED").await;
-    let (id, value) = codes_of(&app, &order, 1).await.remove(0);
+    let (corp, id, value) = library_code(&app).await;
     let carol = person("carol", &[Role::Learner], corp.id);
     mutate(&app, &customer_admin(&corp), ASSIGN, json!({ "codeId": id, "assignee": "carol" })).await;
     let redeemed = mutate(&app, &carol, REDEEM, json!({ "value": value, "exam": "MO-100" })).await;
@@ -300,6 +294,16 @@ async fn an_assigned_library_code_is_not_redeemed_as_a_voucher() {
         .execute(&admin(), "query($id: ID!) { node(id: $id) { ... on Code { status } } }", json!({ "id": id }))
         .await;
     assert_eq!(seen["data"]["node"]["status"], "ASSIGNED", "{seen}");
+}
+
+/// An enterprise with a fulfilled order of library access (EREF-LIB), and
+/// the id and value of its first code (not assigned yet).
+async fn library_code(app: &TestApp) -> (Org, String, String) {
+    let corp = organization(app, json!({ "name": "Contoso Ltd", "kind": "ENTERPRISE" })).await;
+    let agreement = agreement(app, &corp, "EA", "EA-2026-0001", "2026-01-01", "2028-12-31").await;
+    let order = fulfilled(app, &agreement, "EREF-LIB", 2, "PRORATED").await;
+    let (id, value) = codes_of(app, &order, 1).await.remove(0);
+    (corp, id, value)
 }
 
 /// A partner with a CSP agreement and a fulfilled order of two `kind` codes.
