@@ -254,7 +254,10 @@ impl Loader<FirstCodesOf> for DbLoader {
                 groups.push((key.size, key.source));
             }
         }
-        let mut map: HashMap<FirstCodesOf, Vec<code::Model>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        let mut map: HashMap<FirstCodesOf, Vec<code::Model>> = keys
+            .iter()
+            .map(|k| (*k, Vec::with_capacity(usize::try_from(k.size.saturating_add(1)).unwrap_or(0))))
+            .collect();
         for (size, kind) in groups {
             let sources: Vec<CodeSource> =
                 keys.iter().filter(|k| k.size == size && same_kind(kind, k.source)).map(|k| k.source).collect();

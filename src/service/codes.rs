@@ -15,8 +15,8 @@ use entity::{
 };
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    IdenStatic, Iterable, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set, Statement, TransactionTrait,
-    UpdateMany,
+    FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set, Statement,
+    TransactionTrait, UpdateMany,
     sea_query::{Expr, ExprTrait},
 };
 
@@ -30,6 +30,7 @@ use crate::{
     error::{AppError, UserErrorCode, constraint_to_user_error},
     service::{
         Outcome,
+        code_rows::{COLUMNS, CodeRow},
         page::{self, Page, PageRequest},
         placeholder,
         redemptions::{OwnVoucher, Redemptions},
@@ -103,7 +104,13 @@ pub async fn list_codes(
     today: NaiveDate,
     request: PageRequest,
 ) -> Result<Page<code::Model>, AppError> {
-    Ok(page::fetch(db, codes_query(viewer, filter, today), code::Column::Id, request).await?)
+    let page =
+        page::fetch_as::<_, CodeRow, _>(db, codes_query(viewer, filter, today), code::Column::Id, request).await?;
+    Ok(Page {
+        items: page.items.into_iter().map(|row| row.0).collect(),
+        has_previous: page.has_previous,
+        has_next: page.has_next,
+    })
 }
 
 /// One code, if the viewer may see it.
@@ -112,7 +119,12 @@ pub async fn code<C: ConnectionTrait>(db: &C, viewer: &Viewer, id: i64) -> Resul
 }
 
 pub async fn codes_by_ids(db: &DatabaseConnection, ids: &[i64]) -> Result<Vec<code::Model>, AppError> {
-    Ok(code::Entity::find().filter(code::Column::Id.is_in(ids.iter().copied())).all(db).await?)
+    rows(code::Entity::find().filter(code::Column::Id.is_in(ids.iter().copied())), db).await
+}
+
+/// The codes `select` finds, read by position ([`CodeRow`]).
+async fn rows(select: Select<code::Entity>, db: &DatabaseConnection) -> Result<Vec<code::Model>, AppError> {
+    Ok(select.into_model::<CodeRow>().all(db).await?.into_iter().map(|row| row.0).collect())
 }
 
 /// Where codes come from: an order's fulfilment or a membership's benefits.
@@ -254,7 +266,7 @@ pub async fn first_codes_of(
         let parts: Vec<String> = (1..=chunk.len())
             .map(|n| {
                 format!(
-                    "SELECT * FROM (SELECT * FROM codes WHERE {column} = {} ORDER BY id LIMIT {limit}) AS page{n}",
+                    "SELECT * FROM (SELECT {COLUMNS} FROM codes WHERE {column} = {} ORDER BY id LIMIT {limit}) AS page{n}",
                     placeholder(backend, n)
                 )
             })
@@ -262,8 +274,9 @@ pub async fn first_codes_of(
         let sql = format!("{} ORDER BY {column}, id", parts.join(" UNION ALL "));
         let values: Vec<sea_orm::Value> = chunk.iter().map(|s| s.id().into()).collect();
         let statement = Statement::from_sql_and_values(backend, sql, values);
-        let rows = code::Entity::find().from_raw_sql(statement).all(db).await?;
-        found.extend(rows.into_iter().filter_map(|c| kind.of(&c).map(|source| (source, c))));
+        let rows = CodeRow::find_by_statement(statement).all(db).await?;
+        found.reserve(rows.len());
+        found.extend(rows.into_iter().filter_map(|CodeRow(c)| kind.of(&c).map(|source| (source, c))));
     }
     Ok(found)
 }
@@ -301,13 +314,12 @@ pub async fn codes_of_order_after(
     after: i64,
     limit: u64,
 ) -> Result<Vec<code::Model>, AppError> {
-    Ok(code::Entity::find()
+    let select = code::Entity::find()
         .filter(code::Column::OrderId.eq(order_id))
         .filter(code::Column::Id.gt(after))
         .order_by_asc(code::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?)
+        .limit(limit);
+    rows(select, db).await
 }
 
 /// The events of each code, oldest first, in one statement.
@@ -321,7 +333,7 @@ pub async fn events_of_codes(db: &DatabaseConnection, code_ids: &[i64]) -> Resul
 
 /// The codes replacing each of `code_ids`, in one statement.
 pub async fn replacements_of(db: &DatabaseConnection, code_ids: &[i64]) -> Result<Vec<code::Model>, AppError> {
-    Ok(code::Entity::find().filter(code::Column::ReplacesId.is_in(code_ids.iter().copied())).all(db).await?)
+    rows(code::Entity::find().filter(code::Column::ReplacesId.is_in(code_ids.iter().copied())), db).await
 }
 
 fn facts(code: &code::Model, today: NaiveDate) -> CodeFacts {

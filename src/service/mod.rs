@@ -7,6 +7,7 @@
 use crate::error::{AppError, UserError, UserErrorCode};
 
 pub mod catalog;
+pub mod code_rows;
 pub mod codes;
 pub mod demo;
 pub mod memberships;

@@ -1,7 +1,9 @@
 //! Keyset pagination on the `id` column: `WHERE id > cursor ORDER BY id
 //! LIMIT n + 1`, never OFFSET, so page 10 000 costs what page 1 costs.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Select,
+};
 
 /// Largest page a client may ask for (API.md).
 pub const MAX_PAGE_SIZE: u64 = 100;
@@ -42,6 +44,21 @@ where
     E: EntityTrait,
     C: ConnectionTrait,
 {
+    fetch_as(db, select, id_column, request).await
+}
+
+/// [`fetch`], each row read as an `M` (say, a row decoded by position).
+pub async fn fetch_as<E, M, C>(
+    db: &C,
+    select: Select<E>,
+    id_column: E::Column,
+    request: PageRequest,
+) -> Result<Page<M>, DbErr>
+where
+    E: EntityTrait,
+    M: FromQueryResult + Send,
+    C: ConnectionTrait,
+{
     let (size, after, before, forward) = match request {
         PageRequest::Forward { size, after, before } => (size, after, before, true),
         PageRequest::Backward { size, after, before } => (size, after, before, false),
@@ -54,7 +71,7 @@ where
         select = select.filter(id_column.lt(before));
     }
     select = if forward { select.order_by_asc(id_column) } else { select.order_by_desc(id_column) };
-    let mut items = select.limit(size + 1).all(db).await?;
+    let mut items = select.limit(size + 1).into_model::<M>().all(db).await?;
     let more = items.len() as u64 > size;
     items.truncate(size as usize);
     if forward {

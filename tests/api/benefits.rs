@@ -94,6 +94,8 @@ async fn an_action_pack_grants_visual_studio_professional_never_enterprise() {
     .await;
     let silver_codes = benefits(&app, &pa, &id_of(&silver)).await;
     assert!(silver_codes.iter().any(|c| c["product"] == "VISUAL_STUDIO_ENTERPRISE"), "{silver_codes:?}");
+    // Memberships, products and core benefits filled in.
+    crate::helpers::assert_code_rows_read_alike(&app.db).await;
 }
 
 #[tokio::test]

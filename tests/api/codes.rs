@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::{
     fixtures::*,
-    helpers::{TestApp, admin, error_code},
+    helpers::{TestApp, admin, assert_code_rows_read_alike, error_code},
 };
 
 /// An app whose attempt budget does not get in the way of concurrency tests.
@@ -72,6 +72,8 @@ async fn only_the_assignee_redeems_a_voucher_and_only_once() {
     assert_eq!(user_errors(&mutate(&app, &ada(&v.school), REDEEM, input).await), vec!["ALREADY_REDEEMED"]);
     let bad_exam = mutate(&app, &ada(&v.school), REDEEM, json!({ "value": v.value, "exam": "" })).await;
     assert_eq!(user_errors(&bad_exam), vec!["INVALID_FORMAT"]);
+    // Assignee, assignment, redemption and exam filled in.
+    assert_code_rows_read_alike(&app.db).await;
 }
 
 #[tokio::test]
@@ -377,6 +379,8 @@ async fn a_replacement_token_is_issued_once_through_day_thirty_after_activation(
     app.clock.set(Utc.with_ymd_and_hms(2026, 12, 22, 0, 0, 0).unwrap());
     let late = mutate(&app, &pa, REPLACE, json!({ "codeId": codes[1].0 })).await;
     assert_eq!(user_errors(&late), vec!["REPLACEMENT_WINDOW_CLOSED"]);
+    // Seats, tenants, activations and a replacement filled in.
+    assert_code_rows_read_alike(&app.db).await;
 }
 
 #[tokio::test]
@@ -403,6 +407,8 @@ async fn concurrent_activations_of_a_product_key_stop_at_its_count() {
         .await;
     assert_eq!(seen["data"]["node"]["activationsLeft"], 0);
     assert_eq!(seen["data"]["node"]["events"].as_array().unwrap().len(), 4, "{seen}");
+    // Activations allowed and used filled in.
+    assert_code_rows_read_alike(&app.db).await;
 }
 
 const VALIDATE: &str = "query($v: String!) { validateCode(value: $v) { usable problem kind status expiresOn } }";

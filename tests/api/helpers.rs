@@ -246,3 +246,32 @@ pub fn non_admins() -> Vec<Viewer> {
         .map(|role| viewer(&[role], Some(1)))
         .collect()
 }
+
+/// Every row of `codes` reads by position ([`CodeRow`]) exactly as by name
+/// (sea-orm's derived decoding), both from `Entity::find()` and from raw SQL
+/// selecting [`COLUMNS`], and the positional read is the one taken. Called
+/// at the end of scenarios that between them fill every nullable column.
+///
+/// [`CodeRow`]: licensegraph::service::code_rows::CodeRow
+pub async fn assert_code_rows_read_alike(db: &DatabaseConnection) {
+    use entity::code;
+    use licensegraph::service::code_rows::{COLUMNS, read_by_position};
+    use sea_orm::{EntityTrait, FromQueryResult, QueryOrder, QueryTrait, Statement};
+
+    let by_name = code::Entity::find().order_by_asc(code::Column::Id).all(db).await.expect("codes by name");
+    assert!(!by_name.is_empty(), "the scenario made no codes");
+    let backend = db.get_database_backend();
+    let statements = [
+        code::Entity::find().order_by_asc(code::Column::Id).build(backend),
+        Statement::from_string(backend, format!("SELECT {COLUMNS} FROM codes ORDER BY id")),
+    ];
+    for statement in statements {
+        let rows = db.query_all_raw(statement.clone()).await.expect("codes");
+        let by_position: Vec<code::Model> =
+            rows.iter().map(|row| read_by_position(row).expect("read by position").expect("decoded")).collect();
+        assert_eq!(by_position, by_name, "{}", statement.sql);
+        let again: Vec<code::Model> =
+            rows.iter().map(|row| code::Model::from_query_result(row, "").expect("decoded")).collect();
+        assert_eq!(again, by_name);
+    }
+}

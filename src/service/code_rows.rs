@@ -1,0 +1,142 @@
+//! Code rows decoded by position.
+//!
+//! sea-orm's derived decoding looks each column up by name and, for every
+//! NULL it reads into an `Option`, formats an error message (the column's
+//! name, escaped) that it then throws away. A code has eleven nullable
+//! columns and a page of 50 orders reads 1 000 codes: on that page the
+//! derived decoding was 30 % of the server's CPU, most of it formatting
+//! those messages (perf, docs/performance.md). [`CodeRow`] reads the same
+//! columns with the same sqlx decoders, by position, and a NULL is just
+//! `None`.
+//!
+//! A row is read by position only when its columns are exactly
+//! [`code::Column`]'s, in order: what `code::Entity::find()` selects, and
+//! what [`COLUMNS`] lists for raw SQL. Any other row (a prefixed or joined
+//! select, a future column) goes through sea-orm's own decoding, so a
+//! mismatch costs speed, never a wrong value.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::code;
+use sea_orm::{
+    ActiveEnum, DbErr, FromQueryResult, QueryResult,
+    sqlx::{self, Column as _},
+};
+
+/// `codes`' columns in [`code::Column`]'s order: the select list of raw SQL
+/// whose rows are read as [`CodeRow`]s (a test keeps it in step with the
+/// entity).
+pub const COLUMNS: &str = "id, organization_id, order_id, membership_id, kind, value, status, valid_until, \
+     assignee, assigned_at, redeemed_at, exam, seats, activations_total, activations_used, tenant, activated_at, \
+     replaces_id, created_at, product, core_benefit";
+
+const NAMES: [&str; 21] = [
+    "id",
+    "organization_id",
+    "order_id",
+    "membership_id",
+    "kind",
+    "value",
+    "status",
+    "valid_until",
+    "assignee",
+    "assigned_at",
+    "redeemed_at",
+    "exam",
+    "seats",
+    "activations_total",
+    "activations_used",
+    "tenant",
+    "activated_at",
+    "replaces_id",
+    "created_at",
+    "product",
+    "core_benefit",
+];
+
+/// A code read by position; see the module's documentation.
+pub struct CodeRow(pub code::Model);
+
+impl FromQueryResult for CodeRow {
+    fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        match read_by_position(res) {
+            Some(read) if pre.is_empty() => read.map(CodeRow),
+            _ => code::Model::from_query_result(res, pre).map(CodeRow),
+        }
+    }
+}
+
+/// The code in `res`, read by position; `None` when `res`'s columns are
+/// not exactly [`NAMES`] in order (then read it by name).
+pub fn read_by_position(res: &QueryResult) -> Option<Result<code::Model, DbErr>> {
+    if let Some(row) = res.try_as_pg_row().filter(|r| in_order(*r)) {
+        return Some(by_position(row));
+    }
+    res.try_as_sqlite_row().filter(|r| in_order(*r)).map(by_position)
+}
+
+/// Whether `row`'s columns are exactly [`NAMES`], in order.
+fn in_order<R: sqlx::Row>(row: &R) -> bool {
+    let columns = row.columns();
+    columns.len() == NAMES.len() && columns.iter().zip(NAMES).all(|(column, name)| column.name() == name)
+}
+
+fn by_position<'r, R>(row: &'r R) -> Result<code::Model, DbErr>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i32: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    NaiveDate: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    DateTime<Utc>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    fn get<'r, R, T>(row: &'r R, index: usize) -> Result<T, DbErr>
+    where
+        R: sqlx::Row,
+        usize: sqlx::ColumnIndex<R>,
+        T: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    {
+        row.try_get(index).map_err(|e| DbErr::Type(format!("codes.{}: {e}", NAMES[index])))
+    }
+    fn vocabulary<E: ActiveEnum<Value = String>>(value: String) -> Result<E, DbErr> {
+        E::try_from_value(&value)
+    }
+    Ok(code::Model {
+        id: get(row, 0)?,
+        organization_id: get(row, 1)?,
+        order_id: get(row, 2)?,
+        membership_id: get(row, 3)?,
+        kind: vocabulary(get(row, 4)?)?,
+        value: get(row, 5)?,
+        status: vocabulary(get(row, 6)?)?,
+        valid_until: get(row, 7)?,
+        assignee: get(row, 8)?,
+        assigned_at: get(row, 9)?,
+        redeemed_at: get(row, 10)?,
+        exam: get(row, 11)?,
+        seats: get(row, 12)?,
+        activations_total: get(row, 13)?,
+        activations_used: get(row, 14)?,
+        tenant: get(row, 15)?,
+        activated_at: get(row, 16)?,
+        replaces_id: get(row, 17)?,
+        created_at: get(row, 18)?,
+        product: get::<_, Option<String>>(row, 19)?.map(vocabulary).transpose()?,
+        core_benefit: get(row, 20)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{IdenStatic, Iterable};
+
+    use super::*;
+
+    #[test]
+    fn the_names_are_the_entitys_columns_in_order() {
+        let entity: Vec<&str> = code::Column::iter().map(|c| c.as_str()).collect();
+        assert_eq!(entity, NAMES);
+        assert_eq!(COLUMNS.split(',').map(str::trim).collect::<Vec<_>>(), NAMES);
+    }
+}
