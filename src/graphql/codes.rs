@@ -2,7 +2,14 @@
 //! allowed), their history, every transition, `validateCode` and
 //! `voucherPlan`.
 
-use async_graphql::{Context, Enum, ID, InputObject, Lookahead, Object, Result, SimpleObject, Value};
+use std::borrow::Cow;
+
+use futures_util::future::BoxFuture;
+
+use async_graphql::{
+    ContainerType, Context, ContextSelectionSet, Enum, ID, InputObject, Lookahead, Object, ObjectType, OutputType,
+    Positioned, Result, ServerResult, SimpleObject, Value, parser::types::Field, registry::Registry,
+};
 use chrono::{DateTime, Utc};
 use entity::{
     code, code_event,
@@ -18,6 +25,7 @@ use crate::{
     error::{AppError, GqlResultExt, UserError, UserErrorCode},
     graphql::{
         context::ContextExt,
+        leaves,
         loaders::{
             CodeCountOf, CodeId, EventsOf, FirstCodesOf, MembershipId, OrderId, OrganizationId, ReplacementOf,
             loader_error,
@@ -44,6 +52,73 @@ use crate::{
 /// A delivered code: a bearer secret (R-13 .. R-19).
 pub struct Code(pub code::Model);
 
+/// The GraphQL object `Code`: [`Code`]'s fields, resolved on its row.
+struct CodeFields<'a>(&'a code::Model);
+
+/// `Code`'s fields that never wait (they read the row, the viewer and the
+/// clock): a selection of only these resolves without a future per field
+/// ([`leaves`]). Codes come in lists of up to 100 a page, 20 a nested page.
+const CODE_LEAVES: &[&str] = &[
+    "id",
+    "kind",
+    "status",
+    "expiresOn",
+    "value",
+    "hint",
+    "assignee",
+    "assignedAt",
+    "redeemedAt",
+    "exam",
+    "seats",
+    "tenant",
+    "activatedAt",
+    "activationsTotal",
+    "activationsLeft",
+    "createdAt",
+    "product",
+    "coreBenefit",
+];
+
+impl OutputType for Code {
+    fn type_name() -> Cow<'static, str> {
+        <CodeFields<'static> as OutputType>::type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        <CodeFields<'static> as OutputType>::create_type_info(registry)
+    }
+
+    async fn resolve(&self, ctx: &ContextSelectionSet<'_>, _field: &Positioned<Field>) -> ServerResult<Value> {
+        resolve_code(self, ctx).await
+    }
+}
+
+/// Boxed, as async-graphql boxes each field: a code's fields can hold codes
+/// (`replaces`), so the future's type would otherwise contain itself.
+fn resolve_code<'a>(code: &'a Code, ctx: &'a ContextSelectionSet<'a>) -> BoxFuture<'a, ServerResult<Value>> {
+    Box::pin(leaves::resolve_object(ctx, CodeFields(&code.0), CODE_LEAVES))
+}
+
+impl ContainerType for Code {
+    async fn resolve_field(&self, ctx: &Context<'_>) -> ServerResult<Option<Value>> {
+        CodeFields(&self.0).resolve_field(ctx).await
+    }
+}
+
+impl ObjectType for Code {}
+
+impl Code {
+    /// Opaque global id (the `Node` interface's field, which calls it as
+    /// `#[Object]` rewrites resolvers: with the context, as a `Result`).
+    pub async fn id(&self, _ctx: &Context<'_>) -> Result<ID> {
+        Ok(global_id(&self.0))
+    }
+}
+
+fn global_id(code: &code::Model) -> ID {
+    ID(id::encode("Code", code.id))
+}
+
 fn viewer_of<'a>(ctx: &'a Context<'_>) -> Result<&'a Viewer> {
     ctx.viewer().gql()
 }
@@ -51,11 +126,11 @@ fn viewer_of<'a>(ctx: &'a Context<'_>) -> Result<&'a Viewer> {
 /// A delivered code: a bearer secret (R-13 .. R-19). Its `value` is shown
 /// only to the owning organization's administrators, its assignee and
 /// admins; everyone else sees `null` and a masked `hint`.
-#[Object]
-impl Code {
+#[Object(name = "Code")]
+impl CodeFields<'_> {
     /// Opaque global id.
-    pub async fn id(&self) -> ID {
-        ID(id::encode("Code", self.0.id))
+    async fn id(&self) -> ID {
+        global_id(self.0)
     }
 
     /// Exam voucher, library access code, activation token, product key or subscription.
@@ -77,7 +152,7 @@ impl Code {
 
     /// The code itself, for those allowed to see it; null for everyone else.
     async fn value(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
-        Ok(scope::may_see_value(viewer_of(ctx)?, &self.0).then_some(self.0.value.as_str()))
+        Ok(scope::may_see_value(viewer_of(ctx)?, self.0).then_some(self.0.value.as_str()))
     }
 
     /// The last four characters, to tell codes apart without revealing them.

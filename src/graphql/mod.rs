@@ -4,6 +4,7 @@ pub mod catalog;
 pub mod codes;
 pub mod context;
 pub mod documents;
+pub mod leaves;
 pub mod limits;
 pub mod loaders;
 pub mod memberships;
