@@ -18,7 +18,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::code;
 use sea_orm::{
-    ActiveEnum, DbErr, FromQueryResult, QueryResult,
+    ActiveEnum, ConnectionTrait, DbErr, FromQueryResult, QueryResult, Select, Statement,
     sqlx::{self, Column as _},
 };
 
@@ -55,6 +55,22 @@ const NAMES: [&str; 21] = [
 
 /// A code read by position; see the module's documentation.
 pub struct CodeRow(pub code::Model);
+
+/// The codes `select` finds, read by position.
+pub async fn by_select(db: &impl ConnectionTrait, select: Select<code::Entity>) -> Result<Vec<code::Model>, DbErr> {
+    Ok(models(select.into_model::<CodeRow>().all(db).await?))
+}
+
+/// The codes `statement` returns (it selects [`COLUMNS`], or `codes.*`),
+/// read by position.
+pub async fn by_statement(db: &impl ConnectionTrait, statement: Statement) -> Result<Vec<code::Model>, DbErr> {
+    Ok(models(CodeRow::find_by_statement(statement).all(db).await?))
+}
+
+/// The models of `rows`.
+pub fn models(rows: Vec<CodeRow>) -> Vec<code::Model> {
+    rows.into_iter().map(|CodeRow(code)| code).collect()
+}
 
 impl FromQueryResult for CodeRow {
     fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {

@@ -15,8 +15,8 @@ use entity::{
 };
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set, Statement,
-    TransactionTrait, UpdateMany,
+    IdenStatic, Iterable, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set, Statement, TransactionTrait,
+    UpdateMany,
     sea_query::{Expr, ExprTrait},
 };
 
@@ -30,7 +30,7 @@ use crate::{
     error::{AppError, UserErrorCode, constraint_to_user_error},
     service::{
         Outcome,
-        code_rows::{COLUMNS, CodeRow},
+        code_rows::{self, COLUMNS, CodeRow},
         page::{self, Page, PageRequest},
         placeholder,
         redemptions::{OwnVoucher, Redemptions},
@@ -106,11 +106,7 @@ pub async fn list_codes(
 ) -> Result<Page<code::Model>, AppError> {
     let page =
         page::fetch_as::<_, CodeRow, _>(db, codes_query(viewer, filter, today), code::Column::Id, request).await?;
-    Ok(Page {
-        items: page.items.into_iter().map(|row| row.0).collect(),
-        has_previous: page.has_previous,
-        has_next: page.has_next,
-    })
+    Ok(page.map_items(code_rows::models))
 }
 
 /// One code, if the viewer may see it.
@@ -119,12 +115,7 @@ pub async fn code<C: ConnectionTrait>(db: &C, viewer: &Viewer, id: i64) -> Resul
 }
 
 pub async fn codes_by_ids(db: &DatabaseConnection, ids: &[i64]) -> Result<Vec<code::Model>, AppError> {
-    rows(code::Entity::find().filter(code::Column::Id.is_in(ids.iter().copied())), db).await
-}
-
-/// The codes `select` finds, read by position ([`CodeRow`]).
-async fn rows(select: Select<code::Entity>, db: &DatabaseConnection) -> Result<Vec<code::Model>, AppError> {
-    Ok(select.into_model::<CodeRow>().all(db).await?.into_iter().map(|row| row.0).collect())
+    Ok(code_rows::by_select(db, code::Entity::find().filter(code::Column::Id.is_in(ids.iter().copied()))).await?)
 }
 
 /// Where codes come from: an order's fulfilment or a membership's benefits.
@@ -274,9 +265,9 @@ pub async fn first_codes_of(
         let sql = format!("{} ORDER BY {column}, id", parts.join(" UNION ALL "));
         let values: Vec<sea_orm::Value> = chunk.iter().map(|s| s.id().into()).collect();
         let statement = Statement::from_sql_and_values(backend, sql, values);
-        let rows = CodeRow::find_by_statement(statement).all(db).await?;
+        let rows = code_rows::by_statement(db, statement).await?;
         found.reserve(rows.len());
-        found.extend(rows.into_iter().filter_map(|CodeRow(c)| kind.of(&c).map(|source| (source, c))));
+        found.extend(rows.into_iter().filter_map(|c| kind.of(&c).map(|source| (source, c))));
     }
     Ok(found)
 }
@@ -319,7 +310,7 @@ pub async fn codes_of_order_after(
         .filter(code::Column::Id.gt(after))
         .order_by_asc(code::Column::Id)
         .limit(limit);
-    rows(select, db).await
+    Ok(code_rows::by_select(db, select).await?)
 }
 
 /// The events of each code, oldest first, in one statement.
@@ -333,7 +324,8 @@ pub async fn events_of_codes(db: &DatabaseConnection, code_ids: &[i64]) -> Resul
 
 /// The codes replacing each of `code_ids`, in one statement.
 pub async fn replacements_of(db: &DatabaseConnection, code_ids: &[i64]) -> Result<Vec<code::Model>, AppError> {
-    rows(code::Entity::find().filter(code::Column::ReplacesId.is_in(code_ids.iter().copied())), db).await
+    let select = code::Entity::find().filter(code::Column::ReplacesId.is_in(code_ids.iter().copied()));
+    Ok(code_rows::by_select(db, select).await?)
 }
 
 fn facts(code: &code::Model, today: NaiveDate) -> CodeFacts {

@@ -33,6 +33,13 @@ pub struct Page<T> {
     pub has_next: bool,
 }
 
+impl<T> Page<T> {
+    /// The same page, its items replaced by `f(items)`.
+    pub fn map_items<U>(self, f: impl FnOnce(Vec<T>) -> Vec<U>) -> Page<U> {
+        Page { items: f(self.items), has_previous: self.has_previous, has_next: self.has_next }
+    }
+}
+
 /// Fetches one page of `select`, ordered by `id_column`, in one statement.
 pub async fn fetch<E, C>(
     db: &C,

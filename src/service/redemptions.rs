@@ -27,14 +27,12 @@ use entity::{
     code, code_event,
     enums::{CodeKind, StoredCodeStatus},
 };
-use sea_orm::{
-    ActiveEnum, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult, Set, Statement, TransactionTrait, Value,
-};
+use sea_orm::{ActiveEnum, DatabaseConnection, DbBackend, EntityTrait, Set, Statement, TransactionTrait, Value};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{
     error::AppError,
-    service::{code_rows::CodeRow, placeholder},
+    service::{code_rows, placeholder},
 };
 
 /// The most redemptions one commit carries.
@@ -142,12 +140,11 @@ pub(crate) async fn commit(
         vouchers.iter().filter(|v| seen.insert((v.value.as_str(), v.subject.as_str(), v.organization))).collect();
     let backend = db.get_database_backend();
     let redeemed = if backend == DbBackend::Postgres {
-        CodeRow::find_by_statement(postgres_batch(&distinct)).all(db).await?.into_iter().map(|row| row.0).collect()
+        code_rows::by_statement(db, postgres_batch(&distinct)).await?
     } else {
         let txn = db.begin().await?;
         let _writer = crate::db::sqlite_writer(db).await;
-        let redeemed: Vec<code::Model> =
-            CodeRow::find_by_statement(sqlite_batch(&distinct)).all(&txn).await?.into_iter().map(|row| row.0).collect();
+        let redeemed: Vec<code::Model> = code_rows::by_statement(&txn, sqlite_batch(&distinct)).await?;
         if !redeemed.is_empty() {
             let events = redeemed.iter().map(event).collect::<Result<Vec<_>, _>>()?;
             code_event::Entity::insert_many(events).exec_without_returning(&txn).await?;
