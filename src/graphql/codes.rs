@@ -755,3 +755,32 @@ impl CodeMutation {
         Ok(service::revoke(ctx.db().gql()?, viewer, now, row, input.reason).await.gql()?.into())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::CODE_LEAVES;
+
+    /// `CODE_LEAVES` names fields of `Code` whose values are scalars or
+    /// enums: a misspelt name would silently send every code the slow way,
+    /// and an object-typed one would load in turn instead of together.
+    #[test]
+    fn code_leaves_are_codes_scalar_fields() {
+        let sdl = crate::graphql::sdl();
+        let body = sdl.split("type Code implements Node {").nth(1).and_then(|rest| rest.split("\n}").next());
+        let body = body.expect("the Code type in the SDL");
+        let fields: Vec<(&str, &str)> = body
+            .lines()
+            .filter(|line| line.starts_with('\t') && !line.starts_with("\t\t") && line.contains(':'))
+            .filter_map(|line| {
+                let (name, ty) = line.trim().split_once(':')?;
+                Some((name.split('(').next()?, ty.trim().trim_matches(|c| matches!(c, '[' | ']' | '!'))))
+            })
+            .collect();
+        assert!(fields.len() > CODE_LEAVES.len(), "{fields:?}");
+        for leaf in CODE_LEAVES {
+            let ty = fields.iter().find(|(name, _)| name == leaf).map(|(_, ty)| *ty);
+            let ty = ty.unwrap_or_else(|| panic!("`{leaf}` is not a field of Code"));
+            assert!(!sdl.contains(&format!("\ntype {ty} ")), "`{leaf}` is an object ({ty})");
+        }
+    }
+}
