@@ -30,7 +30,7 @@ use crate::{
     error::{AppError, UserErrorCode, constraint_to_user_error},
     service::{
         Outcome,
-        code_rows::{self, COLUMNS, CodeRow},
+        code_rows::{self, CodeRow},
         page::{self, Page, PageRequest},
         placeholder,
         redemptions::{OwnVoucher, Redemptions},
@@ -257,7 +257,8 @@ pub async fn first_codes_of(
         let parts: Vec<String> = (1..=chunk.len())
             .map(|n| {
                 format!(
-                    "SELECT * FROM (SELECT {COLUMNS} FROM codes WHERE {column} = {} ORDER BY id LIMIT {limit}) AS page{n}",
+                    "SELECT * FROM (SELECT {} FROM codes WHERE {column} = {} ORDER BY id LIMIT {limit}) AS page{n}",
+                    code_rows::columns(),
                     placeholder(backend, n)
                 )
             })

@@ -249,13 +249,14 @@ pub fn non_admins() -> Vec<Viewer> {
 
 /// Every row of `codes` reads by position ([`CodeRow`]) exactly as by name
 /// (sea-orm's derived decoding), both from `Entity::find()` and from raw SQL
-/// selecting [`COLUMNS`], and the positional read is the one taken. Called
+/// selecting [`columns`], and the positional read is the one taken. Called
 /// at the end of scenarios that between them fill every nullable column.
 ///
 /// [`CodeRow`]: licensegraph::service::code_rows::CodeRow
+/// [`columns`]: licensegraph::service::code_rows::columns
 pub async fn assert_code_rows_read_alike(db: &DatabaseConnection) {
     use entity::code;
-    use licensegraph::service::code_rows::{COLUMNS, read_by_position};
+    use licensegraph::service::code_rows::{columns, read_by_position};
     use sea_orm::{EntityTrait, FromQueryResult, QueryOrder, QueryTrait, Statement};
 
     let by_name = code::Entity::find().order_by_asc(code::Column::Id).all(db).await.expect("codes by name");
@@ -263,7 +264,7 @@ pub async fn assert_code_rows_read_alike(db: &DatabaseConnection) {
     let backend = db.get_database_backend();
     let statements = [
         code::Entity::find().order_by_asc(code::Column::Id).build(backend),
-        Statement::from_string(backend, format!("SELECT {COLUMNS} FROM codes ORDER BY id")),
+        Statement::from_string(backend, format!("SELECT {} FROM codes ORDER BY id", columns())),
     ];
     for statement in statements {
         let rows = db.query_all_raw(statement.clone()).await.expect("codes");
