@@ -12,7 +12,9 @@
 //! every other selection.
 
 use async_graphql::{
-    ContainerType, ContextSelectionSet, ServerResult, Value, indexmap::IndexMap, parser::types::Selection,
+    ContainerType, ContextSelectionSet, ServerResult, Value,
+    indexmap::{IndexMap, map::Entry},
+    parser::types::Selection,
     resolver_utils::resolve_container,
 };
 
@@ -45,13 +47,10 @@ pub async fn resolve_object<T: ContainerType + Sync>(
     let mut object = IndexMap::with_capacity(items.len());
     for selection in items {
         let Selection::Field(field) = &selection.node else { continue };
-        let key = field.node.response_key().node.clone();
-        if object.contains_key(&key) {
-            // Validation only lets a response key repeat for the same leaf
-            // field with the same arguments: the first answer stands, as in
-            // async-graphql's merge.
-            continue;
-        }
+        // Validation only lets a response key repeat for the same leaf field
+        // with the same arguments: the first answer stands, as in
+        // async-graphql's merge.
+        let Entry::Vacant(slot) = object.entry(field.node.response_key().node.clone()) else { continue };
         let value = if field.node.name.node == "__typename" {
             Value::String(root.introspection_type_name().into_owned())
         } else {
@@ -64,7 +63,7 @@ pub async fn resolve_object<T: ContainerType + Sync>(
                 }
             }
         };
-        object.insert(key, value);
+        slot.insert(value);
     }
     Ok(if object.is_empty() { Value::Null } else { Value::Object(object) })
 }
