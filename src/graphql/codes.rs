@@ -8,7 +8,7 @@ use futures_util::future::BoxFuture;
 
 use async_graphql::{
     ContainerType, Context, ContextSelectionSet, Enum, ID, InputObject, Lookahead, Object, ObjectType, OutputType,
-    Positioned, Result, ServerResult, SimpleObject, Value, parser::types::Field, registry::Registry,
+    Positioned, Result, SelectionField, ServerResult, SimpleObject, Value, parser::types::Field, registry::Registry,
 };
 use chrono::{DateTime, Utc};
 use entity::{
@@ -33,15 +33,14 @@ use crate::{
         memberships::Membership,
         orders::Order,
         organizations::{Agreement, Organization},
-        relay::{
-            IdConnection, TotalCount, connection, connection_cost, id_arg, input_id, input_row, page_request,
-            payload_from_outcome,
-        },
+        relay::{IdConnection, TotalCount, connection, connection_cost, id_arg, input_id, input_row, page_request},
         scalars::Date,
     },
     id,
     service::{
+        Outcome,
         catalog::{self},
+        code_rows::Columns,
         codes::{self as service, CodeFilter, CodeSource, Use},
         organizations,
         page::{Page, PageRequest},
@@ -50,7 +49,18 @@ use crate::{
 };
 
 /// A delivered code: a bearer secret (R-13 .. R-19).
-pub struct Code(pub code::Model);
+pub struct Code {
+    row: code::Model,
+    /// What `row` holds: a brief row answers only [`BRIEF_FIELDS`].
+    columns: Columns,
+}
+
+impl From<code::Model> for Code {
+    /// A code read whole.
+    fn from(row: code::Model) -> Self {
+        Code { row, columns: Columns::All }
+    }
+}
 
 /// The GraphQL object `Code`: [`Code`]'s fields, resolved on its row.
 struct CodeFields<'a>(&'a code::Model);
@@ -96,23 +106,92 @@ impl OutputType for Code {
 /// Boxed, as async-graphql boxes each field: a code's fields can hold codes
 /// (`replaces`), so the future's type would otherwise contain itself.
 fn resolve_code<'a>(code: &'a Code, ctx: &'a ContextSelectionSet<'a>) -> BoxFuture<'a, ServerResult<Value>> {
-    Box::pin(leaves::resolve_object(ctx, CodeFields(&code.0), CODE_LEAVES))
+    match code.columns {
+        Columns::All => Box::pin(leaves::resolve_object(ctx, CodeFields(&code.row), CODE_LEAVES)),
+        Columns::Brief => Box::pin(leaves::resolve_object(ctx, BriefCode(&code.row), BRIEF_FIELDS)),
+    }
 }
 
 impl ContainerType for Code {
     async fn resolve_field(&self, ctx: &Context<'_>) -> ServerResult<Option<Value>> {
-        CodeFields(&self.0).resolve_field(ctx).await
+        match self.columns {
+            Columns::All => CodeFields(&self.row).resolve_field(ctx).await,
+            Columns::Brief => BriefCode(&self.row).resolve_field(ctx).await,
+        }
     }
 }
 
 impl ObjectType for Code {}
 
 impl Code {
+    /// A code read with [`Columns::Brief`]: it answers [`BRIEF_FIELDS`]
+    /// only, and any other field with an `INTERNAL` error, never a value
+    /// made up of the row's neutral fillings ([`brief_columns_suffice`]
+    /// keeps other selections from reading brief rows).
+    pub(crate) fn brief(row: code::Model) -> Self {
+        Code { row, columns: Columns::Brief }
+    }
+
     /// Opaque global id (the `Node` interface's field, which calls it as
     /// `#[Object]` rewrites resolvers: with the context, as a `Result`).
     pub async fn id(&self, _ctx: &Context<'_>) -> Result<ID> {
-        Ok(global_id(&self.0))
+        Ok(global_id(&self.row))
     }
+}
+
+/// `Code`'s fields that read only a brief row's columns ([`Columns::Brief`]:
+/// id, owners, kind, value, status, last usable day, assignee), with the
+/// viewer and the clock. tests/api checks each against a whole row.
+pub const BRIEF_FIELDS: &[&str] = &["id", "kind", "status", "expiresOn", "value", "hint", "assignee"];
+
+/// A brief row's `Code`: [`CodeFields`] for [`BRIEF_FIELDS`], an
+/// `INTERNAL` error for any other field.
+struct BriefCode<'a>(&'a code::Model);
+
+impl OutputType for BriefCode<'_> {
+    fn type_name() -> Cow<'static, str> {
+        <CodeFields<'static> as OutputType>::type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        <CodeFields<'static> as OutputType>::create_type_info(registry)
+    }
+
+    async fn resolve(&self, ctx: &ContextSelectionSet<'_>, _field: &Positioned<Field>) -> ServerResult<Value> {
+        leaves::resolve_object(ctx, BriefCode(self.0), BRIEF_FIELDS).await
+    }
+}
+
+impl ContainerType for BriefCode<'_> {
+    async fn resolve_field(&self, ctx: &Context<'_>) -> ServerResult<Option<Value>> {
+        let name = ctx.item.node.name.node.as_str();
+        if !BRIEF_FIELDS.contains(&name) {
+            let error = AppError::Internal(format!("Code.{name} asked of a code read with brief columns"));
+            return Err(error.into_graphql().into_server_error(ctx.item.pos));
+        }
+        CodeFields(self.0).resolve_field(ctx).await
+    }
+}
+
+/// Whether the nodes a `codes` connection selects (under `nodes` and
+/// `edges { node }`, fragments included whatever their type condition:
+/// more, never less, than will be resolved; async-graphql has already
+/// dropped skipped fields) ask only for [`BRIEF_FIELDS`], so that a brief
+/// read of the codes will do.
+pub(crate) fn brief_columns_suffice(connection: &SelectionField<'_>) -> bool {
+    let brief = |node: SelectionField<'_>| {
+        node.selection_set().all(|f| f.name() == "__typename" || BRIEF_FIELDS.contains(&f.name()))
+    };
+    connection.selection_set().all(|field| match field.name() {
+        "nodes" => brief(field),
+        "edges" => field.selection_set().all(|edge| edge.name() != "node" || brief(edge)),
+        _ => true,
+    })
+}
+
+/// The columns that a read of the codes of `connection` needs.
+pub(crate) fn columns_for(connection: &SelectionField<'_>) -> Columns {
+    if brief_columns_suffice(connection) { Columns::Brief } else { Columns::All }
 }
 
 fn global_id(code: &code::Model) -> ID {
@@ -252,13 +331,13 @@ impl CodeFields<'_> {
     async fn replaces(&self, ctx: &Context<'_>) -> Result<Option<Code>> {
         let Some(original) = self.0.replaces_id else { return Ok(None) };
         let loaders = ctx.loaders().gql()?;
-        Ok(loaders.load_one(CodeId(original)).await.map_err(loader_error)?.map(Code))
+        Ok(loaders.load_one(CodeId(original)).await.map_err(loader_error)?.map(Code::from))
     }
 
     /// The token that replaced this one.
     async fn replaced_by(&self, ctx: &Context<'_>) -> Result<Option<Code>> {
         let loaders = ctx.loaders().gql()?;
-        Ok(loaders.load_one(ReplacementOf(self.0.id)).await.map_err(loader_error)?.map(Code))
+        Ok(loaders.load_one(ReplacementOf(self.0.id)).await.map_err(loader_error)?.map(Code::from))
     }
 
     /// Every transition of the code, oldest first (append-only).
@@ -424,16 +503,16 @@ pub(crate) async fn codes_connection(
         let (db, viewer, filter) = (db.clone(), viewer.clone(), filter.clone());
         async move { catalog::count(&db, service::codes_query(&viewer, &filter, today)).await }
     });
-    Ok(connection(page, |c| c.id, Code, total))
+    Ok(connection(page, |c| c.id, Code::from, total))
 }
 
-/// The page sizes of the `codes` fields in `selected` that [`nested_codes`]
-/// loads through [`FirstCodesOf`] (a first page, no cursor, no filter), so
-/// that a parent page can load them for all its rows at once. A field
-/// whose arguments do not make such a page is left to resolve alone,
-/// errors included.
-pub(crate) fn first_page_sizes(selected: &Lookahead<'_>) -> Vec<u64> {
-    let mut sizes: Vec<u64> = selected
+/// The first pages (size and columns) of the `codes` fields in `selected`
+/// that [`nested_codes`] loads through [`FirstCodesOf`] (a first page, no
+/// cursor, no filter), so that a parent page can load them for all its rows
+/// at once. A field whose arguments do not make such a page is left to
+/// resolve alone, errors included.
+pub(crate) fn first_pages(selected: &Lookahead<'_>) -> Vec<(u64, Columns)> {
+    let mut pages: Vec<(u64, Columns)> = selected
         .selection_fields()
         .iter()
         .filter_map(|field| {
@@ -446,14 +525,14 @@ pub(crate) fn first_page_sizes(selected: &Lookahead<'_>) -> Vec<u64> {
                 }
             }
             match page_request(first, None, None, None).ok()? {
-                PageRequest::Forward { size, after: None, before: None } => Some(size),
+                PageRequest::Forward { size, after: None, before: None } => Some((size, columns_for(field))),
                 _ => None,
             }
         })
         .collect();
-    sizes.sort_unstable();
-    sizes.dedup();
-    sizes
+    pages.sort_unstable_by_key(|&(size, columns)| (size, columns == Columns::All));
+    pages.dedup();
+    pages
 }
 
 /// The codes of an order or a membership, as a nested connection. The
@@ -478,25 +557,30 @@ pub(crate) async fn nested_codes(
         return codes_connection(ctx, request, filter).await;
     }
     let loaders = ctx.loaders().gql()?.clone();
-    let page = match request {
+    let (page, columns) = match request {
         PageRequest::Forward { size, after: None, before: None } => {
-            let loaded =
-                loaders.load_one(FirstCodesOf { source, size }).await.map_err(loader_error)?.unwrap_or_default();
+            let columns = columns_for(&ctx.field());
+            let first = FirstCodesOf { source, size, columns };
+            let loaded = loaders.load_one(first).await.map_err(loader_error)?.unwrap_or_default();
             let has_next = loaded.len() as u64 > size;
             let items = loaded.iter().take(usize::try_from(size).unwrap_or(usize::MAX)).cloned().collect();
-            Page { items, has_previous: false, has_next }
+            (Page { items, has_previous: false, has_next }, columns)
         }
         request => {
             let viewer = ctx.viewer().gql()?;
             let today = ctx.clock().gql()?.now().date_naive();
-            service::list_codes(ctx.db().gql()?, viewer, &filter, today, request).await.gql()?
+            (service::list_codes(ctx.db().gql()?, viewer, &filter, today, request).await.gql()?, Columns::All)
         }
     };
     let total = TotalCount::new(move || {
         let loaders = loaders.clone();
         async move { Ok(loaders.load_one(CodeCountOf(source)).await.map_err(std::sync::Arc::unwrap_or_clone)?.unwrap_or(0)) }
     });
-    Ok(connection(page, |c| c.id, Code, total))
+    let code: fn(code::Model) -> Code = match columns {
+        Columns::All => Code::from,
+        Columns::Brief => Code::brief,
+    };
+    Ok(connection(page, |c| c.id, code, total))
 }
 
 #[Object]
@@ -537,7 +621,7 @@ impl CodeQuery {
     async fn code(&self, ctx: &Context<'_>, #[graphql(desc = "Its global id.")] id: ID) -> Result<Option<Code>> {
         let viewer = ctx.signed_in().gql()?;
         let Some(row) = id::decode_as("Code", &id) else { return Ok(None) };
-        Ok(service::code(ctx.db().gql()?, viewer, row).await.gql()?.map(Code))
+        Ok(service::code(ctx.db().gql()?, viewer, row).await.gql()?.map(Code::from))
     }
 
     /// Says, without changing anything, whether you could use a code value
@@ -669,7 +753,14 @@ pub struct CodePayload {
     pub user_errors: Vec<UserError>,
 }
 
-payload_from_outcome!(CodePayload { code: Code(code::Model) });
+impl From<Outcome<code::Model>> for CodePayload {
+    fn from(outcome: Outcome<code::Model>) -> Self {
+        match outcome {
+            Ok(row) => Self { code: Some(Code::from(row)), user_errors: vec![] },
+            Err(user_errors) => Self { code: None, user_errors },
+        }
+    }
+}
 
 /// Result of `issueReplacementToken`.
 #[derive(SimpleObject)]
@@ -738,8 +829,8 @@ impl CodeMutation {
         let now = ctx.clock().gql()?.now();
         Ok(match service::replace(ctx.db().gql()?, viewer, now, row, input.seats).await.gql()? {
             Ok((original, replacement)) => ReplacementPayload {
-                original: Some(Code(original)),
-                replacement: Some(Code(replacement)),
+                original: Some(Code::from(original)),
+                replacement: Some(Code::from(replacement)),
                 user_errors: vec![],
             },
             Err(errors) => refused(errors),
@@ -758,7 +849,11 @@ impl CodeMutation {
 
 #[cfg(test)]
 mod tests {
-    use super::CODE_LEAVES;
+    use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+    use chrono::{NaiveDate, TimeZone};
+    use entity::enums::StoredCodeStatus;
+
+    use super::*;
 
     /// `CODE_LEAVES` names fields of `Code` whose values are scalars or
     /// enums: a misspelt name would silently send every code the slow way,
@@ -781,6 +876,76 @@ mod tests {
             let ty = fields.iter().find(|(name, _)| name == leaf).map(|(_, ty)| *ty);
             let ty = ty.unwrap_or_else(|| panic!("`{leaf}` is not a field of Code"));
             assert!(!sdl.contains(&format!("\ntype {ty} ")), "`{leaf}` is an object ({ty})");
+        }
+    }
+
+    /// Every brief field is one of the plain fields: a scalar or an enum
+    /// of Code (so resolved in turn, and spelt right).
+    #[test]
+    fn brief_fields_are_code_leaves() {
+        for field in BRIEF_FIELDS {
+            assert!(CODE_LEAVES.contains(field), "{field}");
+        }
+    }
+
+    /// Hands out one code read whole and the same code read brief.
+    struct Probe(code::Model);
+
+    #[Object]
+    impl Probe {
+        async fn whole(&self) -> Code {
+            Code::from(self.0.clone())
+        }
+        async fn brief(&self) -> Code {
+            Code::brief(self.0.clone())
+        }
+    }
+
+    fn probe() -> Schema<Probe, EmptyMutation, EmptySubscription> {
+        let row = code::Model {
+            id: 7,
+            organization_id: 1,
+            order_id: Some(2),
+            membership_id: None,
+            kind: CodeKind::ExamVoucher,
+            value: "MCP-AAAA-BBBB-CCCC".into(),
+            status: StoredCodeStatus::Issued,
+            valid_until: NaiveDate::from_ymd_opt(2027, 6, 30).expect("a date"),
+            assignee: None,
+            assigned_at: None,
+            redeemed_at: None,
+            exam: None,
+            seats: None,
+            activations_total: None,
+            activations_used: 0,
+            tenant: None,
+            activated_at: None,
+            replaces_id: None,
+            created_at: Utc.with_ymd_and_hms(2026, 11, 21, 9, 30, 0).single().expect("an instant"),
+            product: None,
+            core_benefit: false,
+        };
+        Schema::new(Probe(row), EmptyMutation, EmptySubscription)
+    }
+
+    /// A code read brief answers its brief fields, and any other field
+    /// (in a plain selection or through a fragment) with `INTERNAL`, never
+    /// with a neutral filling such as the epoch.
+    #[tokio::test]
+    async fn a_brief_code_refuses_the_fields_it_did_not_read() {
+        let schema = probe();
+        let both = schema.execute("{ whole { id hint kind } brief { id hint kind } }").await.into_result();
+        let both = both.expect("brief fields answer").data.into_json().expect("json");
+        assert_eq!(both["whole"], both["brief"]);
+        assert_eq!(both["brief"]["hint"], "…CCCC");
+        let whole = schema.execute("{ whole { createdAt } }").await.into_result().expect("read whole");
+        assert_eq!(whole.data.into_json().expect("json")["whole"]["createdAt"], "2026-11-21T09:30:00+00:00");
+        for query in ["{ brief { id createdAt } }", "{ brief { ... on Code { id exam } } }"] {
+            let errors = schema.execute(query).await.errors;
+            let codes: Vec<_> =
+                errors.iter().map(|e| e.extensions.as_ref().and_then(|x| x.get("code")).cloned()).collect();
+            assert_eq!(codes, vec![Some(Value::from("INTERNAL"))], "{query}: {errors:?}");
+            assert!(!format!("{errors:?}").contains("1970"), "{errors:?}");
         }
     }
 }

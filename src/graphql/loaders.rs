@@ -25,6 +25,7 @@ use crate::{
     error::AppError,
     service::{
         catalog,
+        code_rows::Columns,
         codes::{self, CodeSource},
         memberships, orders, organizations,
     },
@@ -186,11 +187,13 @@ pub struct EventsOf(pub i64);
 /// The code that replaced a code, if any.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ReplacementOf(pub i64);
-/// The first `size + 1` codes of an order (a nested first page).
+/// The first `size + 1` codes of an order or a membership (a nested first
+/// page), read with `columns`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FirstCodesOf {
     pub source: CodeSource,
     pub size: u64,
+    pub columns: Columns,
 }
 /// How many codes an order or a membership has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -246,31 +249,29 @@ impl Loader<FirstCodesOf> for DbLoader {
     type Error = Arc<AppError>;
 
     async fn load(&self, keys: &[FirstCodesOf]) -> LoadResult<FirstCodesOf, Arc<Vec<code::Model>>> {
-        // Pages of one request almost always share a size and a kind of
-        // source (orders or memberships): one statement each.
-        let mut groups: Vec<(u64, CodeSource)> = vec![];
+        // Pages of one request almost always share a size, a kind of source
+        // (orders or memberships) and columns: one statement each.
+        let group = |k: &FirstCodesOf| (k.size, std::mem::discriminant(&k.source), k.columns);
+        let mut groups: Vec<FirstCodesOf> = vec![];
         for key in keys {
-            if !groups.iter().any(|(size, kind)| *size == key.size && same_kind(*kind, key.source)) {
-                groups.push((key.size, key.source));
+            if !groups.iter().any(|g| group(g) == group(key)) {
+                groups.push(*key);
             }
         }
         let mut map: HashMap<FirstCodesOf, Vec<code::Model>> = keys
             .iter()
             .map(|k| (*k, Vec::with_capacity(usize::try_from(k.size.saturating_add(1)).unwrap_or(0))))
             .collect();
-        for (size, kind) in groups {
+        for first in groups {
             let sources: Vec<CodeSource> =
-                keys.iter().filter(|k| k.size == size && same_kind(kind, k.source)).map(|k| k.source).collect();
-            for (source, code) in codes::first_codes_of(&self.db, &sources, size).await? {
-                map.entry(FirstCodesOf { source, size }).or_default().push(code);
+                keys.iter().filter(|k| group(k) == group(&first)).map(|k| k.source).collect();
+            let FirstCodesOf { size, columns, .. } = first;
+            for (source, code) in codes::first_codes_of(&self.db, &sources, size, columns).await? {
+                map.entry(FirstCodesOf { source, size, columns }).or_default().push(code);
             }
         }
         Ok(map.into_iter().map(|(key, codes)| (key, Arc::new(codes))).collect())
     }
-}
-
-fn same_kind(a: CodeSource, b: CodeSource) -> bool {
-    std::mem::discriminant(&a) == std::mem::discriminant(&b)
 }
 
 impl Loader<CodeCountOf> for DbLoader {

@@ -76,7 +76,7 @@ async fn load_node(ctx: &Context<'_>, viewer: &Viewer, global: &str) -> Result<O
             orders::order(ctx.db().gql()?, viewer, row).await.gql()?.map(|o| Node::Order(Order(o)))
         }
         "Code" if viewer.is_authenticated() => {
-            codes::code(ctx.db().gql()?, viewer, row).await.gql()?.map(|c| Node::Code(Code(c)))
+            codes::code(ctx.db().gql()?, viewer, row).await.gql()?.map(|c| Node::Code(Code::from(c)))
         }
         "Membership" if viewer.is_authenticated() => {
             memberships::membership(ctx.db().gql()?, viewer, row).await.gql()?.map(|m| Node::Membership(Membership(m)))

@@ -14,7 +14,7 @@ use crate::{
     error::{GqlResultExt, UserError},
     graphql::{
         catalog::{Money, Package, Program},
-        codes::{Code, first_page_sizes, nested_codes},
+        codes::{Code, first_pages, nested_codes},
         context::ContextExt,
         loaders::{AgreementId, FirstCodesOf, OrganizationId, PackageId, ProgramOfAgreement, loader_error},
         organizations::{Agreement, Organization},
@@ -249,8 +249,9 @@ async fn load_ahead(ctx: &Context<'_>, orders: &[order::Model]) -> Result<()> {
         Ok(())
     };
     let codes = async {
-        for size in first_page_sizes(&node.field("codes")) {
-            loaders.load_many(orders.iter().map(|o| FirstCodesOf { source: CodeSource::Order(o.id), size })).await?;
+        for (size, columns) in first_pages(&node.field("codes")) {
+            let firsts = orders.iter().map(|o| FirstCodesOf { source: CodeSource::Order(o.id), size, columns });
+            loaders.load_many(firsts).await?;
         }
         Ok(())
     };

@@ -27,9 +27,45 @@ use sea_orm::{
 /// `codes`' columns, comma-separated, in [`NAMES`]' order: the select list
 /// of raw SQL whose rows are read as [`CodeRow`]s.
 pub fn columns() -> &'static str {
-    static COLUMNS: LazyLock<String> = LazyLock::new(|| NAMES.join(", "));
-    &COLUMNS
+    Columns::All.list()
 }
+
+/// Which of a code's columns a read selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Columns {
+    /// Every column: a whole [`code::Model`].
+    All,
+    /// The first [`BRIEF`] columns: what a code's brief fields read
+    /// (`graphql::codes` keeps that list). The model's other fields hold
+    /// neutral values (`None`, 0, false, the Unix epoch) that no brief
+    /// field reads.
+    Brief,
+}
+
+impl Columns {
+    /// The columns' names, in [`NAMES`]' order.
+    pub fn names(self) -> &'static [&'static str] {
+        match self {
+            Columns::All => &NAMES,
+            Columns::Brief => &NAMES[..BRIEF],
+        }
+    }
+
+    /// The columns, comma-separated: a select list.
+    pub fn list(self) -> &'static str {
+        static ALL: LazyLock<String> = LazyLock::new(|| Columns::All.names().join(", "));
+        static BRIEF: LazyLock<String> = LazyLock::new(|| Columns::Brief.names().join(", "));
+        match self {
+            Columns::All => &ALL,
+            Columns::Brief => &BRIEF,
+        }
+    }
+}
+
+/// How many of [`NAMES`], from the first, a brief read selects: the code,
+/// its owners (organization, order, membership), kind, value, status, last
+/// usable day and assignee.
+const BRIEF: usize = 9;
 
 /// `codes`' columns in [`code::Column`]'s order (a test keeps them in step
 /// with the entity): the positions [`by_position`] reads.
@@ -60,15 +96,25 @@ const NAMES: [&str; 21] = [
 /// A code read by position; see the module's documentation.
 pub struct CodeRow(pub code::Model);
 
+/// A code read by position from a select of [`Columns::Brief`].
+struct BriefRow(code::Model);
+
 /// The codes `select` finds, read by position.
 pub async fn by_select(db: &impl ConnectionTrait, select: Select<code::Entity>) -> Result<Vec<code::Model>, DbErr> {
     Ok(models(select.into_model::<CodeRow>().all(db).await?))
 }
 
-/// The codes `statement` returns (it selects [`columns`], or `codes.*`),
-/// read by position.
-pub async fn by_statement(db: &impl ConnectionTrait, statement: Statement) -> Result<Vec<code::Model>, DbErr> {
-    Ok(models(CodeRow::find_by_statement(statement).all(db).await?))
+/// The codes `statement` returns, read by position. It selects `columns`
+/// ([`Columns::list`]); for [`Columns::All`], `codes.*` will do as well.
+pub async fn by_statement(
+    db: &impl ConnectionTrait,
+    statement: Statement,
+    columns: Columns,
+) -> Result<Vec<code::Model>, DbErr> {
+    Ok(match columns {
+        Columns::All => models(CodeRow::find_by_statement(statement).all(db).await?),
+        Columns::Brief => BriefRow::find_by_statement(statement).all(db).await?.into_iter().map(|r| r.0).collect(),
+    })
 }
 
 /// The models of `rows`.
@@ -78,29 +124,39 @@ pub fn models(rows: Vec<CodeRow>) -> Vec<code::Model> {
 
 impl FromQueryResult for CodeRow {
     fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
-        match read_by_position(res) {
+        match read_by_position(res, Columns::All) {
             Some(read) if pre.is_empty() => read.map(CodeRow),
             _ => code::Model::from_query_result(res, pre).map(CodeRow),
         }
     }
 }
 
-/// The code in `res`, read by position; `None` when `res`'s columns are
-/// not exactly [`NAMES`] in order (then read it by name).
-pub fn read_by_position(res: &QueryResult) -> Option<Result<code::Model, DbErr>> {
-    if let Some(row) = res.try_as_pg_row().filter(|r| in_order(*r)) {
-        return Some(by_position(row));
+impl FromQueryResult for BriefRow {
+    fn from_query_result(res: &QueryResult, _pre: &str) -> Result<Self, DbErr> {
+        // There is no reading by name to fall back on: sea-orm's needs every column.
+        let read = read_by_position(res, Columns::Brief)
+            .ok_or_else(|| DbErr::Type(format!("a brief code row must select {}", Columns::Brief.list())))?;
+        read.map(BriefRow)
     }
-    res.try_as_sqlite_row().filter(|r| in_order(*r)).map(by_position)
 }
 
-/// Whether `row`'s columns are exactly [`NAMES`], in order.
-fn in_order<R: sqlx::Row>(row: &R) -> bool {
+/// The code in `res`, read by position; `None` when `res`'s columns are
+/// not exactly `columns`' names in order (then read it by name).
+pub fn read_by_position(res: &QueryResult, columns: Columns) -> Option<Result<code::Model, DbErr>> {
+    let names = columns.names();
+    if let Some(row) = res.try_as_pg_row().filter(|r| in_order(*r, names)) {
+        return Some(by_position(row, columns));
+    }
+    res.try_as_sqlite_row().filter(|r| in_order(*r, names)).map(|r| by_position(r, columns))
+}
+
+/// Whether `row`'s columns are exactly `names`, in order.
+fn in_order<R: sqlx::Row>(row: &R, names: &[&str]) -> bool {
     let columns = row.columns();
-    columns.len() == NAMES.len() && columns.iter().zip(NAMES).all(|(column, name)| column.name() == name)
+    columns.len() == names.len() && columns.iter().zip(names).all(|(column, name)| column.name() == *name)
 }
 
-fn by_position<'r, R>(row: &'r R) -> Result<code::Model, DbErr>
+fn by_position<'r, R>(row: &'r R, columns: Columns) -> Result<code::Model, DbErr>
 where
     R: sqlx::Row,
     usize: sqlx::ColumnIndex<R>,
@@ -122,7 +178,7 @@ where
     fn vocabulary<E: ActiveEnum<Value = String>>(value: String) -> Result<E, DbErr> {
         E::try_from_value(&value)
     }
-    Ok(code::Model {
+    let brief = code::Model {
         id: get(row, 0)?,
         organization_id: get(row, 1)?,
         order_id: get(row, 2)?,
@@ -132,6 +188,24 @@ where
         status: vocabulary(get(row, 6)?)?,
         valid_until: get(row, 7)?,
         assignee: get(row, 8)?,
+        // Neutral values (Columns::Brief), replaced below for a whole row.
+        assigned_at: None,
+        redeemed_at: None,
+        exam: None,
+        seats: None,
+        activations_total: None,
+        activations_used: 0,
+        tenant: None,
+        activated_at: None,
+        replaces_id: None,
+        created_at: DateTime::UNIX_EPOCH,
+        product: None,
+        core_benefit: false,
+    };
+    if columns == Columns::Brief {
+        return Ok(brief);
+    }
+    Ok(code::Model {
         assigned_at: get(row, 9)?,
         redeemed_at: get(row, 10)?,
         exam: get(row, 11)?,
@@ -144,6 +218,7 @@ where
         created_at: get(row, 18)?,
         product: get::<_, Option<String>>(row, 19)?.map(vocabulary).transpose()?,
         core_benefit: get(row, 20)?,
+        ..brief
     })
 }
 
@@ -158,5 +233,9 @@ mod tests {
         let entity: Vec<&str> = code::Column::iter().map(|c| c.as_str()).collect();
         assert_eq!(entity, NAMES);
         assert_eq!(columns().split(", ").collect::<Vec<_>>(), NAMES);
+        assert_eq!(
+            Columns::Brief.list(),
+            "id, organization_id, order_id, membership_id, kind, value, status, valid_until, assignee"
+        );
     }
 }

@@ -32,7 +32,10 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::{
     error::AppError,
-    service::{code_rows, placeholder},
+    service::{
+        code_rows::{self, Columns},
+        placeholder,
+    },
 };
 
 /// The most redemptions one commit carries.
@@ -140,11 +143,11 @@ pub(crate) async fn commit(
         vouchers.iter().filter(|v| seen.insert((v.value.as_str(), v.subject.as_str(), v.organization))).collect();
     let backend = db.get_database_backend();
     let redeemed = if backend == DbBackend::Postgres {
-        code_rows::by_statement(db, postgres_batch(&distinct)).await?
+        code_rows::by_statement(db, postgres_batch(&distinct), Columns::All).await?
     } else {
         let txn = db.begin().await?;
         let _writer = crate::db::sqlite_writer(db).await;
-        let redeemed: Vec<code::Model> = code_rows::by_statement(&txn, sqlite_batch(&distinct)).await?;
+        let redeemed: Vec<code::Model> = code_rows::by_statement(&txn, sqlite_batch(&distinct), Columns::All).await?;
         if !redeemed.is_empty() {
             let events = redeemed.iter().map(event).collect::<Result<Vec<_>, _>>()?;
             code_event::Entity::insert_many(events).exec_without_returning(&txn).await?;

@@ -96,6 +96,7 @@ async fn an_action_pack_grants_visual_studio_professional_never_enterprise() {
     assert!(silver_codes.iter().any(|c| c["product"] == "VISUAL_STUDIO_ENTERPRISE"), "{silver_codes:?}");
     // Memberships, products and core benefits filled in.
     crate::helpers::assert_code_rows_read_alike(&app.db).await;
+    crate::helpers::assert_brief_codes_answer_alike(&app).await;
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::{
     fixtures::*,
-    helpers::{TestApp, admin, assert_code_rows_read_alike, error_code},
+    helpers::{TestApp, admin, assert_brief_codes_answer_alike, assert_code_rows_read_alike, error_code},
 };
 
 /// An app whose attempt budget does not get in the way of concurrency tests.
@@ -74,6 +74,7 @@ async fn only_the_assignee_redeems_a_voucher_and_only_once() {
     assert_eq!(user_errors(&bad_exam), vec!["INVALID_FORMAT"]);
     // Assignee, assignment, redemption and exam filled in.
     assert_code_rows_read_alike(&app.db).await;
+    assert_brief_codes_answer_alike(&app).await;
 }
 
 #[tokio::test]
@@ -381,6 +382,7 @@ async fn a_replacement_token_is_issued_once_through_day_thirty_after_activation(
     assert_eq!(user_errors(&late), vec!["REPLACEMENT_WINDOW_CLOSED"]);
     // Seats, tenants, activations and a replacement filled in.
     assert_code_rows_read_alike(&app.db).await;
+    assert_brief_codes_answer_alike(&app).await;
 }
 
 #[tokio::test]
@@ -409,6 +411,7 @@ async fn concurrent_activations_of_a_product_key_stop_at_its_count() {
     assert_eq!(seen["data"]["node"]["events"].as_array().unwrap().len(), 4, "{seen}");
     // Activations allowed and used filled in.
     assert_code_rows_read_alike(&app.db).await;
+    assert_brief_codes_answer_alike(&app).await;
 }
 
 const VALIDATE: &str = "query($v: String!) { validateCode(value: $v) { usable problem kind status expiresOn } }";

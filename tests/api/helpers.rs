@@ -164,6 +164,20 @@ impl TestApp {
         (serde_json::to_value(&response).expect("response serializes"), counter.load(Ordering::SeqCst))
     }
 
+    /// Like [`execute`](Self::execute), also returning the SQL of every
+    /// statement the request ran, in order.
+    pub async fn execute_recording(&self, viewer: &Viewer, query: &str) -> (Value, Vec<String>) {
+        let statements = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut db = self.db.clone();
+        let seen = statements.clone();
+        db.set_metric_callback(move |info| seen.lock().expect("statements").push(info.statement.sql.clone()));
+        let request = async_graphql::Request::new(query);
+        let loaders = loaders::loaders(db.clone());
+        let response = self.state.execute(request, viewer.clone(), db, loaders).await;
+        let sql = statements.lock().expect("statements").clone();
+        (serde_json::to_value(&response).expect("response serializes"), sql)
+    }
+
     /// Sends an HTTP request through the router.
     pub async fn http(&self, request: Request<Body>) -> TestResponse {
         let response = licensegraph::app(self.state.clone()).oneshot(request).await.expect("router answers");
@@ -256,7 +270,7 @@ pub fn non_admins() -> Vec<Viewer> {
 /// [`columns`]: licensegraph::service::code_rows::columns
 pub async fn assert_code_rows_read_alike(db: &DatabaseConnection) {
     use entity::code;
-    use licensegraph::service::code_rows::{columns, read_by_position};
+    use licensegraph::service::code_rows::{Columns, columns, read_by_position};
     use sea_orm::{EntityTrait, FromQueryResult, QueryOrder, QueryTrait, Statement};
 
     let by_name = code::Entity::find().order_by_asc(code::Column::Id).all(db).await.expect("codes by name");
@@ -268,11 +282,102 @@ pub async fn assert_code_rows_read_alike(db: &DatabaseConnection) {
     ];
     for statement in statements {
         let rows = db.query_all_raw(statement.clone()).await.expect("codes");
-        let by_position: Vec<code::Model> =
-            rows.iter().map(|row| read_by_position(row).expect("read by position").expect("decoded")).collect();
+        let by_position: Vec<code::Model> = rows
+            .iter()
+            .map(|row| read_by_position(row, Columns::All).expect("read by position").expect("decoded"))
+            .collect();
         assert_eq!(by_position, by_name, "{}", statement.sql);
         let again: Vec<code::Model> =
             rows.iter().map(|row| code::Model::from_query_result(row, "").expect("decoded")).collect();
         assert_eq!(again, by_name);
+    }
+    // A brief read holds the brief columns as they are.
+    let brief = format!("SELECT {} FROM codes ORDER BY id", Columns::Brief.list());
+    let rows = db.query_all_raw(Statement::from_string(backend, brief)).await.expect("brief codes");
+    assert_eq!(rows.len(), by_name.len());
+    assert!(read_by_position(&rows[0], Columns::All).is_none(), "a brief row is not read as a whole one");
+    for (row, whole) in rows.iter().zip(&by_name) {
+        let read = read_by_position(row, Columns::Brief).expect("read by position").expect("decoded");
+        let brief_of =
+            |c: &code::Model| (c.id, c.organization_id, c.order_id, c.membership_id, c.kind, c.value.clone(), c.status);
+        assert_eq!(brief_of(&read), brief_of(whole));
+        assert_eq!((read.valid_until, read.assignee.as_deref()), (whole.valid_until, whole.assignee.as_deref()));
+    }
+}
+
+/// Every field of `Code` that a brief read answers ([`BRIEF_FIELDS`])
+/// answers the same from a brief read as from a whole one, for every code
+/// of the app's orders and memberships, as an admin and as each
+/// organization's administrators: so none of them reads a column that a
+/// brief read leaves out. The two reads are told apart by their SQL (a
+/// brief one never selects `created_at`). Called at the end of scenarios
+/// that between them fill every nullable column.
+///
+/// [`BRIEF_FIELDS`]: licensegraph::graphql::codes::BRIEF_FIELDS
+pub async fn assert_brief_codes_answer_alike(app: &TestApp) {
+    use licensegraph::graphql::codes::BRIEF_FIELDS;
+
+    let organizations: Vec<i64> = app
+        .db
+        .query_all_raw(sea_orm::Statement::from_string(app.db.get_database_backend(), "SELECT id FROM organizations"))
+        .await
+        .expect("organizations")
+        .iter()
+        .map(|row| row.try_get_by_index(0).expect("id"))
+        .collect();
+    let mut viewers = vec![admin()];
+    viewers.extend(
+        organizations.iter().map(|&org| viewer(&[Role::CustomerAdmin, Role::PartnerAdmin, Role::Reseller], Some(org))),
+    );
+    // Two queries, each within the default complexity limit.
+    let queries = |fields: &str| {
+        [
+            format!("{{ orders(first: 5) {{ nodes {{ codes(first: 50) {{ nodes {{ {fields} }} }} }} }} }}"),
+            format!(
+                "{{ memberships(first: 5) {{ nodes {{ benefits(first: 50) {{ edges {{ node {{ {fields} }} }} }} }} }} }}"
+            ),
+        ]
+    };
+    let brief = queries(&BRIEF_FIELDS.join(" "));
+    let whole = queries(&format!("{} createdAt", BRIEF_FIELDS.join(" ")));
+    let mut admin_saw = 0;
+    for (n, who) in viewers.iter().enumerate() {
+        for (brief, whole) in brief.iter().zip(&whole) {
+            let (brief_answer, brief_sql) = app.execute_recording(who, brief).await;
+            let (mut whole_answer, whole_sql) = app.execute_recording(who, whole).await;
+            assert!(brief_answer["errors"].is_null(), "{brief_answer}");
+            assert!(whole_answer["errors"].is_null(), "{whole_answer}");
+            let codes_sql =
+                |sql: &[String]| sql.iter().filter(|s| s.contains("FROM codes WHERE")).cloned().collect::<Vec<_>>();
+            let (brief_reads, whole_reads) = (codes_sql(&brief_sql), codes_sql(&whole_sql));
+            assert_eq!(brief_reads.len(), whole_reads.len(), "{brief_sql:?} {whole_sql:?}");
+            assert!(brief_reads.iter().all(|s| !s.contains("created_at")), "{brief_reads:?}");
+            assert!(whole_reads.iter().all(|s| s.contains("created_at")), "{whole_reads:?}");
+            let compared = remove_key(&mut whole_answer, "createdAt");
+            if n == 0 {
+                admin_saw += compared;
+            }
+            assert_eq!(brief_answer, whole_answer, "as {who:?}");
+        }
+    }
+    let codes: i64 = app
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(app.db.get_database_backend(), "SELECT count(*) FROM codes"))
+        .await
+        .expect("count")
+        .expect("a row")
+        .try_get_by_index(0)
+        .expect("count");
+    assert_eq!(i64::try_from(admin_saw).expect("small"), codes, "every code compared, as admin");
+}
+
+/// Removes `key` from every object in `value`; returns how many it removed.
+fn remove_key(value: &mut Value, key: &str) -> usize {
+    match value {
+        Value::Object(object) => {
+            usize::from(object.remove(key).is_some()) + object.values_mut().map(|v| remove_key(v, key)).sum::<usize>()
+        }
+        Value::Array(items) => items.iter_mut().map(|v| remove_key(v, key)).sum(),
+        _ => 0,
     }
 }

@@ -436,6 +436,55 @@ async fn the_benchmark_page_of_fifty_orders_costs_at_most_four_statements_howeve
 }
 
 #[tokio::test]
+async fn a_nested_page_reads_brief_code_columns_only_when_every_field_it_may_resolve_needs_no_more() {
+    let app = TestApp::spawn().await;
+    let school = academic(&app, "Brief School").await;
+    let agreement = ees_year(&app, &school, "EES-2026-0019").await;
+    for _ in 0..2 {
+        fulfilled(&app, &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
+    }
+    let page = |codes: &str| format!("{{ orders(first: 5) {{ nodes {{ {codes} }} }} }}");
+    // (query, what each of its reads of codes selects: brief or whole)
+    let cases = [
+        (page("codes(first: 3) { nodes { id value status expiresOn } }"), vec!["brief"]),
+        (
+            page(
+                "codes(first: 3) { totalCount pageInfo { hasNextPage } edges { cursor node { __typename id hint kind assignee } } }",
+            ),
+            vec!["brief"],
+        ),
+        (page("codes(first: 3) { nodes { id createdAt } }"), vec!["whole"]),
+        (page("codes(first: 3) { nodes { id order { id } } }"), vec!["whole"]),
+        (page("codes(first: 3) { nodes { id ... on Code { exam } } }"), vec!["whole"]),
+        (page("codes(first: 3) { nodes { ...more } }") + " fragment more on Code { id redeemedAt }", vec!["whole"]),
+        // async-graphql drops skipped fields before executing.
+        (page("codes(first: 3) { nodes { id createdAt @skip(if: true) } }"), vec!["brief"]),
+        (page("codes(first: 3) { nodes { id createdAt @include(if: true) } }"), vec!["whole"]),
+        // Two pages of one size: one read of each kind.
+        (page("a: codes(first: 3) { nodes { id } } b: codes(first: 3) { nodes { id seats } }"), vec!["brief", "whole"]),
+    ];
+    for (query, expected) in cases {
+        let (response, sql) = app.execute_recording(&admin(), &query).await;
+        assert!(response["errors"].is_null(), "{query}: {response}");
+        let mut reads: Vec<&str> = sql
+            .iter()
+            .filter(|s| s.contains("FROM codes WHERE"))
+            .map(|s| if s.contains("created_at") { "whole" } else { "brief" })
+            .collect();
+        reads.sort_unstable();
+        assert_eq!(reads, expected, "{query}");
+        let orders = response["data"]["orders"]["nodes"].as_array().expect("orders");
+        assert_eq!(orders.len(), 2, "{response}");
+        for order in orders {
+            for page in order.as_object().expect("an order").values() {
+                let codes = page.get("nodes").or_else(|| page.get("edges")).and_then(Value::as_array);
+                assert_eq!(codes.map(Vec::len), Some(3), "{query}: {response}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
 async fn a_mutation_request_never_reads_a_row_cached_before_its_change() {
     // The loaders cache only in read-only documents. Here `invoiceOrder`
     // reads the order's first codes page (empty) before `fulfillOrder`
@@ -475,7 +524,10 @@ async fn first_code_pages_of_more_parents_than_one_compound_select_allows_are_al
     // its UNION ALL into chunks. 600 sources (aliased pages can ask for
     // that many in one batch), of which three real orders spread over
     // the chunks: each gets its own first codes, in id order.
-    use licensegraph::service::codes::{CodeSource, first_codes_of};
+    use licensegraph::service::{
+        code_rows::Columns,
+        codes::{CodeSource, first_codes_of},
+    };
     let app = TestApp::spawn().await;
     let school = academic(&app, "Chunk School").await;
     let agreement = ees_year(&app, &school, "EES-2026-0016").await;
@@ -488,11 +540,14 @@ async fn first_code_pages_of_more_parents_than_one_compound_select_allows_are_al
     for (slot, order) in [0, 299, 599].into_iter().zip(&orders) {
         sources[slot] = CodeSource::Order(*order);
     }
-    let found = first_codes_of(&app.db, &sources, 4).await.expect("one statement per chunk");
-    for order in &orders {
-        let ids: Vec<i64> = found.iter().filter(|(s, _)| *s == CodeSource::Order(*order)).map(|(_, c)| c.id).collect();
-        assert_eq!(ids.len(), 5, "size + 1 codes of order {order}");
-        assert!(ids.windows(2).all(|w| w[0] < w[1]), "in id order: {ids:?}");
+    for columns in [Columns::All, Columns::Brief] {
+        let found = first_codes_of(&app.db, &sources, 4, columns).await.expect("one statement per chunk");
+        for order in &orders {
+            let ids: Vec<i64> =
+                found.iter().filter(|(s, _)| *s == CodeSource::Order(*order)).map(|(_, c)| c.id).collect();
+            assert_eq!(ids.len(), 5, "size + 1 codes of order {order}");
+            assert!(ids.windows(2).all(|w| w[0] < w[1]), "in id order: {ids:?}");
+        }
+        assert_eq!(found.len(), 15);
     }
-    assert_eq!(found.len(), 15);
 }
