@@ -14,6 +14,13 @@ use licensegraph::{
 };
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc instead of glibc's malloc: a request builds and drops thousands
+/// of small values (rows, strings, the answer's tree), and glibc's malloc
+/// and free were 29 % of the server's CPU on the benchmark's nested page
+/// (docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Sets up logging; the sink returned must be flushed before exit.
 fn init_logs(log: &LogArgs) -> Sink {
     let filter = EnvFilter::try_new(&log.log).unwrap_or_else(|_| EnvFilter::new("info"));
