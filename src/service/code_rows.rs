@@ -106,15 +106,21 @@ pub async fn by_select(db: &impl ConnectionTrait, select: Select<code::Entity>) 
 
 /// The codes `statement` returns, read by position. It selects `columns`
 /// ([`Columns::list`]); for [`Columns::All`], `codes.*` will do as well.
+/// The models go straight into a vector of the rows' number.
 pub async fn by_statement(
     db: &impl ConnectionTrait,
     statement: Statement,
     columns: Columns,
 ) -> Result<Vec<code::Model>, DbErr> {
-    Ok(match columns {
-        Columns::All => models(CodeRow::find_by_statement(statement).all(db).await?),
-        Columns::Brief => BriefRow::find_by_statement(statement).all(db).await?.into_iter().map(|r| r.0).collect(),
-    })
+    let rows = db.query_all_raw(statement).await?;
+    let mut codes = Vec::with_capacity(rows.len());
+    for row in &rows {
+        codes.push(match columns {
+            Columns::All => CodeRow::from_query_result(row, "")?.0,
+            Columns::Brief => BriefRow::from_query_result(row, "")?.0,
+        });
+    }
+    Ok(codes)
 }
 
 /// The models of `rows`.
