@@ -225,6 +225,11 @@ POSTGRAPHILE_PAGE = """query OrdersPage { allOrders(first: 50, orderBy: ID_ASC) 
   codesByOrderId(first: 20, orderBy: ID_ASC) { nodes { id value status validUntil } } } } }"""
 
 
+# The columns our server reads for a page whose codes show only brief fields
+# (src/service/code_rows.rs, Columns::Brief), as the bench page's do.
+BRIEF_CODE_COLUMNS = "id, organization_id, order_id, membership_id, kind, value, status, valid_until, assignee"
+
+
 def our_page_sql(engine):
     """The statements our server runs for the page (admin: no scope filter),
     as pgbench runs them: the ids are those of the first page."""
@@ -238,8 +243,8 @@ def our_page_sql(engine):
         f"SELECT * FROM packages WHERE id IN ({', '.join(packages)});",
         "SELECT agreements.*, programs.* FROM agreements LEFT JOIN programs ON agreements.program_id = programs.id"
         f" WHERE agreements.id IN ({', '.join(agreements)});",
-        " UNION ALL ".join(f"SELECT * FROM (SELECT * FROM codes WHERE order_id = {i} ORDER BY id LIMIT 21) AS page{n}"
-                           for n, i in enumerate(ids, 1)) + " ORDER BY order_id, id;",
+        " UNION ALL ".join(f"SELECT * FROM (SELECT {BRIEF_CODE_COLUMNS} FROM codes WHERE order_id = {i} ORDER BY id LIMIT 21)"
+                           f" AS page{n}" for n, i in enumerate(ids, 1)) + " ORDER BY order_id, id;",
     ]) + "\n"
 
 

@@ -243,5 +243,8 @@ mod tests {
             Columns::Brief.list(),
             "id, organization_id, order_id, membership_id, kind, value, status, valid_until, assignee"
         );
+        // The benchmark's pgbench reference runs the page's SQL as the server does.
+        let bench = include_str!("../../bench/run.py");
+        assert!(bench.contains(&format!("BRIEF_CODE_COLUMNS = \"{}\"", Columns::Brief.list())));
     }
 }
