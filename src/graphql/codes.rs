@@ -554,7 +554,7 @@ pub(crate) fn first_pages(selected: &Lookahead<'_>) -> Vec<(u64, Columns)> {
             }
         })
         .collect();
-    pages.sort_unstable_by_key(|&(size, columns)| (size, columns == Columns::All));
+    pages.sort_unstable();
     pages.dedup();
     pages
 }

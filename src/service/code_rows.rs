@@ -11,7 +11,7 @@
 //!
 //! A row is read by position only when its columns are exactly
 //! [`code::Column`]'s, in order: what `code::Entity::find()` selects, and
-//! what [`columns`] lists for raw SQL. Any other row (a prefixed or joined
+//! what [`Columns::list`] lists for raw SQL. Any other row (a prefixed or joined
 //! select, a future column) goes through sea-orm's own decoding, so a
 //! mismatch costs speed, never a wrong value.
 
@@ -24,26 +24,20 @@ use sea_orm::{
     sqlx::{self, Column as _},
 };
 
-/// `codes`' columns, comma-separated, in [`NAMES`]' order: the select list
-/// of raw SQL whose rows are read as [`CodeRow`]s.
-pub fn columns() -> &'static str {
-    Columns::All.list()
-}
-
-/// Which of a code's columns a read selects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Which of a code's columns a read selects (ordered: brief before all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Columns {
-    /// Every column: a whole [`code::Model`].
-    All,
-    /// The first [`BRIEF`] columns: what a code's brief fields read
+    /// The first `BRIEF` columns: what a code's brief fields read
     /// (`graphql::codes` keeps that list). The model's other fields hold
     /// neutral values (`None`, 0, false, the Unix epoch) that no brief
     /// field reads.
     Brief,
+    /// Every column: a whole [`code::Model`].
+    All,
 }
 
 impl Columns {
-    /// The columns' names, in [`NAMES`]' order.
+    /// The columns' names, in the entity's order (`NAMES`).
     pub fn names(self) -> &'static [&'static str] {
         match self {
             Columns::All => &NAMES,
@@ -51,7 +45,8 @@ impl Columns {
         }
     }
 
-    /// The columns, comma-separated: a select list.
+    /// The columns, comma-separated: the select list of raw SQL whose rows
+    /// are read as codes.
     pub fn list(self) -> &'static str {
         static ALL: LazyLock<String> = LazyLock::new(|| Columns::All.names().join(", "));
         static BRIEF: LazyLock<String> = LazyLock::new(|| Columns::Brief.names().join(", "));
@@ -96,9 +91,6 @@ const NAMES: [&str; 21] = [
 /// A code read by position; see the module's documentation.
 pub struct CodeRow(pub code::Model);
 
-/// A code read by position from a select of [`Columns::Brief`].
-struct BriefRow(code::Model);
-
 /// The codes `select` finds, read by position.
 pub async fn by_select(db: &impl ConnectionTrait, select: Select<code::Entity>) -> Result<Vec<code::Model>, DbErr> {
     Ok(models(select.into_model::<CodeRow>().all(db).await?))
@@ -117,7 +109,9 @@ pub async fn by_statement(
     for row in &rows {
         codes.push(match columns {
             Columns::All => CodeRow::from_query_result(row, "")?.0,
-            Columns::Brief => BriefRow::from_query_result(row, "")?.0,
+            // No reading by name to fall back on: sea-orm's needs every column.
+            Columns::Brief => read_by_position(row, columns)
+                .ok_or_else(|| DbErr::Type(format!("a brief code row must select {}", Columns::Brief.list())))??,
         });
     }
     Ok(codes)
@@ -134,15 +128,6 @@ impl FromQueryResult for CodeRow {
             Some(read) if pre.is_empty() => read.map(CodeRow),
             _ => code::Model::from_query_result(res, pre).map(CodeRow),
         }
-    }
-}
-
-impl FromQueryResult for BriefRow {
-    fn from_query_result(res: &QueryResult, _pre: &str) -> Result<Self, DbErr> {
-        // There is no reading by name to fall back on: sea-orm's needs every column.
-        let read = read_by_position(res, Columns::Brief)
-            .ok_or_else(|| DbErr::Type(format!("a brief code row must select {}", Columns::Brief.list())))?;
-        read.map(BriefRow)
     }
 }
 
@@ -238,7 +223,7 @@ mod tests {
     fn the_names_are_the_entitys_columns_in_order() {
         let entity: Vec<&str> = code::Column::iter().map(|c| c.as_str()).collect();
         assert_eq!(entity, NAMES);
-        assert_eq!(columns().split(", ").collect::<Vec<_>>(), NAMES);
+        assert_eq!(Columns::All.list().split(", ").collect::<Vec<_>>(), NAMES);
         assert_eq!(
             Columns::Brief.list(),
             "id, organization_id, order_id, membership_id, kind, value, status, valid_until, assignee"

@@ -267,10 +267,10 @@ pub fn non_admins() -> Vec<Viewer> {
 /// at the end of scenarios that between them fill every nullable column.
 ///
 /// [`CodeRow`]: licensegraph::service::code_rows::CodeRow
-/// [`columns`]: licensegraph::service::code_rows::columns
+/// [`columns`]: licensegraph::service::code_rows::Columns::list
 pub async fn assert_code_rows_read_alike(db: &DatabaseConnection) {
     use entity::code;
-    use licensegraph::service::code_rows::{Columns, columns, read_by_position};
+    use licensegraph::service::code_rows::{Columns, read_by_position};
     use sea_orm::{EntityTrait, FromQueryResult, QueryOrder, QueryTrait, Statement};
 
     let by_name = code::Entity::find().order_by_asc(code::Column::Id).all(db).await.expect("codes by name");
@@ -278,7 +278,7 @@ pub async fn assert_code_rows_read_alike(db: &DatabaseConnection) {
     let backend = db.get_database_backend();
     let statements = [
         code::Entity::find().order_by_asc(code::Column::Id).build(backend),
-        Statement::from_string(backend, format!("SELECT {} FROM codes ORDER BY id", columns())),
+        Statement::from_string(backend, format!("SELECT {} FROM codes ORDER BY id", Columns::All.list())),
     ];
     for statement in statements {
         let rows = db.query_all_raw(statement.clone()).await.expect("codes");
