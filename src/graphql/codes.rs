@@ -33,12 +33,14 @@ use crate::{
         memberships::Membership,
         orders::Order,
         organizations::{Agreement, Organization},
-        relay::{IdConnection, TotalCount, connection, connection_cost, id_arg, input_id, input_row, page_request},
+        relay::{
+            IdConnection, TotalCount, connection, connection_cost, id_arg, input_id, input_row, page_request,
+            payload_from_outcome,
+        },
         scalars::Date,
     },
     id,
     service::{
-        Outcome,
         catalog::{self},
         code_rows::Columns,
         codes::{self as service, CodeFilter, CodeSource, Use},
@@ -134,8 +136,7 @@ impl Code {
     /// with `columns`. Read with [`Columns::Brief`], a code answers
     /// [`BRIEF_FIELDS`] only, and any other field with an `INTERNAL` error,
     /// never a value made up of the row's neutral fillings
-    /// ([`brief_columns_suffice`] keeps other selections from reading brief
-    /// rows).
+    /// ([`columns_for`] keeps other selections from reading brief rows).
     fn connection(
         rows: Arc<Vec<code::Model>>,
         page: Page<usize>,
@@ -197,25 +198,21 @@ impl ContainerType for BriefCode<'_> {
     }
 }
 
-/// Whether the nodes a `codes` connection selects (under `nodes` and
-/// `edges { node }`, fragments included whatever their type condition:
-/// more, never less, than will be resolved; async-graphql has already
-/// dropped skipped fields) ask only for [`BRIEF_FIELDS`], so that a brief
-/// read of the codes will do.
-pub(crate) fn brief_columns_suffice(connection: &SelectionField<'_>) -> bool {
+/// The columns a read of the codes of `connection` needs: brief when the
+/// nodes it selects (under `nodes` and `edges { node }`, fragments
+/// included whatever their type condition: more, never less, than will be
+/// resolved; async-graphql has already dropped skipped fields) ask only for
+/// [`BRIEF_FIELDS`].
+pub(crate) fn columns_for(connection: &SelectionField<'_>) -> Columns {
     let brief = |node: SelectionField<'_>| {
         node.selection_set().all(|f| f.name() == "__typename" || BRIEF_FIELDS.contains(&f.name()))
     };
-    connection.selection_set().all(|field| match field.name() {
+    let brief = connection.selection_set().all(|field| match field.name() {
         "nodes" => brief(field),
         "edges" => field.selection_set().all(|edge| edge.name() != "node" || brief(edge)),
         _ => true,
-    })
-}
-
-/// The columns that a read of the codes of `connection` needs.
-pub(crate) fn columns_for(connection: &SelectionField<'_>) -> Columns {
-    if brief_columns_suffice(connection) { Columns::Brief } else { Columns::All }
+    });
+    if brief { Columns::Brief } else { Columns::All }
 }
 
 fn global_id(code: &code::Model) -> ID {
@@ -776,14 +773,7 @@ pub struct CodePayload {
     pub user_errors: Vec<UserError>,
 }
 
-impl From<Outcome<code::Model>> for CodePayload {
-    fn from(outcome: Outcome<code::Model>) -> Self {
-        match outcome {
-            Ok(row) => Self { code: Some(Code::from(row)), user_errors: vec![] },
-            Err(user_errors) => Self { code: None, user_errors },
-        }
-    }
-}
+payload_from_outcome!(CodePayload { code: code::Model => Code::from });
 
 /// Result of `issueReplacementToken`.
 #[derive(SimpleObject)]
@@ -873,7 +863,7 @@ impl CodeMutation {
 #[cfg(test)]
 mod tests {
     use async_graphql::{EmptyMutation, EmptySubscription, Schema};
-    use chrono::{NaiveDate, TimeZone};
+    use chrono::TimeZone;
     use entity::enums::StoredCodeStatus;
 
     use super::*;
@@ -927,26 +917,11 @@ mod tests {
     fn probe() -> Schema<Probe, EmptyMutation, EmptySubscription> {
         let row = code::Model {
             id: 7,
-            organization_id: 1,
             order_id: Some(2),
-            membership_id: None,
-            kind: CodeKind::ExamVoucher,
             value: "MCP-AAAA-BBBB-CCCC".into(),
             status: StoredCodeStatus::Issued,
-            valid_until: NaiveDate::from_ymd_opt(2027, 6, 30).expect("a date"),
-            assignee: None,
-            assigned_at: None,
-            redeemed_at: None,
-            exam: None,
-            seats: None,
-            activations_total: None,
-            activations_used: 0,
-            tenant: None,
-            activated_at: None,
-            replaces_id: None,
             created_at: Utc.with_ymd_and_hms(2026, 11, 21, 9, 30, 0).single().expect("an instant"),
-            product: None,
-            core_benefit: false,
+            ..crate::service::scope::tests::code(1, None)
         };
         Schema::new(Probe(row), EmptyMutation, EmptySubscription)
     }

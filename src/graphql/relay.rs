@@ -29,8 +29,13 @@ pub fn input_id(kind: &str, field: &str, value: &ID) -> std::result::Result<i64,
 
 /// `impl From<Outcome<Model>> for Payload`: the object wrapped on success,
 /// the user errors otherwise. Every mutation payload is one of these.
+/// `Wrap(Model)` wraps with a tuple constructor, `Model => f` with any
+/// function.
 macro_rules! payload_from_outcome {
     ($payload:ident { $field:ident: $wrap:ident($model:ty) }) => {
+        $crate::graphql::relay::payload_from_outcome!($payload { $field: $model => $wrap });
+    };
+    ($payload:ident { $field:ident: $model:ty => $wrap:expr }) => {
         impl From<$crate::service::Outcome<$model>> for $payload {
             fn from(outcome: $crate::service::Outcome<$model>) -> Self {
                 match outcome {

@@ -140,7 +140,7 @@ pub fn may_see_value(viewer: &Viewer, code: &code::Model) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::collections::BTreeSet;
 
     use chrono::{NaiveDate, TimeZone, Utc};
@@ -156,7 +156,8 @@ mod tests {
         }
     }
 
-    fn code(org: i64, assignee: Option<&str>) -> code::Model {
+    /// A voucher of `org` with no optional facts, for tests.
+    pub(crate) fn code(org: i64, assignee: Option<&str>) -> code::Model {
         code::Model {
             id: 1,
             organization_id: org,
