@@ -205,6 +205,35 @@ pub struct LimitArgs {
     #[arg(long, env = "LICENSEGRAPH_MAX_TOKENS", default_value_t = 4000)]
     pub max_tokens: usize,
 
+    /// Deepest nesting of brackets, braces and parentheses in a query's
+    /// text, and of arrays and objects in a JSON body; checked by a linear
+    /// scan before anything parses the text.
+    #[arg(long, env = "LICENSEGRAPH_MAX_NESTING", default_value_t = 32,
+          value_parser = clap::value_parser!(u32).range(4..=64))]
+    pub max_nesting: u32,
+
+    /// Largest GraphQL response body, in bytes; a larger answer is replaced
+    /// by a `LIMIT_EXCEEDED` error.
+    #[arg(long, env = "LICENSEGRAPH_MAX_RESPONSE_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_response_bytes: usize,
+
+    /// Seconds a connection may take to send a request's headers; the same
+    /// bound closes a keep-alive connection idle that long between requests.
+    #[arg(long, env = "LICENSEGRAPH_HEADER_TIMEOUT_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=30))]
+    pub header_timeout_secs: u64,
+
+    /// Seconds a request may take to send its body once its headers are in.
+    #[arg(long, env = "LICENSEGRAPH_BODY_TIMEOUT_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub body_timeout_secs: u64,
+
+    /// Most open client connections; further ones wait in the listen
+    /// backlog until one closes.
+    #[arg(long, env = "LICENSEGRAPH_MAX_CONNECTIONS", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+
     /// Who may introspect the schema (`__schema`, `__type`); default:
     /// everyone in development mode, admins in production mode.
     #[arg(long, env = "LICENSEGRAPH_INTROSPECTION", value_enum)]
@@ -224,6 +253,14 @@ impl LimitArgs {
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs)
     }
+
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_timeout_secs)
+    }
+
+    pub fn body_timeout(&self) -> Duration {
+        Duration::from_secs(self.body_timeout_secs)
+    }
 }
 
 impl Default for LimitArgs {
@@ -236,6 +273,11 @@ impl Default for LimitArgs {
             max_directives: 4,
             max_query_bytes: 32 * 1024,
             max_tokens: 4000,
+            max_nesting: 32,
+            max_response_bytes: 4 * 1024 * 1024,
+            header_timeout_secs: 10,
+            body_timeout_secs: 30,
+            max_connections: 1024,
             introspection: None,
             request_timeout_secs: 30,
             code_attempts_per_minute: 30,

@@ -154,22 +154,17 @@ fn is_unavailable_sqlstate(code: &str) -> bool {
 
 /// The code of a request error that async-graphql raised without one:
 /// its built-in depth, complexity, directive and recursion limits are
-/// `LIMIT_EXCEEDED`; other parse and validation failures are
-/// `GRAPHQL_PARSE_FAILED` or `GRAPHQL_VALIDATION_FAILED`.
-pub fn request_error_code(message: &str, parse_failed: bool) -> &'static str {
+/// `LIMIT_EXCEEDED`; any other is a validation failure,
+/// `GRAPHQL_VALIDATION_FAILED`. (Parse failures never get here without a
+/// code: the document limits parse, and name them `GRAPHQL_PARSE_FAILED`.)
+pub fn request_error_code(message: &str) -> &'static str {
     const LIMIT_MESSAGES: [&str; 4] = [
         "Query is too complex",
         "Query is nested too deep",
         "The number of directives on the field",
         "The recursion depth of the query",
     ];
-    if LIMIT_MESSAGES.iter().any(|m| message.starts_with(m)) {
-        "LIMIT_EXCEEDED"
-    } else if parse_failed {
-        "GRAPHQL_PARSE_FAILED"
-    } else {
-        "GRAPHQL_VALIDATION_FAILED"
-    }
+    if LIMIT_MESSAGES.iter().any(|m| message.starts_with(m)) { "LIMIT_EXCEEDED" } else { "GRAPHQL_VALIDATION_FAILED" }
 }
 
 /// The code of a field error that async-graphql raised without one: an

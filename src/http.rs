@@ -19,10 +19,7 @@ use std::{
     time::Instant,
 };
 
-use async_graphql::{
-    ServerError, Value, Variables,
-    parser::{parse_query, types::OperationType},
-};
+use async_graphql::{ServerError, Value, Variables, parser::types::OperationType};
 use axum::{
     Router,
     body::{Body, Bytes},
@@ -39,7 +36,7 @@ use crate::{
     auth::{self, Viewer},
     db,
     error::{AppError, field_error_code, request_error_code},
-    graphql::loaders,
+    graphql::{documents::Documents, loaders, prescan},
     logs,
 };
 
@@ -97,6 +94,58 @@ pub(crate) fn json_response(status: StatusCode, media: Media, body: &impl serde:
     let mut response = (status, bytes).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, media.content_type());
     response
+}
+
+/// A GraphQL answer as JSON, unless it serializes to more than `max`
+/// bytes: then serialization stops there, and the client gets
+/// `data: null` and a `LIMIT_EXCEEDED` error instead (status 200: the
+/// operation ran). Memory for the answer is bounded by `max`, not by what
+/// the query asked for.
+pub(crate) fn bounded_json_response(
+    status: StatusCode,
+    media: Media,
+    body: &impl serde::Serialize,
+    max: usize,
+) -> Response {
+    let mut out = Bounded { bytes: Vec::with_capacity(4096.min(max)), max };
+    match serde_json::to_writer(&mut out, body) {
+        Ok(()) => {
+            let mut response = (status, out.bytes).into_response();
+            response.headers_mut().insert(header::CONTENT_TYPE, media.content_type());
+            response
+        }
+        Err(err) if err.is_io() => {
+            tracing::info!(max_response_bytes = max, "an answer passed the response size limit");
+            let message = format!("the response is larger than {max} bytes (limit max_response_bytes = {max})");
+            let body =
+                json!({ "data": null, "errors": [{ "message": message, "extensions": { "code": "LIMIT_EXCEEDED" } }] });
+            json_response(StatusCode::OK, media, &body)
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "an answer could not be serialized");
+            json_response(StatusCode::INTERNAL_SERVER_ERROR, media, &error_body("internal error", "INTERNAL"))
+        }
+    }
+}
+
+/// A byte buffer that refuses to grow past `max`.
+struct Bounded {
+    bytes: Vec<u8>,
+    max: usize,
+}
+
+impl std::io::Write for Bounded {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len() + buf.len() > self.max {
+            return Err(std::io::Error::other("response size limit"));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// An error raised before execution, as an HTTP response.
@@ -176,28 +225,59 @@ struct Params {
     extensions: Map<String, serde_json::Value>,
 }
 
-/// Reads `{query, operationName, variables, extensions}` from a POST body.
-fn post_params(body: &[u8]) -> Result<Params, &'static str> {
-    if body.is_empty() {
-        return Err("the request body is empty");
+/// Why request parameters were refused: 400 `BAD_REQUEST`, or a limit.
+#[derive(Debug)]
+enum ParamError {
+    Malformed(&'static str),
+    Limit(String),
+}
+
+impl From<&'static str> for ParamError {
+    fn from(message: &'static str) -> Self {
+        Self::Malformed(message)
     }
+}
+
+impl ParamError {
+    fn response(self, media: Media) -> Response {
+        match self {
+            Self::Malformed(message) => bad_request(media, message),
+            Self::Limit(message) => {
+                json_response(StatusCode::BAD_REQUEST, media, &error_body(&message, "LIMIT_EXCEEDED"))
+            }
+        }
+    }
+}
+
+/// Scans JSON text for nesting past `max_nesting` before serde_json (or
+/// anything after it) recurses into it ([`prescan`]).
+fn json_nesting(text: &[u8], max_nesting: usize, what: &str) -> Result<(), ParamError> {
+    prescan::json(text, max_nesting).map_err(|refusal| ParamError::Limit(refusal.message(what)))
+}
+
+/// Reads `{query, operationName, variables, extensions}` from a POST body.
+fn post_params(body: &[u8], max_nesting: usize) -> Result<Params, ParamError> {
+    if body.is_empty() {
+        return Err("the request body is empty".into());
+    }
+    json_nesting(body, max_nesting, "request body")?;
     let value: serde_json::Value = serde_json::from_slice(body).map_err(|_| "the request body is not valid JSON")?;
     let object = match value {
         serde_json::Value::Object(object) => object,
         serde_json::Value::Array(_) => {
-            return Err("batched requests are not supported: send one operation per request");
+            return Err("batched requests are not supported: send one operation per request".into());
         }
-        _ => return Err("the request body must be a JSON object"),
+        _ => return Err("the request body must be a JSON object".into()),
     };
     let query = match object.get("query") {
         Some(serde_json::Value::String(q)) => q.clone(),
-        Some(_) => return Err("`query` must be a string"),
-        None => return Err("the `query` parameter is missing"),
+        Some(_) => return Err("`query` must be a string".into()),
+        None => return Err("the `query` parameter is missing".into()),
     };
     let operation_name = match object.get("operationName") {
         None | Some(serde_json::Value::Null) => None,
         Some(serde_json::Value::String(name)) => Some(name.clone()),
-        Some(_) => return Err("`operationName` must be a string"),
+        Some(_) => return Err("`operationName` must be a string".into()),
     };
     let map = |key: &str| match object.get(key) {
         None | Some(serde_json::Value::Null) => Ok(Map::new()),
@@ -211,27 +291,30 @@ fn post_params(body: &[u8]) -> Result<Params, &'static str> {
 
 /// Reads the same parameters from a GET query string, where `variables`
 /// and `extensions` are JSON text.
-fn get_params(mut raw: HashMap<String, String>) -> Result<Params, &'static str> {
+fn get_params(mut raw: HashMap<String, String>, max_nesting: usize) -> Result<Params, ParamError> {
     let query = raw.remove("query").ok_or("the `query` parameter is missing")?;
-    let json_map = |text: Option<String>| -> Result<Map<String, serde_json::Value>, ()> {
-        match text.as_deref().map(str::trim) {
-            None | Some("") | Some("null") => Ok(Map::new()),
-            Some(text) => match serde_json::from_str(text) {
+    let json_map = |text: Option<String>, what: &str, malformed: &'static str| match text.as_deref().map(str::trim) {
+        None | Some("") | Some("null") => Ok(Map::new()),
+        Some(text) => {
+            json_nesting(text.as_bytes(), max_nesting, what)?;
+            match serde_json::from_str(text) {
                 Ok(serde_json::Value::Object(map)) => Ok(map),
-                _ => Err(()),
-            },
+                _ => Err(ParamError::Malformed(malformed)),
+            }
         }
     };
-    let variables = json_map(raw.remove("variables")).map_err(|_| "`variables` must be a JSON object")?;
-    let extensions = json_map(raw.remove("extensions")).map_err(|_| "`extensions` must be a JSON object")?;
+    let variables = json_map(raw.remove("variables"), "`variables`", "`variables` must be a JSON object")?;
+    let extensions = json_map(raw.remove("extensions"), "`extensions`", "`extensions` must be a JSON object")?;
     let operation_name = raw.remove("operationName").filter(|n| !n.is_empty());
     Ok(Params { query, operation_name, variables, extensions })
 }
 
 /// Whether the operation a GET would run is a mutation (or subscription).
-fn selects_mutation(params: &Params) -> bool {
-    let Ok(document) = parse_query(&params.query) else { return false };
-    let mut operations = document.operations.iter();
+/// The document is the one execution will use, measured once: a text the
+/// limits refuse is never parsed, and is reported when it is executed.
+fn selects_mutation(documents: &Documents, params: &Params) -> bool {
+    let Ok(measured) = documents.measured(&params.query) else { return false };
+    let mut operations = measured.document.operations.iter();
     let selected = match &params.operation_name {
         Some(name) => operations.find(|(n, _)| n.map(|n| n.as_str()) == Some(name.as_str())),
         None => operations.next(),
@@ -268,13 +351,21 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
             &error_body("POST /graphql needs Content-Type: application/json", "UNSUPPORTED_MEDIA_TYPE"),
         );
     }
-    let body = match read_body(body, &headers, state.limits.max_body_bytes).await {
-        Ok(body) => body,
-        Err(response) => return response(media),
+    let read = read_body(body, &headers, state.limits.max_body_bytes);
+    let body = match tokio::time::timeout(state.limits.body_timeout(), read).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(response)) => return response(media),
+        Err(_) => {
+            let message = format!(
+                "the request body was not received within {} s (limit body_timeout_secs)",
+                state.limits.body_timeout_secs
+            );
+            return json_response(StatusCode::REQUEST_TIMEOUT, media, &error_body(&message, "REQUEST_TIMEOUT"));
+        }
     };
-    match post_params(&body) {
+    match post_params(&body, state.limits.max_nesting as usize) {
         Ok(params) => execute(&state, &headers, media, params).await,
-        Err(message) => bad_request(media, message),
+        Err(error) => error.response(media),
     }
 }
 
@@ -284,11 +375,15 @@ async fn graphql_get(
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Response {
     let Some(media) = negotiate(&headers) else { return not_acceptable() };
-    let params = match query.map_err(|_| "the query string is malformed").and_then(|Query(raw)| get_params(raw)) {
+    let max_nesting = state.limits.max_nesting as usize;
+    let params = match query
+        .map_err(|_| ParamError::Malformed("the query string is malformed"))
+        .and_then(|Query(raw)| get_params(raw, max_nesting))
+    {
         Ok(params) => params,
-        Err(message) => return bad_request(media, message),
+        Err(error) => return error.response(media),
     };
-    if selects_mutation(&params) {
+    if selects_mutation(&state.documents, &params) {
         let mut response = json_response(
             StatusCode::METHOD_NOT_ALLOWED,
             media,
@@ -381,7 +476,6 @@ async fn execute(state: &AppState, headers: &HeaderMap, media: Media, params: Pa
         Ok(viewer) => viewer,
         Err(error) => return app_error_response(media, error),
     };
-    let query_text = params.query.clone();
     let (db, statements) = db::counting_statements(&state.db);
     let mut request = async_graphql::Request::new(params.query)
         .variables(Variables::from_json(serde_json::Value::Object(params.variables)));
@@ -414,8 +508,7 @@ async fn execute(state: &AppState, headers: &HeaderMap, media: Media, params: Pa
         && response.data == Value::Null
         && response.errors.iter().all(|e| e.path.is_empty());
     if request_error {
-        let parse_failed = parse_query(&query_text).is_err();
-        let errors = with_codes(response.errors, |message| request_error_code(message, parse_failed));
+        let errors = with_codes(response.errors, request_error_code);
         let status = if media == Media::GraphqlResponse { StatusCode::BAD_REQUEST } else { StatusCode::OK };
         return json_response(status, media, &json!({ "errors": errors }));
     }
@@ -436,7 +529,7 @@ async fn execute(state: &AppState, headers: &HeaderMap, media: Media, params: Pa
         (false, Some(seconds)) => (StatusCode::TOO_MANY_REQUESTS, Some(seconds)),
         (false, None) => (StatusCode::OK, None),
     };
-    let mut http = json_response(status, media, &response);
+    let mut http = bounded_json_response(status, media, &response, state.limits.max_response_bytes);
     if let Some(seconds) = retry_after.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
         http.headers_mut().insert(header::RETRY_AFTER, seconds);
     }
@@ -538,9 +631,9 @@ mod tests {
 
     #[test]
     fn post_parameters_are_checked() {
-        assert!(post_params(br#"{"query":"{ __typename }"}"#).is_ok());
+        assert!(post_params(br#"{"query":"{ __typename }"}"#, 32).is_ok());
         assert!(
-            post_params(br#"{"query":"{ __typename }","variables":null,"operationName":null,"extensions":null}"#)
+            post_params(br#"{"query":"{ __typename }","variables":null,"operationName":null,"extensions":null}"#, 32)
                 .is_ok()
         );
         for bad in [
@@ -555,8 +648,38 @@ mod tests {
             br#"{"query":"x","operationName":1}"#,
             br#"{"query":"x","extensions":"e"}"#,
         ] {
-            assert!(post_params(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+            assert!(matches!(post_params(bad, 32), Err(ParamError::Malformed(_))), "{}", String::from_utf8_lossy(bad));
         }
+    }
+
+    #[test]
+    fn json_nested_past_the_bound_is_a_limit_and_serde_json_never_sees_it() {
+        // serde_json alone stops at 128 levels with an error (no crash);
+        // the scan refuses earlier, and says which limit.
+        let deep =
+            |n: usize| format!(r#"{{"query":"{{ a }}","variables":{{"x":{}1{}}}}}"#, "[".repeat(n), "]".repeat(n));
+        assert!(post_params(deep(30).as_bytes(), 32).is_ok());
+        for n in [31, 127, 128, 200, 100_000] {
+            let Err(ParamError::Limit(message)) = post_params(deep(n).as_bytes(), 32) else { panic!("{n}") };
+            assert!(message.contains("max_nesting = 32"), "{message}");
+        }
+        let raw = serde_json::from_str::<serde_json::Value>(&"[".repeat(200));
+        assert!(raw.is_err_and(|e| e.to_string().contains("recursion limit")), "serde_json's own bound");
+    }
+
+    #[test]
+    fn answers_past_the_response_limit_are_replaced_by_an_error() {
+        let small = bounded_json_response(StatusCode::OK, Media::Json, &json!({"data": {"a": "x"}}), 100);
+        assert_eq!(small.status(), StatusCode::OK);
+        let big = json!({"data": {"a": "x".repeat(200)}});
+        let response = bounded_json_response(StatusCode::OK, Media::Json, &big, 100);
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = futures_util::FutureExt::now_or_never(axum::body::to_bytes(response.into_body(), 10_000))
+            .expect("ready")
+            .expect("body");
+        let body: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(body["data"], serde_json::Value::Null);
+        assert_eq!(body["errors"][0]["extensions"]["code"], "LIMIT_EXCEEDED");
     }
 
     #[test]
@@ -576,15 +699,19 @@ mod tests {
 
     #[test]
     fn mutations_are_recognised_for_get() {
-        let p = |query: &str, name: Option<&str>| Params {
-            query: query.into(),
-            operation_name: name.map(Into::into),
-            ..Default::default()
+        let documents = Documents::new((&crate::config::LimitArgs::default()).into());
+        let is_mutation = |query: &str, name: Option<&str>| {
+            let params = Params { query: query.into(), operation_name: name.map(Into::into), ..Default::default() };
+            selects_mutation(&documents, &params)
         };
-        assert!(selects_mutation(&p("mutation { __typename }", None)));
-        assert!(!selects_mutation(&p("{ __typename }", None)));
-        assert!(selects_mutation(&p("query A { __typename } mutation B { __typename }", Some("B"))));
-        assert!(!selects_mutation(&p("query A { __typename } mutation B { __typename }", Some("A"))));
-        assert!(!selects_mutation(&p("{", None)));
+        assert!(is_mutation("mutation { __typename }", None));
+        assert!(!is_mutation("{ __typename }", None));
+        assert!(is_mutation("query A { __typename } mutation B { __typename }", Some("B")));
+        assert!(!is_mutation("query A { __typename } mutation B { __typename }", Some("A")));
+        assert!(!is_mutation("{", None));
+        // Refused by the limits before any parse: not a mutation here, and
+        // execution reports the limit.
+        let deep = format!("mutation {{ a(x: {}1{}) }}", "[".repeat(5_000), "]".repeat(5_000));
+        assert!(!is_mutation(&deep, None));
     }
 }

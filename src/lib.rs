@@ -13,6 +13,7 @@ pub mod http;
 pub mod id;
 pub mod logs;
 pub mod ratelimit;
+pub mod serve;
 pub mod service;
 
 use std::sync::Arc;

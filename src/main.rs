@@ -11,6 +11,7 @@ use licensegraph::{
     graphql,
     logs::{Lines, Shape, Sink},
     prepare_database,
+    serve::ConnectionLimits,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -137,16 +138,18 @@ async fn serve(database_url: &str, max_connections: u32, args: ServeArgs) -> Res
     let db = prepare_database(database_url, max_connections, clock.as_ref()).await?;
     let limits = args.effective_limits();
     tracing::info!(mode = ?args.mode, introspection = ?limits.introspection, "starting");
-    let state = AppState::new(db.clone(), clock, jwt, limits);
+    let state = AppState::new(db.clone(), clock, jwt, limits.clone());
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(%address, "licensegraph is serving GraphiQL at http://{address}/ and the API at /graphql");
-    axum::serve(listener, licensegraph::app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| format!("server error: {e}"))?;
+    let connections = ConnectionLimits {
+        header_timeout: limits.header_timeout(),
+        max_connections: limits.max_connections as usize,
+        drain_timeout: limits.request_timeout(),
+    };
+    licensegraph::serve::serve(listener, licensegraph::app(state), connections, shutdown_signal()).await;
     db.close().await.map_err(|e| format!("closing the database: {e}"))?;
     tracing::info!("stopped");
     Ok(())

@@ -54,17 +54,21 @@ impl Documents {
     /// leaves the parsed document in the request. An error is a request
     /// error: nothing executes.
     pub fn prepare(&self, request: &mut Request, admin: bool) -> Result<(), ServerError> {
-        let measured = match self.kept(&request.query) {
-            Some(measured) => measured,
-            None => {
-                let measured = Arc::new(self.limits.measure(&request.query)?);
-                self.keep(&request.query, &measured);
-                measured
-            }
-        };
+        let measured = self.measured(&request.query)?;
         self.limits.judge(&measured, admin)?;
         request.set_parsed_query(measured.document.clone());
         Ok(())
+    }
+
+    /// The document of `text`, measured: kept, or checked against the text
+    /// limits, parsed and kept. Nothing parses a text that a limit refused.
+    pub fn measured(&self, text: &str) -> Result<Arc<Measured>, ServerError> {
+        if let Some(measured) = self.kept(text) {
+            return Ok(measured);
+        }
+        let measured = Arc::new(self.limits.measure(text)?);
+        self.keep(text, &measured);
+        Ok(measured)
     }
 
     /// How many documents are kept, and their text's bytes.
@@ -105,6 +109,7 @@ mod tests {
         Documents::new(DocumentLimits {
             max_query_bytes: 32 * 1024,
             max_tokens: 4000,
+            max_nesting: 32,
             max_fields: 500,
             max_depth: 12,
             introspection: Introspection::Admins,

@@ -27,6 +27,7 @@ use async_graphql::{
     parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
 
+use super::{fragments, prescan};
 use crate::config::{Introspection, LimitArgs};
 
 /// How many type-list fields an introspection query may nest.
@@ -37,6 +38,7 @@ pub const MAX_INTROSPECTION_LISTS: usize = 3;
 pub struct DocumentLimits {
     pub max_query_bytes: usize,
     pub max_tokens: usize,
+    pub max_nesting: usize,
     pub max_fields: usize,
     pub max_depth: usize,
     pub introspection: Introspection,
@@ -47,6 +49,7 @@ impl From<&LimitArgs> for DocumentLimits {
         Self {
             max_query_bytes: limits.max_query_bytes,
             max_tokens: limits.max_tokens,
+            max_nesting: limits.max_nesting as usize,
             max_fields: limits.max_fields,
             max_depth: limits.max_depth,
             introspection: limits.introspection.unwrap_or(Introspection::Everyone),
@@ -60,12 +63,14 @@ pub fn limit_error(message: String) -> ServerError {
 }
 
 /// A request error (raised before execution) carrying `extensions.code`.
-fn coded_error(message: impl Into<String>, code: &str) -> ServerError {
-    let mut err = ServerError::new(message, None);
-    let mut ext = async_graphql::ErrorExtensionValues::default();
-    ext.set("code", code);
-    err.extensions = Some(ext);
-    err
+pub(crate) fn coded_error(message: impl Into<String>, code: &str) -> ServerError {
+    with_code(ServerError::new(message, None), code)
+}
+
+/// `error` with `extensions.code` set to `code`.
+pub(crate) fn with_code(mut error: ServerError, code: &str) -> ServerError {
+    error.extensions.get_or_insert_with(Default::default).set("code", code);
+    error
 }
 
 /// A parsed document that passed the text limits, with what the document
@@ -85,17 +90,23 @@ impl DocumentLimits {
     /// error is a request error: nothing executes.
     pub fn measure(&self, query: &str) -> Result<Measured, ServerError> {
         if query.len() > self.max_query_bytes {
-            return Err(limit_error(format!("the query is longer than {} bytes", self.max_query_bytes)));
+            return Err(limit_error(format!(
+                "the query is longer than {max} bytes (limit max_query_bytes = {max})",
+                max = self.max_query_bytes
+            )));
         }
-        // Counted before parsing, so a hostile document never becomes a tree.
-        if count_tokens(query, self.max_tokens) > self.max_tokens {
-            return Err(limit_error(format!("the query has more than {} tokens", self.max_tokens)));
-        }
-        let document = async_graphql::parser::parse_query(query)?;
+        // Scanned before parsing, so a hostile text never becomes a tree:
+        // the parser recurses once per level of nesting.
+        prescan::graphql(query, self.max_tokens, self.max_nesting)
+            .map_err(|refusal| limit_error(refusal.message("query")))?;
+        let document = async_graphql::parser::parse_query(query)
+            .map_err(|error| with_code(ServerError::from(error), "GRAPHQL_PARSE_FAILED"))?;
+        fragments::check(&document, self.max_nesting)?;
         let introspects = introspects(&document);
         let fields = count_fields(&document, self.max_fields);
-        // Only with the expanded field count bounded is walking every
-        // fragment spread (unmemoised: depth depends on where) cheap.
+        // Only with the expanded field count bounded, and fragment cycles
+        // refused, is walking every fragment spread (unmemoised: depth
+        // depends on where) cheap.
         let depth = if fields > self.max_fields { Depth::default() } else { measure_depth(&document) };
         Ok(Measured { document, introspects, fields, depth })
     }
@@ -113,6 +124,12 @@ impl DocumentLimits {
         }
         if measured.depth.depth > self.max_depth {
             return Err(limit_error(format!("the query is nested deeper than {} levels", self.max_depth)));
+        }
+        if measured.depth.aliased_introspection_list {
+            return Err(limit_error(format!(
+                "introspection may not alias a list field ({}): each alias multiplies the answer",
+                INTROSPECTION_LISTS.join(", ")
+            )));
         }
         if measured.depth.introspection_lists > MAX_INTROSPECTION_LISTS {
             return Err(limit_error(format!(
@@ -139,74 +156,6 @@ pub fn introspects(document: &ExecutableDocument) -> bool {
         || document.fragments.values().any(|fragment| set(&fragment.node.selection_set.node))
 }
 
-/// Counts the lexical tokens of a GraphQL document (names, numbers,
-/// strings, punctuators; whitespace, commas and comments are not tokens),
-/// stopping as soon as the count passes `cap`. Malformed text is counted
-/// one character per token; the parser reports it afterwards.
-pub fn count_tokens(text: &str, cap: usize) -> usize {
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    let mut n = 0usize;
-    while i < bytes.len() && n <= cap {
-        let b = bytes[i];
-        match b {
-            b' ' | b'\t' | b'\n' | b'\r' | b',' => i += 1,
-            b'#' => {
-                while i < bytes.len() && bytes[i] != b'\n' && bytes[i] != b'\r' {
-                    i += 1;
-                }
-            }
-            b'"' => {
-                n += 1;
-                if bytes[i..].starts_with(b"\"\"\"") {
-                    i += 3;
-                    while i < bytes.len() && !bytes[i..].starts_with(b"\"\"\"") {
-                        i += if bytes[i..].starts_with(b"\\\"\"\"") { 4 } else { 1 };
-                    }
-                    i += 3;
-                } else {
-                    i += 1;
-                    while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
-                        i += if bytes[i] == b'\\' { 2 } else { 1 };
-                    }
-                    i += 1;
-                }
-            }
-            b'.' if bytes[i..].starts_with(b"...") => {
-                n += 1;
-                i += 3;
-            }
-            _ if b == b'_' || b.is_ascii_alphabetic() => {
-                n += 1;
-                i += 1;
-                while i < bytes.len() && (bytes[i] == b'_' || bytes[i].is_ascii_alphanumeric()) {
-                    i += 1;
-                }
-            }
-            _ if b == b'-' || b.is_ascii_digit() => {
-                n += 1;
-                i += 1;
-                while i < bytes.len() {
-                    let exponent_sign = matches!(bytes[i], b'+' | b'-') && matches!(bytes[i - 1], b'e' | b'E');
-                    if !(bytes[i] == b'.' || bytes[i].is_ascii_alphanumeric() || exponent_sign) {
-                        break;
-                    }
-                    i += 1;
-                }
-            }
-            _ => {
-                n += 1;
-                // One token per character, stepping over a whole UTF-8 sequence.
-                i += 1;
-                while i < bytes.len() && (bytes[i] & 0xC0) == 0x80 {
-                    i += 1;
-                }
-            }
-        }
-    }
-    n
-}
-
 /// The deepest nesting of a document's operations, fragments expanded,
 /// with introspection subtrees measured apart.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -215,7 +164,15 @@ pub struct Depth {
     pub depth: usize,
     /// The most type-list fields nested inside one introspection subtree.
     pub introspection_lists: usize,
+    /// Whether an introspection subtree aliases a list field: each alias
+    /// multiplies the answer (5 aliases at each of 3 levels of `fields {
+    /// type { .. } }` turned a 4.7 KB query into a 3.7 MB answer).
+    pub aliased_introspection_list: bool,
 }
+
+/// The introspection fields that return lists: their aliases multiply.
+const INTROSPECTION_LISTS: [&str; 8] =
+    ["types", "fields", "inputFields", "interfaces", "possibleTypes", "enumValues", "args", "directives"];
 
 /// Measures [`Depth`] for every operation of `document`.
 pub fn measure_depth(document: &ExecutableDocument) -> Depth {
@@ -248,6 +205,10 @@ impl<'a> DepthWalker<'a> {
                             self.selection_set(children, depth + 1, inner);
                         }
                         Some(count) => {
+                            let aliased = field.node.alias.as_ref().is_some_and(|a| a.node.as_str() != name);
+                            if aliased && INTROSPECTION_LISTS.contains(&name) {
+                                self.result.aliased_introspection_list = true;
+                            }
                             let count = count
                                 + usize::from(matches!(
                                     name,
@@ -368,13 +329,30 @@ mod tests {
     }
 
     #[test]
-    fn tokens_are_counted_like_the_lexer_does() {
-        assert_eq!(count_tokens("{ a }", 100), 3);
-        assert_eq!(count_tokens("query Q($v: Int = -1.5e3) { a(x: $v, y: \"s, t\") ...F } # c { }", 100), 24);
-        assert_eq!(count_tokens("{ a(s: \"\"\"x \\\"\"\" y\"\"\") }", 100), 8);
-        assert_eq!(count_tokens("{ a...F }", 100), 5);
-        assert_eq!(count_tokens("{ é }", 100), 3);
-        assert_eq!(count_tokens(&"a ".repeat(10_000), 100), 101, "stops just past the cap");
+    fn the_deepest_nesting_the_configuration_allows_parses_on_a_worker_thread_stack() {
+        // tokio's worker threads have 2 MiB of stack; 64 is the highest
+        // max_nesting the configuration accepts (and the parser's own
+        // bound on selection sets). Lists, objects and
+        // selection sets each at that depth must parse (and be measured and
+        // dropped) there, in an unoptimised build, with room to spare: so
+        // on half that stack.
+        let limits = DocumentLimits {
+            max_query_bytes: usize::MAX,
+            max_tokens: usize::MAX,
+            max_nesting: 64,
+            max_fields: usize::MAX,
+            max_depth: usize::MAX,
+            introspection: Introspection::Everyone,
+        };
+        let texts = [
+            format!("{{ a(x: {}1{}) }}", "[".repeat(62), "]".repeat(62)),
+            format!("{{ a(x: {}1{}) }}", "{a:".repeat(62), "}".repeat(62)),
+            format!("{}a{}", "{ a ".repeat(63), " }".repeat(63)),
+        ];
+        let worker = std::thread::Builder::new()
+            .stack_size(1 << 20)
+            .spawn(move || texts.iter().map(|text| limits.measure(text).err().map(|e| e.message)).collect::<Vec<_>>());
+        assert_eq!(worker.expect("spawn").join().expect("no overflow"), [None, None, None]);
     }
 
     fn depth(query: &str) -> Depth {
@@ -398,6 +376,10 @@ mod tests {
         let hostile =
             "{ __schema { types { fields { type { fields { type { fields { type { fields { name } } } } } } } } } }";
         assert_eq!(depth(hostile).introspection_lists, 4);
+        assert!(!measured.aliased_introspection_list);
+        let aliased = "{ __schema { types { a: fields { name } b: fields { name } } } }";
+        assert!(depth(aliased).aliased_introspection_list);
+        assert!(!depth("{ s: __schema { t: __typename types { name } } }").aliased_introspection_list);
         let through_fragment = "{ __type(name: \"Query\") { ...T } } fragment T on __Type { fields { type { interfaces { possibleTypes { name } } } } }";
         assert_eq!(depth(through_fragment).introspection_lists, 3);
     }

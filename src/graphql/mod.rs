@@ -4,6 +4,7 @@ pub mod catalog;
 pub mod codes;
 pub mod context;
 pub mod documents;
+pub mod fragments;
 pub mod leaves;
 pub mod limits;
 pub mod loaders;
@@ -12,6 +13,7 @@ pub mod node;
 pub mod orders;
 pub mod organizations;
 pub mod partners;
+pub mod prescan;
 pub mod relay;
 pub mod scalars;
 

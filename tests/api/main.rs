@@ -9,6 +9,7 @@ mod catalog;
 mod codes;
 mod fixtures;
 mod helpers;
+mod hostile;
 mod http;
 mod isolation;
 mod journey;

@@ -1,0 +1,81 @@
+//! The listener loop: accepts connections and serves HTTP/1.1 on them,
+//! with the bounds axum's own `serve` does not set: a deadline for a
+//! request's headers (which also reaps idle keep-alive connections), a cap
+//! on open connections, and a graceful stop that gives in-flight requests
+//! time to finish.
+//!
+//! Why our own loop: `axum::serve` sets no timer on hyper, so a client that
+//! opens a connection and never finishes its headers holds it (and a task)
+//! for ever; a few thousand such clients exhaust the process's file
+//! descriptors. The body's deadline is in [`crate::http`], where the body
+//! is read.
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use axum::{Router, body::Body, extract::Request};
+use hyper::body::Incoming;
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    server::graceful::GracefulShutdown,
+    service::TowerToHyperService,
+};
+use tokio::{net::TcpListener, sync::Semaphore};
+use tower::ServiceExt;
+
+/// How connections are bounded.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// Time to receive a request's headers, and the longest idle time of a
+    /// keep-alive connection between requests.
+    pub header_timeout: Duration,
+    /// Most connections open at once; the next waits in the listen backlog.
+    pub max_connections: usize,
+    /// How long in-flight requests may run once a stop was asked for.
+    pub drain_timeout: Duration,
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then stops
+/// accepting, lets open connections finish their current request (at most
+/// `drain_timeout`), and returns.
+pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits, shutdown: impl Future<Output = ()>) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout).keep_alive(true);
+    tokio::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            () = &mut shutdown => break,
+            slot = slots.clone().acquire_owned() => slot,
+        };
+        let Ok(slot) = slot else { break };
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // EMFILE and friends: wait a little rather than spin.
+                    tracing::warn!(error = %err, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        if let Err(err) = stream.set_nodelay(true) {
+            tracing::debug!(error = %err, %peer, "cannot set TCP_NODELAY");
+        }
+        let service = app.clone().map_request(|request: Request<Incoming>| request.map(Body::new));
+        let connection = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(error = %err, %peer, "connection ended with an error");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(limits.drain_timeout, graceful.shutdown()).await.is_err() {
+        tracing::warn!(seconds = limits.drain_timeout.as_secs(), "connections still open after the drain timeout");
+    }
+}
