@@ -136,7 +136,16 @@ pub struct Claims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<u64>,
     pub iss: String,
-    pub aud: String,
+    /// One audience or several (RFC 7519 4.1.3); ours must be among them.
+    pub aud: Audience,
+}
+
+/// The `aud` claim: a string, or an array of strings.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
 }
 
 /// One key tokens may be signed with, and how its tokens are validated.
@@ -326,6 +335,13 @@ impl JwtVerifier {
     fn verify_token(&self, token: &str) -> Result<Verified, AppError> {
         let header =
             jsonwebtoken::decode_header(token).map_err(|_| AppError::unauthenticated("the token is malformed"))?;
+        if has_critical_extensions(token) {
+            // RFC 7515 4.1.11: a recipient that does not understand every
+            // extension `crit` names must refuse the token. We understand none.
+            return Err(AppError::unauthenticated(
+                "the token's header lists critical extensions (crit) this server does not understand",
+            ));
+        }
         if header.jku.is_some() || header.x5u.is_some() || header.jwk.is_some() || header.x5c.is_some() {
             return Err(AppError::unauthenticated(
                 "the token names its own key (jku, x5u, jwk or x5c); keys are configured, never taken from tokens",
@@ -368,10 +384,32 @@ impl JwtVerifier {
     }
 }
 
+/// Whether the token's header has a `crit` member (which jsonwebtoken's
+/// `Header` does not read). The header already decoded once, so a failure
+/// to decode here cannot happen; it is treated as critical all the same.
+fn has_critical_extensions(token: &str) -> bool {
+    use base64::Engine;
+    let Some(encoded) = token.split('.').next() else { return true };
+    let Ok(json) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(encoded.trim_end_matches('=')) else {
+        return true;
+    };
+    match serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&json) {
+        Ok(header) => header.contains_key("crit"),
+        Err(_) => true,
+    }
+}
+
 fn viewer_from_claims(claims: Claims) -> Result<Viewer, AppError> {
-    if claims.sub.trim().is_empty() {
+    // One person, one subject: " alice " is alice (RFC 7519 compares
+    // StringOrURI values as they are, so we normalise before comparing).
+    if claims.sub.chars().any(char::is_control) {
+        return Err(AppError::unauthenticated("the token's subject contains a control character"));
+    }
+    let sub = claims.sub.trim();
+    if sub.is_empty() {
         return Err(AppError::unauthenticated("the token's subject is empty"));
     }
+    let sub = sub.to_owned();
     if claims.roles.is_empty() {
         return Err(AppError::unauthenticated("the token carries no role"));
     }
@@ -391,7 +429,7 @@ fn viewer_from_claims(claims: Claims) -> Result<Viewer, AppError> {
     if organization_id.is_none() && roles.iter().any(|r| r.is_org_scoped()) {
         return Err(AppError::unauthenticated("the token's roles need an `org` claim"));
     }
-    Ok(Viewer { subject: Some(claims.sub), roles, organization_id })
+    Ok(Viewer { subject: Some(sub), roles, organization_id })
 }
 
 /// Applies the `X-Licensegraph-Role` header: the request acts with that one
@@ -462,7 +500,7 @@ impl TokenSigner {
             nbf: Some(now),
             exp: now + ttl.as_secs(),
             iss: self.issuer.clone(),
-            aud: self.audience.clone(),
+            aud: Audience::One(self.audience.clone()),
         };
         jsonwebtoken::encode(&Header::new(self.algorithm), &claims, &self.key).map_err(|e| e.to_string())
     }
@@ -577,7 +615,7 @@ mod tests {
             iat: now - 200,
             nbf: None,
             iss: "iss".into(),
-            aud: "aud".into(),
+            aud: Audience::One("aud".into()),
         };
         let secret = Secret::new("a-test-secret-of-at-least-32-bytes!!");
         let key = EncodingKey::from_secret(secret.expose().as_bytes());
@@ -646,5 +684,57 @@ mod tests {
         assert!(bearer_token("Basic abc").is_err());
         assert!(bearer_token("Bearer ").is_err());
         assert!(bearer_token("abc").is_err());
+    }
+
+    /// Signs `claims` (JSON) with `header` (JSON) and the test secret.
+    fn signed(header: &str, claims: &serde_json::Value) -> String {
+        use base64::Engine;
+        let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        let input = format!("{}.{}", b64(header.as_bytes()), b64(claims.to_string().as_bytes()));
+        let key = EncodingKey::from_secret(b"a-test-secret-of-at-least-32-bytes!!");
+        let signature = jsonwebtoken::crypto::sign(input.as_bytes(), &key, Algorithm::HS256).expect("sign");
+        format!("{input}.{signature}")
+    }
+
+    fn claims(sub: &str, aud: serde_json::Value) -> serde_json::Value {
+        let now = jsonwebtoken::get_current_timestamp();
+        serde_json::json!({ "sub": sub, "roles": ["admin"], "iat": now, "exp": now + 600, "iss": "iss", "aud": aud })
+    }
+
+    #[test]
+    fn a_token_naming_critical_extensions_is_refused() {
+        // RFC 7515 4.1.11: crit names extensions the recipient must understand.
+        let (verifier, _) = verifier_and_signer(0);
+        let plain = signed(r#"{"alg":"HS256","typ":"JWT"}"#, &claims("ada", "aud".into()));
+        assert_eq!(message(verifier.verify(&plain)), "accepted Some(\"ada\")");
+        for crit in [r#"{"alg":"HS256","crit":["exp"],"exp":1}"#, r#"{"alg":"HS256","crit":["b64"],"b64":false}"#] {
+            let token = signed(crit, &claims("ada", "aud".into()));
+            assert!(message(verifier.verify(&token)).contains("critical extensions"), "{crit}");
+        }
+    }
+
+    #[test]
+    fn an_audience_array_holding_ours_is_accepted_and_one_without_it_is_not() {
+        // RFC 7519 4.1.3: aud may be an array.
+        let (verifier, _) = verifier_and_signer(0);
+        let header = r#"{"alg":"HS256"}"#;
+        let ours = signed(header, &claims("ada", serde_json::json!(["other", "aud"])));
+        assert_eq!(message(verifier.verify(&ours)), "accepted Some(\"ada\")");
+        let theirs = signed(header, &claims("ada", serde_json::json!(["other", "another"])));
+        assert_eq!(message(verifier.verify(&theirs)), "the token has the wrong audience");
+    }
+
+    #[test]
+    fn subjects_with_control_characters_are_refused_and_spaces_around_one_do_not_make_another_person() {
+        let (verifier, _) = verifier_and_signer(0);
+        let header = r#"{"alg":"HS256"}"#;
+        for sub in ["a\u{0}b", "ada\n", "\u{1b}[31mada", "ad\u{7f}a", "\u{85}ada"] {
+            let token = signed(header, &claims(sub, "aud".into()));
+            assert!(message(verifier.verify(&token)).contains("control character"), "{sub:?}");
+        }
+        let spaced = signed(header, &claims("  ada ", "aud".into()));
+        assert_eq!(message(verifier.verify(&spaced)), "accepted Some(\"ada\")");
+        let blank = signed(header, &claims("   ", "aud".into()));
+        assert_eq!(message(verifier.verify(&blank)), "the token's subject is empty");
     }
 }

@@ -64,7 +64,8 @@ impl AppState {
 
     /// Runs a GraphQL request as `viewer` on `db` (the request's own handle,
     /// which may count its statements) with `loaders`: the document limits
-    /// first (on a document parsed once per distinct text), then the
+    /// first (on a document parsed once per distinct text), control
+    /// characters in the variables ([`graphql::controls`]), then the
     /// schema; a query operation's loaders cache what they load (a
     /// mutation's never do). HTTP and the tests both come in here.
     pub async fn execute(
@@ -74,7 +75,8 @@ impl AppState {
         db: DatabaseConnection,
         loaders: Loaders,
     ) -> async_graphql::Response {
-        if let Err(error) = self.documents.prepare(&mut request, viewer.is_admin()) {
+        let prepared = self.documents.prepare(&mut request, viewer.is_admin());
+        if let Err(error) = prepared.and_then(|()| graphql::controls::in_variables(&request.variables)) {
             return async_graphql::Response::from_errors(vec![error]);
         }
         if operation_type(&mut request) == Some(OperationType::Query) {

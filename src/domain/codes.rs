@@ -115,6 +115,21 @@ pub struct VoucherPlan {
 /// Vouchers needed = people x certifications each x exams per
 /// certification; whether the started months left on the agreement cover
 /// the preparation time. `None` when a count is out of range.
+/// The most vouchers one plan may need: a plan is for one organization's
+/// people, and the answer is a GraphQL `Int`.
+pub const MAX_PLAN_VOUCHERS: i64 = 1_000_000;
+
+/// People x certifications each x exams per certification; `None` when a
+/// count is not positive or the product passes [`MAX_PLAN_VOUCHERS`].
+pub fn vouchers_needed(people: i32, certifications_each: i32, exams_per_certification: i32) -> Option<i64> {
+    let positive = |n: i32| (n > 0).then_some(i64::from(n));
+    let needed = positive(people)?
+        .checked_mul(positive(certifications_each)?)?
+        .checked_mul(positive(exams_per_certification)?)?;
+    (needed <= MAX_PLAN_VOUCHERS).then_some(needed)
+}
+
+/// `None` when [`vouchers_needed`] is.
 pub fn voucher_plan(
     people: i32,
     certifications_each: i32,
@@ -123,10 +138,7 @@ pub fn voucher_plan(
     today: NaiveDate,
     agreement_ends_on: NaiveDate,
 ) -> Option<VoucherPlan> {
-    let positive = |n: i32| (n > 0).then_some(i64::from(n));
-    let needed = positive(people)?
-        .checked_mul(positive(certifications_each)?)?
-        .checked_mul(positive(exams_per_certification)?)?;
+    let needed = vouchers_needed(people, certifications_each, exams_per_certification)?;
     let months_left = started_months(today, agreement_ends_on);
     let preparation_months = level.preparation_months();
     Some(VoucherPlan {
@@ -207,5 +219,15 @@ mod tests {
         let plan = voucher_plan(40, 2, 3, CertificationLevel::Advanced, d(2027, 1, 15), d(2027, 6, 30)).expect("plan");
         assert!(!plan.enough_time);
         assert_eq!(voucher_plan(0, 2, 3, CertificationLevel::Basic, d(2027, 1, 15), d(2027, 6, 30)), None);
+    }
+
+    #[test]
+    fn a_plan_needs_at_most_a_million_vouchers() {
+        // Before, 10^6 x 10^6 x 10^6 came back as 10^18 through a 32-bit Int.
+        assert_eq!(vouchers_needed(1_000, 100, 10), Some(1_000_000));
+        assert_eq!(vouchers_needed(1_000, 100, 11), None);
+        assert_eq!(vouchers_needed(1_000_000, 1_000_000, 1_000_000), None);
+        assert_eq!(vouchers_needed(i32::MAX, i32::MAX, i32::MAX), None);
+        assert_eq!(vouchers_needed(-1, 1, 1), None);
     }
 }

@@ -34,10 +34,23 @@ pub struct Program(pub program::Model);
 /// Money in integer cents.
 #[derive(SimpleObject)]
 pub struct Money {
-    /// Amount in the currency's minor unit (cents).
-    pub cents: i64,
+    /// Amount in the currency's minor unit (cents), within GraphQL's 32-bit
+    /// `Int`: prices are entered as `Int` and order totals are bounded to
+    /// it when the order is placed.
+    pub cents: i32,
     /// ISO 4217 currency code.
     pub currency: String,
+}
+
+impl Money {
+    /// `cents` of `currency`; past 32 bits (which the rules that bound
+    /// prices and totals never let through) an `INTERNAL` error rather
+    /// than a wrong amount.
+    pub fn of(cents: i64, currency: &str) -> Result<Self> {
+        let cents = i32::try_from(cents)
+            .map_err(|_| AppError::internal(format!("an amount of {cents} cents passed 32 bits")).into_graphql())?;
+        Ok(Self { cents, currency: currency.to_owned() })
+    }
 }
 
 /// A way to buy: a licensing program.
@@ -123,8 +136,8 @@ impl Package {
     }
 
     /// Single-tier list price of one pack for 12 months.
-    async fn list_price(&self) -> Money {
-        Money { cents: self.0.list_price_cents, currency: self.0.currency.clone() }
+    async fn list_price(&self) -> Result<Money> {
+        Money::of(self.0.list_price_cents, &self.0.currency)
     }
 
     /// Codes delivered per pack ordered; null for one code per pack.

@@ -37,7 +37,7 @@ use crate::{
             IdConnection, TotalCount, connection, connection_cost, id_arg, input_id, input_row, page_request,
             payload_from_outcome,
         },
-        scalars::Date,
+        scalars::{Date, count},
     },
     id,
     service::{
@@ -492,7 +492,7 @@ pub struct VoucherPlanInput {
 #[derive(SimpleObject)]
 pub struct VoucherPlan {
     /// People x certifications each x exams per certification.
-    pub vouchers_needed: i64,
+    pub vouchers_needed: i32,
     /// Months left on the agreement today, a started month counting whole.
     pub months_left: i32,
     /// Months of preparation the level needs (6 basic, 12 advanced).
@@ -684,6 +684,15 @@ impl CodeQuery {
                 );
             }
         }
+        let too_many = || {
+            AppError::bad_input(format!(
+                "a plan may need at most {} vouchers (people x certificationsEach x examsPerCertification)",
+                rules::MAX_PLAN_VOUCHERS
+            ))
+            .into_graphql()
+        };
+        rules::vouchers_needed(input.people, input.certifications_each, input.exams_per_certification)
+            .ok_or_else(too_many)?;
         let Some(agreement) = organizations::agreement(ctx.db().gql()?, viewer, agreement_id).await.gql()? else {
             return Ok(None);
         };
@@ -700,9 +709,9 @@ impl CodeQuery {
             today,
             agreement.ends_on,
         )
-        .ok_or_else(|| AppError::bad_input("the plan's counts are out of range").into_graphql())?;
+        .ok_or_else(too_many)?;
         Ok(Some(VoucherPlan {
-            vouchers_needed: plan.vouchers_needed,
+            vouchers_needed: count(plan.vouchers_needed),
             months_left: i32::try_from(plan.months_left).unwrap_or(i32::MAX),
             preparation_months: i32::try_from(plan.preparation_months).unwrap_or(12),
             enough_time: plan.enough_time,

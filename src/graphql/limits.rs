@@ -27,7 +27,7 @@ use async_graphql::{
     parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
 
-use super::{fragments, prescan};
+use super::{controls, fragments, prescan};
 use crate::config::{Introspection, LimitArgs};
 
 /// How many type-list fields an introspection query may nest.
@@ -102,6 +102,7 @@ impl DocumentLimits {
         let document = async_graphql::parser::parse_query(query)
             .map_err(|error| with_code(ServerError::from(error), "GRAPHQL_PARSE_FAILED"))?;
         fragments::check(&document, self.max_nesting)?;
+        controls::in_document(&document)?;
         let introspects = introspects(&document);
         let fields = count_fields(&document, self.max_fields);
         // Only with the expanded field count bounded, and fragment cycles

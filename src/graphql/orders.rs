@@ -61,10 +61,6 @@ pub struct DeliveryWindow {
     pub to: Date,
 }
 
-fn money(cents: i64, currency: &str) -> Money {
-    Money { cents, currency: currency.to_owned() }
-}
-
 /// An order of a package under an agreement (R-5 .. R-12).
 #[Object]
 impl Order {
@@ -89,7 +85,7 @@ impl Order {
     }
 
     /// The price and how it was computed.
-    async fn pricing(&self) -> OrderPricing {
+    async fn pricing(&self) -> Result<OrderPricing> {
         let o = &self.0;
         let explanation = format!(
             "{} x {}/12 months x {}% = {} per pack (rounded half up to the cent) x {} = {} {}",
@@ -101,14 +97,14 @@ impl Order {
             o.total_cents,
             o.currency
         );
-        OrderPricing {
-            list_price: money(o.list_price_cents, &o.currency),
+        Ok(OrderPricing {
+            list_price: Money::of(o.list_price_cents, &o.currency)?,
             months_charged: o.months_charged,
             discount_percent: o.discount_percent,
-            unit_price: money(o.unit_price_cents, &o.currency),
-            total: money(o.total_cents, &o.currency),
+            unit_price: Money::of(o.unit_price_cents, &o.currency)?,
+            total: Money::of(o.total_cents, &o.currency)?,
             explanation: format!("{explanation} (amounts in cents)"),
-        }
+        })
     }
 
     /// First day the order runs.

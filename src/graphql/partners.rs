@@ -23,7 +23,7 @@ use crate::{
         memberships::Membership,
         organizations::Organization,
         relay::{IdConnection, TotalCount, connection, connection_cost, id_arg, input_id, input_row, page_request},
-        scalars::Date,
+        scalars::{BigInt, Date, count, int},
     },
     id,
     service::{
@@ -71,12 +71,12 @@ impl KpiRecord {
         &self.0.invoice_number
     }
     /// The KPI value (independent of training length, R-28).
-    async fn kpi_value(&self) -> i64 {
-        self.0.kpi_value
+    async fn kpi_value(&self) -> Result<i32> {
+        int(self.0.kpi_value)
     }
     /// The revenue, in cents.
-    async fn revenue_cents(&self) -> i64 {
-        self.0.revenue_cents
+    async fn revenue_cents(&self) -> Result<i32> {
+        int(self.0.revenue_cents)
     }
     /// The first day reports show it: the 15th of the month after the invoice.
     async fn visible_from(&self) -> Option<Date> {
@@ -102,11 +102,11 @@ pub struct KpiTotal {
     /// The day of evaluation: only invoices visible by then count.
     pub as_of: Date,
     /// Sum of the KPI values.
-    pub kpi_value: i64,
+    pub kpi_value: BigInt,
     /// Sum of the revenue, in cents.
-    pub revenue_cents: i64,
+    pub revenue_cents: BigInt,
     /// How many invoices counted.
-    pub invoices: i64,
+    pub invoices: i32,
 }
 
 impl KpiTotal {
@@ -118,9 +118,9 @@ impl KpiTotal {
             window_starts_on: start.into(),
             window_ends_on: end.into(),
             as_of: t.as_of.into(),
-            kpi_value: t.kpi_value,
-            revenue_cents: t.revenue_cents,
-            invoices: t.invoices,
+            kpi_value: BigInt(t.kpi_value),
+            revenue_cents: BigInt(t.revenue_cents),
+            invoices: count(t.invoices),
         })
     }
 }
@@ -136,9 +136,9 @@ pub struct UnmetRequirement {
     /// For a competency, the level whose requirement this is.
     pub level: Option<CompetencyLevel>,
     /// The value required.
-    pub required: i64,
+    pub required: BigInt,
     /// The partner's value.
-    pub actual: i64,
+    pub actual: BigInt,
 }
 
 impl From<Unmet> for UnmetRequirement {
@@ -147,8 +147,8 @@ impl From<Unmet> for UnmetRequirement {
             rule: u.rule.to_owned(),
             requirement: u.requirement.to_owned(),
             level: u.level,
-            required: u.required,
-            actual: u.actual,
+            required: BigInt(u.required),
+            actual: BigInt(u.actual),
         }
     }
 }
@@ -157,13 +157,13 @@ impl From<Unmet> for UnmetRequirement {
 #[derive(SimpleObject)]
 pub struct PartnerValues {
     /// KPI value of the invoices counting on the day.
-    pub kpi_value: i64,
+    pub kpi_value: BigInt,
     /// Revenue of those invoices, in cents.
-    pub revenue_cents: i64,
+    pub revenue_cents: BigInt,
     /// Certified trainers on the roster.
-    pub certified_trainers: i64,
+    pub certified_trainers: i32,
     /// Exams passed by the partner's people by the day.
-    pub passed_exams: i64,
+    pub passed_exams: i32,
     /// Whether the partner global account already holds an ACTION_PACK.
     pub holds_action_pack: bool,
 }
@@ -198,12 +198,12 @@ impl CompetencyRequirement {
         self.0.level
     }
     /// Minimum KPI value over the 12 months before the anniversary.
-    async fn min_kpi_value(&self) -> i64 {
-        self.0.min_kpi_value
+    async fn min_kpi_value(&self) -> BigInt {
+        BigInt(self.0.min_kpi_value)
     }
     /// Minimum revenue over that window, in cents.
-    async fn min_revenue_cents(&self) -> i64 {
-        self.0.min_revenue_cents
+    async fn min_revenue_cents(&self) -> BigInt {
+        BigInt(self.0.min_revenue_cents)
     }
     /// Minimum certified trainers on the roster.
     async fn min_certified_trainers(&self) -> i32 {
@@ -292,7 +292,7 @@ pub struct UpcomingRenewal {
     /// What happens that day.
     pub due: RenewalDue,
     /// Days from `asOf` to it.
-    pub days_left: i64,
+    pub days_left: i32,
     /// The membership.
     pub membership: Membership,
 }
@@ -505,10 +505,10 @@ impl PartnerQuery {
             unmet: run.verdict.unmet.into_iter().map(UnmetRequirement::from).collect(),
             best_level: run.verdict.best_level,
             partner: PartnerValues {
-                kpi_value: run.facts.kpi_value,
-                revenue_cents: run.facts.revenue_cents,
-                certified_trainers: run.facts.certified_trainers,
-                passed_exams: run.facts.passed_exams,
+                kpi_value: BigInt(run.facts.kpi_value),
+                revenue_cents: BigInt(run.facts.revenue_cents),
+                certified_trainers: count(run.facts.certified_trainers),
+                passed_exams: count(run.facts.passed_exams),
                 holds_action_pack: run.facts.holds_action_pack,
             },
             as_of: run.as_of.into(),
@@ -585,7 +585,7 @@ impl PartnerQuery {
                     Due::Anniversary => RenewalDue::Anniversary,
                     Due::WindowCloses => RenewalDue::WindowCloses,
                 },
-                days_left: (on - day).num_days(),
+                days_left: count((on - day).num_days()),
                 membership: Membership(m),
             })
             .collect())
@@ -633,10 +633,11 @@ pub struct RecordKpiInput {
     pub document_type: DocumentType,
     /// The invoice number; an invoice is recorded once.
     pub invoice_number: String,
-    /// The KPI value.
-    pub kpi_value: i64,
-    /// The revenue, in cents.
-    pub revenue_cents: i64,
+    /// The KPI value, 0 or more (a 32-bit `Int`).
+    pub kpi_value: i32,
+    /// The revenue, in cents, 0 or more (a 32-bit `Int`: up to 21 474 836.47
+    /// on one invoice).
+    pub revenue_cents: i32,
 }
 
 /// Input of `recordPassedExam`.
@@ -661,16 +662,16 @@ pub struct SetCompetencyRequirementInput {
     pub level: CompetencyLevel,
     /// Minimum KPI value.
     #[graphql(default)]
-    pub min_kpi_value: i64,
+    pub min_kpi_value: i32,
     /// Minimum revenue, in cents.
     #[graphql(default)]
-    pub min_revenue_cents: i64,
+    pub min_revenue_cents: i32,
     /// Minimum certified trainers.
     #[graphql(default)]
-    pub min_certified_trainers: i64,
+    pub min_certified_trainers: i32,
     /// Minimum exams passed.
     #[graphql(default)]
-    pub min_passed_exams: i64,
+    pub min_passed_exams: i32,
 }
 
 /// Input of `submitDirectoryListing`.
@@ -812,8 +813,8 @@ impl PartnerMutation {
             purchase_unit: input.purchase_unit,
             document_type: input.document_type,
             invoice_number: input.invoice_number,
-            kpi_value: input.kpi_value,
-            revenue_cents: input.revenue_cents,
+            kpi_value: input.kpi_value.into(),
+            revenue_cents: input.revenue_cents.into(),
         };
         let now = ctx.clock().gql()?.now();
         Ok(service::record_kpi(ctx.db().gql()?, viewer, now, kpi).await.gql()?.into())
@@ -838,10 +839,10 @@ impl PartnerMutation {
     ) -> Result<CompetencyRequirementPayload> {
         ctx.viewer().gql()?.require_admin().gql()?;
         let requirement = Requirement {
-            min_kpi_value: input.min_kpi_value,
-            min_revenue_cents: input.min_revenue_cents,
-            min_certified_trainers: input.min_certified_trainers,
-            min_passed_exams: input.min_passed_exams,
+            min_kpi_value: input.min_kpi_value.into(),
+            min_revenue_cents: input.min_revenue_cents.into(),
+            min_certified_trainers: input.min_certified_trainers.into(),
+            min_passed_exams: input.min_passed_exams.into(),
         };
         let outcome = service::set_requirement(ctx.db().gql()?, &input.competency, input.level, requirement).await;
         Ok(outcome.gql()?.into())

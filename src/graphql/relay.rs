@@ -138,8 +138,8 @@ impl TotalCount {
 #[Object]
 impl TotalCount {
     /// How many items match the filter, across all pages.
-    async fn total_count(&self) -> async_graphql::Result<u64> {
-        (self.0)().await.gql()
+    async fn total_count(&self) -> async_graphql::Result<i32> {
+        (self.0)().await.gql().map(super::scalars::count)
     }
 }
 

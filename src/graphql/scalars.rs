@@ -1,8 +1,11 @@
-//! The `Date` scalar: a calendar date in UTC, `YYYY-MM-DD` (API.md).
+//! Our scalars: `Date`, a calendar date in UTC, `YYYY-MM-DD`; and `BigInt`,
+//! a whole number past GraphQL's 32-bit `Int`, for sums that may pass it.
 //! Instants use async-graphql's `DateTime` (RFC 3339).
 
 use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
 use chrono::{Datelike, NaiveDate};
+
+use crate::error::AppError;
 
 /// A calendar date, `YYYY-MM-DD`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -55,9 +58,60 @@ impl From<NaiveDate> for Date {
     }
 }
 
+/// The largest magnitude of a [`BigInt`]: 2^53 - 1, the integers a
+/// JavaScript `Number` holds exactly.
+pub const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
+
+/// A whole number that may pass 32 bits (sums of KPI values and revenue).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct BigInt(pub i64);
+
+/// A whole number from -9007199254740991 to 9007199254740991 (2^53 - 1, the
+/// integers a JavaScript `Number` holds exactly), as a JSON number. Used
+/// where a figure, such as a sum of revenue in cents, may pass `Int`'s
+/// 32 bits; every other whole number is an `Int`.
+#[Scalar(name = "BigInt")]
+impl ScalarType for BigInt {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        let Value::Number(number) = &value else { return Err(InputValueError::expected_type(value)) };
+        match number.as_i64() {
+            Some(n) if n.abs() <= MAX_SAFE_INTEGER => Ok(BigInt(n)),
+            _ => Err(InputValueError::custom(format!("{number} is not a whole number within ±(2^53 - 1)"))),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        // Sums of 32-bit figures stay far inside 2^53; clamp rather than
+        // send a number a JavaScript client would round.
+        Value::Number(self.0.clamp(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER).into())
+    }
+}
+
+/// A stored figure as a GraphQL `Int`: one past 32 bits (which the inputs,
+/// all `Int`, no longer let in) is an `INTERNAL` error, never a wrong value.
+pub fn int(n: i64) -> async_graphql::Result<i32> {
+    i32::try_from(n).map_err(|_| AppError::internal(format!("{n} passed a 32-bit Int")).into_graphql())
+}
+
+/// A count of rows or days as an `Int`, saturating at its bounds: past
+/// 2^31 rows it still says "at least this many".
+pub fn count(n: impl TryInto<i32> + Copy + PartialOrd + Default) -> i32 {
+    n.try_into().unwrap_or(if n < Default::default() { i32::MIN } else { i32::MAX })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn big_ints_take_whole_numbers_within_two_to_the_53() {
+        let parse = |v: Value| <BigInt as ScalarType>::parse(v).ok();
+        assert_eq!(parse(Value::Number(5_000_000_000_i64.into())), Some(BigInt(5_000_000_000)));
+        assert_eq!(parse(Value::Number(MAX_SAFE_INTEGER.into())), Some(BigInt(MAX_SAFE_INTEGER)));
+        assert_eq!(parse(Value::Number((MAX_SAFE_INTEGER + 1).into())), None);
+        assert_eq!(parse(Value::String("5".into())), None);
+        assert_eq!(BigInt(i64::MAX).to_value(), Value::Number(MAX_SAFE_INTEGER.into()));
+    }
 
     #[test]
     fn only_full_iso_dates_parse() {

@@ -431,9 +431,19 @@ fn still(code: &code::Model, today: NaiveDate) -> Condition {
 
 /// Finds the code a typed value names, as the caller may know it: another
 /// organization's code is unknown to non-admins.
+///
+/// The organization is part of the query, not a check on its answer: a
+/// value of another organization's code is looked up exactly as an unknown
+/// value is, with no row to decode and nothing to check, so it answers in
+/// the same time as well as the same words (`validateCode` took 713 against
+/// 651 µs when the row was read and then dropped).
 async fn by_value(db: &DatabaseConnection, viewer: &Viewer, canonical: &str) -> Result<Option<code::Model>, AppError> {
-    let found = code::Entity::find().filter(code::Column::Value.eq(canonical)).one(db).await?;
-    Ok(found.filter(|c| viewer.is_admin() || viewer.organization_id == Some(c.organization_id)))
+    let mut select = code::Entity::find().filter(code::Column::Value.eq(canonical));
+    if !viewer.is_admin() {
+        // No organization (anonymous): an id no row has.
+        select = select.filter(code::Column::OrganizationId.eq(viewer.organization_id.unwrap_or(0)));
+    }
+    Ok(select.one(db).await?)
 }
 
 /// Reads a typed value; a refusal when it cannot be a code.
@@ -545,7 +555,7 @@ pub async fn use_code(
         if wrong_kind {
             return refuse_code("value", UserErrorCode::WrongKind);
         }
-        let privileged = scope::administers(viewer, code.organization_id);
+        let privileged = uses_for_others(viewer, &code);
         if let Some(problem) = usability_problem(&facts(&code, today), viewer.subject.as_deref(), privileged) {
             return refuse_code("value", problem);
         }
@@ -555,7 +565,15 @@ pub async fn use_code(
         }
         let base = code::Entity::update_many();
         let (update, action, detail) = match (&how, code.kind) {
-            (Use::Redeem { exam }, _) => (redemption(exam, now), "REDEEM", Some(format!("exam {exam}"))),
+            (Use::Redeem { exam }, _) => {
+                let detail = match code.assignee.as_deref() {
+                    Some(person) if viewer.subject.as_deref() != Some(person) => {
+                        format!("exam {exam}, redeemed by the licensing desk on behalf of {person}")
+                    }
+                    _ => format!("exam {exam}"),
+                };
+                (redemption(exam, now), "REDEEM", Some(detail))
+            }
             (Use::Activate { tenant, seats }, CodeKind::ActivationToken) => {
                 let Some(tenant) = tenant.as_ref().map(|t| t.trim().to_owned()) else {
                     return refuse(
@@ -624,10 +642,21 @@ pub async fn use_code(
     let Some(code) = by_value(db, viewer, &canonical).await? else {
         return refuse_code("value", UserErrorCode::UnknownCode);
     };
-    let privileged = scope::administers(viewer, code.organization_id);
+    let privileged = uses_for_others(viewer, &code);
     let problem = usability_problem(&facts(&code, today), viewer.subject.as_deref(), privileged)
         .unwrap_or(UserErrorCode::AlreadyActive);
     refuse_code("value", problem)
+}
+
+/// Whether `viewer` may use `code` for someone else: an exam voucher only
+/// the desk (admin), on its assignee's behalf, since an organization's
+/// administrators assign vouchers but do not use them; other
+/// codes the owning organization's administrators too.
+fn uses_for_others(viewer: &Viewer, code: &code::Model) -> bool {
+    match code.kind {
+        CodeKind::ExamVoucher => viewer.is_admin(),
+        _ => scope::administers(viewer, code.organization_id),
+    }
 }
 
 /// The update that redeems a voucher for `exam`.
@@ -658,6 +687,13 @@ async fn redeem_own_voucher(
     let (Some(subject), Some(organization)) = (viewer.subject.as_deref(), viewer.organization_id) else {
         return Ok(None);
     };
+    // Only what cannot fail a shared statement joins a group: a value in
+    // the code alphabet and an exam id were checked by the caller; a
+    // subject with a control character (which tokens no longer carry)
+    // goes the long way alone.
+    if subject.chars().any(char::is_control) {
+        return Ok(None);
+    }
     let voucher = OwnVoucher {
         value: canonical.to_owned(),
         subject: subject.to_owned(),
@@ -816,7 +852,7 @@ pub async fn validate(
         (Err(problem), _) => (Some(problem), None),
         (Ok(_), None) => (Some(UserErrorCode::UnknownCode), None),
         (Ok(_), Some(code)) => {
-            let privileged = scope::administers(viewer, code.organization_id);
+            let privileged = uses_for_others(viewer, &code);
             (usability_problem(&facts(&code, today), viewer.subject.as_deref(), privileged), Some(code))
         }
     };

@@ -16,7 +16,9 @@
 //! A request whose voucher the update did not match (a typo, someone
 //! else's voucher, an expired one, the same request twice in one batch) gets `None` and then goes the long way in
 //! [`super::codes::use_code`], which looks the code up and says why it is
-//! refused, or redeems it. The batch's statements run on the first
+//! refused, or redeems it. If a group's statement fails, each of its
+//! requests is committed again alone, so that one caller's input never
+//! decides another's outcome. The batch's statements run on the first
 //! request's database handle, so that request's statement count includes
 //! them.
 
@@ -120,9 +122,22 @@ async fn commit_batches(mut pending: mpsc::Receiver<Pending>) {
                     let _ = p.reply.send(Ok(code));
                 }
             }
+            Err(error) if batch.len() == 1 => {
+                if let Some(p) = batch.pop() {
+                    let _ = p.reply.send(Err(error));
+                }
+            }
             Err(error) => {
+                // One member's input must never decide another's outcome:
+                // answer each by itself.
+                tracing::warn!(
+                    redemptions = batch.len(),
+                    code = error.code(),
+                    "a redemption group failed; committing its members one by one"
+                );
                 for p in batch.drain(..) {
-                    let _ = p.reply.send(Err(error.clone()));
+                    let alone = commit(&p.db, std::slice::from_ref(&p.voucher)).await;
+                    let _ = p.reply.send(alone.map(|mut one| one.pop().flatten()));
                 }
             }
         }

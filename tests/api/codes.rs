@@ -23,8 +23,13 @@ struct Voucher {
 
 /// One fulfilled class pack; the first voucher assigned to `ada`.
 async fn assigned_voucher(app: &TestApp) -> Voucher {
-    let school = academic(app, "Voucher School").await;
-    let agreement = ees_year(app, &school, "EES-2026-0100").await;
+    voucher_in(app, "Voucher School", "EES-2026-0100").await
+}
+
+/// [`assigned_voucher`] in a school named `school` under agreement `number`.
+async fn voucher_in(app: &TestApp, school: &str, number: &str) -> Voucher {
+    let school = academic(app, school).await;
+    let agreement = ees_year(app, &school, number).await;
     let order = fulfilled(app, &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
     let (id, value) = codes_of(app, &order, 1).await.remove(0);
     let payload = mutate(app, &customer_admin(&school), ASSIGN, json!({ "codeId": id, "assignee": "ada" })).await;
@@ -75,6 +80,54 @@ async fn only_the_assignee_redeems_a_voucher_and_only_once() {
     // Assignee, assignment, redemption and exam filled in.
     assert_code_rows_read_alike(&app.db).await;
     assert_brief_codes_answer_alike(&app).await;
+}
+
+#[tokio::test]
+async fn an_organizations_administrators_assign_vouchers_but_only_the_assignee_or_the_desk_redeems() {
+    // administrators assign; the person redeems; the desk may
+    // redeem on someone's behalf, recorded as such.
+    let app = TestApp::spawn().await;
+    let v = assigned_voucher(&app).await;
+    let input = json!({ "value": v.value, "exam": "MO-100" });
+    let boss = customer_admin(&v.school);
+    let partner = person("pa", &[Role::PartnerAdmin, Role::CustomerAdmin], v.school.id);
+    for administrator in [&boss, &partner] {
+        assert_eq!(user_errors(&mutate(&app, administrator, REDEEM, input.clone()).await), vec!["NOT_ASSIGNED_TO_YOU"]);
+        let told = app.execute(administrator, VALIDATE, json!({ "v": v.value })).await;
+        assert_eq!(told["data"]["validateCode"]["problem"], "NOT_ASSIGNED_TO_YOU", "{told}");
+    }
+    let desk = person("desk", &[Role::Admin], v.school.id);
+    let redeemed = mutate(&app, &desk, REDEEM, input.clone()).await;
+    assert_eq!(redeemed["code"]["status"], "REDEEMED", "{redeemed}");
+    let events = code_events(&app, &v.id, "action actor detail").await;
+    let last = &events.as_array().expect("events")[events.as_array().map_or(0, Vec::len) - 1];
+    assert_eq!(last["action"], "REDEEM");
+    assert_eq!(last["actor"], "desk");
+    assert_eq!(last["detail"], "exam MO-100, redeemed by the licensing desk on behalf of ada");
+    assert_eq!(user_errors(&mutate(&app, &ada(&v.school), REDEEM, input).await), vec!["ALREADY_REDEEMED"]);
+}
+
+#[tokio::test]
+async fn an_administrator_racing_the_assignee_never_wins() {
+    // under concurrency: before, the customer_admin could win.
+    let app = roomy().await;
+    for round in 0..8 {
+        let v = voucher_in(&app, &format!("Race School {round}"), &format!("EES-2026-{:04}", 500 + round)).await;
+        let input = json!({ "value": v.value, "exam": "MO-100" });
+        let boss = customer_admin(&v.school);
+        let learner = ada(&v.school);
+        let (a, b) =
+            tokio::join!(mutate(&app, &boss, REDEEM, input.clone()), mutate(&app, &learner, REDEEM, input.clone()));
+        // Whichever runs first, the administrator is refused (as not the
+        // assignee, or as too late) and the learner's redemption stands.
+        let refused = user_errors(&a);
+        assert!(refused == ["NOT_ASSIGNED_TO_YOU"] || refused == ["ALREADY_REDEEMED"], "round {round}: {a}");
+        assert_eq!(b["code"]["status"], "REDEEMED", "round {round}: {b}");
+        let events = code_events(&app, &v.id, "action actor").await;
+        let redeemed_by: Vec<&Value> =
+            events.as_array().into_iter().flatten().filter(|e| e["action"] == "REDEEM").map(|e| &e["actor"]).collect();
+        assert_eq!(redeemed_by, [&json!("ada")], "round {round}");
+    }
 }
 
 #[tokio::test]

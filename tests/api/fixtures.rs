@@ -155,3 +155,19 @@ pub async fn ees_year(app: &TestApp, org: &Org, number: &str) -> String {
 pub fn customer_admin(org: &Org) -> Viewer {
     person("boss@example.edu", &[Role::CustomerAdmin], org.id)
 }
+
+/// Fifteen vouchers of one class pack, each assigned to its own learner:
+/// `(value, learner, organization row)`.
+pub async fn fifteen_assigned_vouchers(app: &TestApp) -> Vec<(String, String, i64)> {
+    let school = academic(app, "Group School").await;
+    let agreement = ees_year(app, &school, "EES-2026-0300").await;
+    let order = fulfilled(app, &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
+    let mut vouchers = Vec::new();
+    for (i, (id, value)) in codes_of(app, &order, 15).await.into_iter().enumerate() {
+        let learner = format!("learner{i}");
+        let payload = mutate(app, &customer_admin(&school), ASSIGN, json!({ "codeId": id, "assignee": learner })).await;
+        assert_eq!(user_errors(&payload), Vec::<String>::new(), "{payload}");
+        vouchers.push((value, learner, school.id));
+    }
+    vouchers
+}

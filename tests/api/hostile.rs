@@ -200,3 +200,121 @@ async fn an_answer_past_the_response_limit_is_an_error_not_memory() {
     assert!(res.text.contains("max_response_bytes = 20000"));
     still_serves(&app).await;
 }
+
+/// The answer to `query` with `variables` as `viewer`, over HTTP.
+async fn post_as(app: &TestApp, token: Option<&str>, query: &str, variables: Value) -> TestResponse {
+    app.post(token, query, variables).await
+}
+
+#[tokio::test]
+async fn control_characters_in_any_string_are_bad_input_and_never_stored() {
+    // On PostgreSQL a NUL failed the statement: INTERNAL and an ERROR log
+    // line, from anonymous `program(code:)` on up. Now both engines answer
+    // alike, before anything runs.
+    let app = TestApp::spawn().await;
+    for text in ["A\u{0}B", "\u{1b}[31m", "a\u{7f}", "\u{85}x", "x\u{8}"] {
+        let literal = format!("{{ program(code: {}) {{ code }} }}", serde_json::to_string(text).expect("json"));
+        let res = post_as(&app, None, &literal, json!({})).await;
+        assert_refused(&res, "BAD_USER_INPUT", "control character", &format!("literal {text:?}"));
+        let by_variable = "query($c: String!) { program(code: $c) { code } }";
+        let res = post_as(&app, None, by_variable, json!({ "c": text })).await;
+        assert_refused(&res, "BAD_USER_INPUT", "variable `$c`", &format!("variable {text:?}"));
+        // Deep in an input object, in a list, in a directive, in a default.
+        let nested = "query($i: [PlaceOrderInput!]) { __typename }";
+        let input = json!({ "i": [{ "agreementId": "x", "packageSku": text, "quantity": 1, "term": "PRORATED" }] });
+        assert_refused(&post_as(&app, None, nested, input).await, "BAD_USER_INPUT", "control character", "nested");
+        let default = format!("query($c: String = {}) {{ __typename }}", serde_json::to_string(text).expect("json"));
+        assert_refused(&post_as(&app, None, &default, json!({})).await, "BAD_USER_INPUT", "default", "default");
+    }
+    // Tab, line feed and carriage return are text.
+    let res =
+        post_as(&app, None, "query($c: String!) { program(code: $c) { code } }", json!({ "c": "a\tb\r\n" })).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+}
+
+#[tokio::test]
+async fn a_nul_in_a_mutation_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let token = app.token("desk", &[licensegraph::auth::Role::Admin], None);
+    let create = "mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { organization { id } userErrors { code } } }";
+    let input = json!({ "input": { "name": "Nul\u{0}Corp", "kind": "ACADEMIC" } });
+    let res = post_as(&app, Some(&token), create, input).await;
+    assert_refused(&res, "BAD_USER_INPUT", "U+0000", "createOrganization with a NUL");
+    let count = post_as(&app, Some(&token), "{ organizations(first: 50) { totalCount } }", json!({})).await;
+    assert_eq!(count.body["data"]["organizations"]["totalCount"], 0, "{}", count.text);
+}
+
+#[tokio::test]
+async fn no_int_argument_or_field_passes_thirty_two_bits() {
+    // GraphQL's Int is 32-bit: recordKpi took 9 223 372 036 854 775 807.
+    let app = TestApp::spawn().await;
+    let desk = app.token("desk", &[licensegraph::auth::Role::Admin], None);
+    let kpi = "mutation($v: Int!) { recordKpi(input: { organizationId: \"x\", year: 2026, month: 1, omlpType: \"OLP\", \
+               purchaseUnit: \"Training\", documentType: INVOICE, invoiceNumber: \"I-1\", kpiValue: $v, revenueCents: 1 }) \
+               { userErrors { code } } }";
+    for too_big in [json!(9_223_372_036_854_775_807_i64), json!(2_147_483_648_i64), json!(-2_147_483_649_i64)] {
+        let res = post_as(&app, Some(&desk), kpi, json!({ "v": too_big })).await;
+        assert_eq!(res.code(), Some("BAD_USER_INPUT"), "{too_big}: {}", res.text);
+    }
+    let literal = kpi.replace("($v: Int!)", "").replace("$v", "9223372036854775807");
+    let res = post_as(&app, Some(&desk), &literal, json!({})).await;
+    assert!(matches!(res.code(), Some("BAD_USER_INPUT" | "GRAPHQL_VALIDATION_FAILED")), "{}", res.text);
+    // voucherPlan returned 10^18; a plan is now bounded by what the business allows.
+    let plan = "query($a: ID!) { voucherPlan(input: { agreementId: $a, people: 1000000, certificationsEach: 1000000, \
+                examsPerCertification: 1000000, level: BASIC }) { vouchersNeeded } }";
+    let res = post_as(&app, Some(&desk), plan, json!({ "a": licensegraph::id::encode("Agreement", 1) })).await;
+    assert_eq!(res.code(), Some("BAD_USER_INPUT"), "{}", res.text);
+    assert!(res.text.contains("at most 1000000 vouchers"), "{}", res.text);
+}
+
+#[tokio::test]
+async fn one_bad_member_of_a_redemption_group_does_not_fail_the_others() {
+    // R-13: redemptions commit in groups. A member whose row fails the
+    // group's statement (on PostgreSQL a NUL in the subject) must not
+    // decide the others' outcome.
+    use licensegraph::service::redemptions::{OwnVoucher, Redemptions};
+    let app = TestApp::spawn().await;
+    let vouchers = crate::fixtures::fifteen_assigned_vouchers(&app).await;
+    let redemptions = Redemptions::start();
+    let now = crate::helpers::default_now();
+    let mut requests: Vec<OwnVoucher> = vouchers
+        .iter()
+        .map(|(value, subject, organization)| OwnVoucher {
+            value: value.clone(),
+            subject: subject.clone(),
+            organization: *organization,
+            exam: "MO-100".into(),
+            now,
+        })
+        .collect();
+    requests[7].subject = "bad\u{0}subject".into();
+    let answers = futures_util::future::join_all(requests.iter().map(|r| redemptions.redeem(&app.db, r.clone()))).await;
+    for (i, answer) in answers.iter().enumerate() {
+        if i == 7 {
+            assert!(!matches!(answer, Ok(Some(_))), "the bad member redeemed nothing");
+        } else {
+            let redeemed = answer.as_ref().ok().and_then(Option::as_ref);
+            assert!(redeemed.is_some(), "member {i} was failed by another's input: {answer:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn tokens_with_crit_or_control_characters_in_sub_get_401_over_http() {
+    use base64::Engine;
+    let app = TestApp::spawn().await;
+    let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    let good = app.token("ada", &[licensegraph::auth::Role::Admin], None);
+    let mut parts = good.split('.');
+    let (_, claims) = (parts.next(), parts.next().expect("claims"));
+    // Re-signing is the unit tests' work; here a changed header must fail
+    // whatever it says, and a crit header is named as such.
+    let crit = format!("{}.{claims}.x", b64(r#"{"alg":"HS256","crit":["exp"]}"#));
+    let res = post_as(&app, Some(&crit), "{ __typename }", json!({})).await;
+    assert_eq!(res.status, 401, "{}", res.text);
+    let res = post_as(&app, Some(&good), "{ viewer { subject } }", json!({})).await;
+    assert_eq!(res.body["data"]["viewer"]["subject"], "ada");
+    let spaced = app.token("  ada  ", &[licensegraph::auth::Role::Admin], None);
+    let res = post_as(&app, Some(&spaced), "{ viewer { subject } }", json!({})).await;
+    assert_eq!(res.body["data"]["viewer"]["subject"], "ada", "one person, whatever the spaces");
+}
