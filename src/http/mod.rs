@@ -1,0 +1,279 @@
+//! HTTP: `/graphql` per GraphQL-over-HTTP, GraphiQL, health and readiness,
+//! request ids and logs.
+//!
+//! Why not the stock async-graphql-axum handler: it always answers
+//! `application/graphql-response+json`, returns 200 with `data: null` for
+//! parse errors, and runs mutations over GET. This module follows the spec:
+//! - media type negotiated from `Accept` (406 when nothing fits);
+//! - POST needs `Content-Type: application/json` (415 otherwise);
+//! - bodies over the limit get 413, malformed JSON or parameters 400;
+//! - request errors (parse, validation, variable coercion, limits) carry no
+//!   `data` and get 400 under `application/graphql-response+json`, 200 under
+//!   `application/json`;
+//! - a mutation over GET gets 405 with `Allow: POST`;
+//! - a bad token gets 401 before anything runs (never anonymous).
+
+mod params;
+mod respond;
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, atomic::Ordering},
+    time::Instant,
+};
+
+use async_graphql::{Value, Variables};
+use axum::{
+    Router,
+    body::Body,
+    extract::{Query, Request, State, rejection::QueryRejection},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
+    middleware::{self, Next},
+    response::{Html, Response},
+    routing::get,
+};
+use serde_json::json;
+
+pub use self::respond::{Media, negotiate};
+pub(crate) use self::respond::{app_error_response, error_body, json_response};
+use self::{
+    params::{ParamError, Params, get_params, is_json_content_type, post_params, read_body, selects_mutation},
+    respond::{bounded_json_response, error_code, not_acceptable, with_codes},
+};
+use crate::{
+    AppState,
+    auth::{self, Viewer},
+    db,
+    error::{AppError, field_error_code, request_error_code},
+    graphql::loaders,
+    logs,
+};
+
+const REQUEST_ID: &str = "x-request-id";
+
+/// All routes.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(graphiql))
+        .route("/graphiql", get(graphiql))
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/exports/orders/{id}/codes.csv", get(crate::export::order_codes_csv))
+        .fallback(not_found)
+        .layer(middleware::from_fn(request_context))
+        .with_state(state)
+}
+
+/// Authenticates the request: no header is anonymous; anything else must
+/// be a valid bearer token.
+pub(crate) fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Viewer, AppError> {
+    let viewer = match headers.get(header::AUTHORIZATION) {
+        None => Viewer::anonymous(),
+        Some(value) => {
+            let value =
+                value.to_str().map_err(|_| AppError::unauthenticated("the Authorization header is not text"))?;
+            state.jwt.verify(auth::bearer_token(value)?)?
+        }
+    };
+    match headers.get(auth::ROLE_HEADER) {
+        None => Ok(viewer),
+        Some(role) => {
+            let role = role.to_str().map_err(|_| AppError::bad_input("the role header is not text"))?;
+            auth::narrow(viewer, role)
+        }
+    }
+}
+
+async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let Some(media) = negotiate(&headers) else { return not_acceptable() };
+    if !is_json_content_type(&headers) {
+        return json_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            media,
+            &error_body("POST /graphql needs Content-Type: application/json", "UNSUPPORTED_MEDIA_TYPE"),
+        );
+    }
+    let read = read_body(body, &headers, state.limits.max_body_bytes);
+    let body = match tokio::time::timeout(state.limits.body_timeout(), read).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(response)) => return response(media),
+        Err(_) => {
+            let message = format!(
+                "the request body was not received within {} s (limit body_timeout_secs)",
+                state.limits.body_timeout_secs
+            );
+            return json_response(StatusCode::REQUEST_TIMEOUT, media, &error_body(&message, "REQUEST_TIMEOUT"));
+        }
+    };
+    match post_params(&body, state.limits.max_nesting as usize) {
+        Ok(params) => execute(&state, &headers, media, params).await,
+        Err(error) => error.response(media),
+    }
+}
+
+async fn graphql_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Response {
+    let Some(media) = negotiate(&headers) else { return not_acceptable() };
+    let max_nesting = state.limits.max_nesting as usize;
+    let params = match query
+        .map_err(|_| ParamError::Malformed("the query string is malformed"))
+        .and_then(|Query(raw)| get_params(raw, max_nesting))
+    {
+        Ok(params) => params,
+        Err(error) => return error.response(media),
+    };
+    if selects_mutation(&state.documents, &params) {
+        let mut response = json_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            media,
+            &error_body("mutations must be sent with POST", "METHOD_NOT_ALLOWED"),
+        );
+        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
+    execute(&state, &headers, media, params).await
+}
+
+async fn execute(state: &AppState, headers: &HeaderMap, media: Media, params: Params) -> Response {
+    let viewer = match authenticate(state, headers) {
+        Ok(viewer) => viewer,
+        Err(error) => return app_error_response(media, error),
+    };
+    let (db, statements) = db::counting_statements(&state.db);
+    let mut request = async_graphql::Request::new(params.query)
+        .variables(Variables::from_json(serde_json::Value::Object(params.variables)));
+    if let Some(name) = params.operation_name {
+        request = request.operation_name(name);
+    }
+    for (key, value) in params.extensions {
+        if let Ok(value) = Value::from_json(value) {
+            request.extensions.insert(key, value);
+        }
+    }
+    let loaders = loaders::loaders(db.clone());
+    let executed =
+        tokio::time::timeout(state.limits.request_timeout(), state.execute(request, viewer, db, loaders)).await;
+    logs::record_statements(statements.load(Ordering::Relaxed));
+    let mut response = match executed {
+        Ok(response) => response,
+        Err(_) => {
+            let error = AppError::Unavailable("request timed out".into());
+            return json_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                media,
+                &error_body("the request took too long", error.code()),
+            );
+        }
+    };
+
+    // A request error stops before execution: no path, and no data.
+    let request_error = !response.errors.is_empty()
+        && response.data == Value::Null
+        && response.errors.iter().all(|e| e.path.is_empty());
+    if request_error {
+        let errors = with_codes(response.errors, request_error_code);
+        let status = if media == Media::GraphqlResponse { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+        return json_response(status, media, &json!({ "errors": errors }));
+    }
+    response.errors = with_codes(response.errors, field_error_code);
+    let unavailable = response.errors.iter().any(|e| error_code(e) == Some("SERVICE_UNAVAILABLE"));
+    // A rate-limited attempt answers 429 with the wait, like any HTTP API.
+    let rate_limited = response
+        .errors
+        .iter()
+        .filter(|e| error_code(e) == Some("RATE_LIMITED"))
+        .map(|e| match e.extensions.as_ref().and_then(|ext| ext.get("retryAfterSeconds")) {
+            Some(Value::Number(n)) => n.as_u64().unwrap_or(60),
+            _ => 60,
+        })
+        .max();
+    let (status, retry_after) = match (unavailable, rate_limited) {
+        (true, _) => (StatusCode::SERVICE_UNAVAILABLE, Some(1)),
+        (false, Some(seconds)) => (StatusCode::TOO_MANY_REQUESTS, Some(seconds)),
+        (false, None) => (StatusCode::OK, None),
+    };
+    let mut http = bounded_json_response(status, media, &response, state.limits.max_response_bytes);
+    if let Some(seconds) = retry_after.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
+        http.headers_mut().insert(header::RETRY_AFTER, seconds);
+    }
+    http
+}
+
+async fn graphiql() -> Html<&'static str> {
+    Html(include_str!("../graphiql.html"))
+}
+
+async fn healthz() -> Response {
+    json_response(StatusCode::OK, Media::Json, &json!({ "status": "ok" }))
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.db.ping().await {
+        Ok(()) => json_response(StatusCode::OK, Media::Json, &json!({ "status": "ready" })),
+        Err(err) => {
+            tracing::warn!(error = %err, "readiness check failed");
+            json_response(StatusCode::SERVICE_UNAVAILABLE, Media::Json, &json!({ "status": "database unreachable" }))
+        }
+    }
+}
+
+async fn not_found() -> Response {
+    json_response(StatusCode::NOT_FOUND, Media::Json, &error_body("no such route", "NOT_FOUND"))
+}
+
+/// Gives every request an id (kept from `X-Request-Id` when sane), which
+/// every log line its task writes carries ([`logs::scope`]), and one log
+/// line when it ends.
+async fn request_context(request: Request, next: Next) -> Response {
+    let request_id: Arc<str> = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| {
+            !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
+        .map_or_else(new_request_id, Arc::from);
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = Instant::now();
+    let mut response = logs::scope(request_id.clone(), async move {
+        let response = next.run(request).await;
+        let status = response.status().as_u16();
+        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let statements = logs::statements();
+        if method == Method::GET && (path == "/healthz" || path == "/readyz") {
+            tracing::debug!(%method, %path, status, elapsed_ms, "served");
+        } else {
+            tracing::info!(%method, %path, statements, status, elapsed_ms, "served");
+        }
+        response
+    })
+    .await;
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
+}
+
+/// 16 random hex digits, written without a `format!` per byte.
+fn new_request_id() -> Arc<str> {
+    use rand::Rng;
+    let id: u64 = rand::rng().random();
+    Arc::from(format!("{id:016x}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn request_ids_are_sixteen_hex_digits_and_differ() {
+        let (a, b) = (new_request_id(), new_request_id());
+        assert_eq!(a.len(), 16);
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()), "{a}");
+        assert_ne!(a, b);
+    }
+}

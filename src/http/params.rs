@@ -1,0 +1,246 @@
+//! A GraphQL request's parameters, from a POST body or a GET query string:
+//! the body read within its size limit, JSON scanned for nesting before
+//! serde_json sees it, and whether a GET would run a mutation.
+
+use std::collections::HashMap;
+
+use async_graphql::parser::types::OperationType;
+use axum::{
+    body::{Body, Bytes},
+    http::{HeaderMap, StatusCode, header},
+    response::Response,
+};
+use serde_json::Map;
+
+use super::respond::{Media, bad_request, error_body, json_response};
+use crate::graphql::{documents::Documents, prescan};
+
+/// The parameters of one GraphQL request.
+#[derive(Debug, Default)]
+pub(super) struct Params {
+    pub(super) query: String,
+    pub(super) operation_name: Option<String>,
+    pub(super) variables: Map<String, serde_json::Value>,
+    pub(super) extensions: Map<String, serde_json::Value>,
+}
+
+/// Why request parameters were refused: 400 `BAD_REQUEST`, or a limit.
+#[derive(Debug)]
+pub(super) enum ParamError {
+    Malformed(&'static str),
+    Limit(String),
+}
+
+impl From<&'static str> for ParamError {
+    fn from(message: &'static str) -> Self {
+        Self::Malformed(message)
+    }
+}
+
+impl ParamError {
+    pub(super) fn response(self, media: Media) -> Response {
+        match self {
+            Self::Malformed(message) => bad_request(media, message),
+            Self::Limit(message) => {
+                json_response(StatusCode::BAD_REQUEST, media, &error_body(&message, "LIMIT_EXCEEDED"))
+            }
+        }
+    }
+}
+
+/// Scans JSON text for nesting past `max_nesting` before serde_json (or
+/// anything after it) recurses into it ([`prescan`]).
+pub(super) fn json_nesting(text: &[u8], max_nesting: usize, what: &str) -> Result<(), ParamError> {
+    prescan::json(text, max_nesting).map_err(|refusal| ParamError::Limit(refusal.message(what)))
+}
+
+/// Reads `{query, operationName, variables, extensions}` from a POST body.
+pub(super) fn post_params(body: &[u8], max_nesting: usize) -> Result<Params, ParamError> {
+    if body.is_empty() {
+        return Err("the request body is empty".into());
+    }
+    json_nesting(body, max_nesting, "request body")?;
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|_| "the request body is not valid JSON")?;
+    let object = match value {
+        serde_json::Value::Object(object) => object,
+        serde_json::Value::Array(_) => {
+            return Err("batched requests are not supported: send one operation per request".into());
+        }
+        _ => return Err("the request body must be a JSON object".into()),
+    };
+    let query = match object.get("query") {
+        Some(serde_json::Value::String(q)) => q.clone(),
+        Some(_) => return Err("`query` must be a string".into()),
+        None => return Err("the `query` parameter is missing".into()),
+    };
+    let operation_name = match object.get("operationName") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(name)) => Some(name.clone()),
+        Some(_) => return Err("`operationName` must be a string".into()),
+    };
+    let map = |key: &str| match object.get(key) {
+        None | Some(serde_json::Value::Null) => Ok(Map::new()),
+        Some(serde_json::Value::Object(map)) => Ok(map.clone()),
+        Some(_) => Err(()),
+    };
+    let variables = map("variables").map_err(|_| "`variables` must be an object")?;
+    let extensions = map("extensions").map_err(|_| "`extensions` must be an object")?;
+    Ok(Params { query, operation_name, variables, extensions })
+}
+
+/// Reads the same parameters from a GET query string, where `variables`
+/// and `extensions` are JSON text.
+pub(super) fn get_params(mut raw: HashMap<String, String>, max_nesting: usize) -> Result<Params, ParamError> {
+    let query = raw.remove("query").ok_or("the `query` parameter is missing")?;
+    let json_map = |text: Option<String>, what: &str, malformed: &'static str| match text.as_deref().map(str::trim) {
+        None | Some("") | Some("null") => Ok(Map::new()),
+        Some(text) => {
+            json_nesting(text.as_bytes(), max_nesting, what)?;
+            match serde_json::from_str(text) {
+                Ok(serde_json::Value::Object(map)) => Ok(map),
+                _ => Err(ParamError::Malformed(malformed)),
+            }
+        }
+    };
+    let variables = json_map(raw.remove("variables"), "`variables`", "`variables` must be a JSON object")?;
+    let extensions = json_map(raw.remove("extensions"), "`extensions`", "`extensions` must be a JSON object")?;
+    let operation_name = raw.remove("operationName").filter(|n| !n.is_empty());
+    Ok(Params { query, operation_name, variables, extensions })
+}
+
+/// Whether the operation a GET would run is a mutation (or subscription).
+/// The document is the one execution will use, measured once: a text the
+/// limits refuse is never parsed, and is reported when it is executed.
+pub(super) fn selects_mutation(documents: &Documents, params: &Params) -> bool {
+    let Ok(measured) = documents.measured(&params.query) else { return false };
+    let mut operations = measured.document.operations.iter();
+    let selected = match &params.operation_name {
+        Some(name) => operations.find(|(n, _)| n.map(|n| n.as_str()) == Some(name.as_str())),
+        None => operations.next(),
+    };
+    selected.is_some_and(|(_, op)| op.node.ty != OperationType::Query)
+}
+
+pub(super) fn is_json_content_type(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else { return false };
+    let mut parts = value.split(';');
+    let essence = parts.next().unwrap_or_default().trim();
+    if !essence.eq_ignore_ascii_case("application/json") {
+        return false;
+    }
+    // Only UTF-8 is accepted; no charset means UTF-8.
+    parts.all(|p| match p.trim().split_once('=') {
+        Some((name, value)) if name.trim().eq_ignore_ascii_case("charset") => {
+            value.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+        }
+        _ => true,
+    })
+}
+
+pub(super) type MediaResponse = Box<dyn FnOnce(Media) -> Response + Send>;
+
+/// Reads the body up to `limit` bytes: 413 beyond it, 400 if it breaks off.
+pub(super) async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, MediaResponse> {
+    let too_large = move |media: Media| {
+        json_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            media,
+            &error_body(&format!("the request body is larger than {limit} bytes"), "LIMIT_EXCEEDED"),
+        )
+    };
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(Box::new(too_large));
+    }
+    match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) => Ok(bytes),
+        Err(err) => {
+            let over = std::error::Error::source(&err)
+                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>())
+                || err.to_string().contains("length limit");
+            if over {
+                Err(Box::new(too_large))
+            } else {
+                Err(Box::new(|media| bad_request(media, "the request body could not be read")))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+    #[test]
+    fn post_parameters_are_checked() {
+        assert!(post_params(br#"{"query":"{ __typename }"}"#, 32).is_ok());
+        assert!(
+            post_params(br#"{"query":"{ __typename }","variables":null,"operationName":null,"extensions":null}"#, 32)
+                .is_ok()
+        );
+        for bad in [
+            &b""[..],
+            b"{",
+            b"[]",
+            b"1",
+            br#"{"qeury":"x"}"#,
+            br#"{"query":1}"#,
+            br#"{"query":"x","variables":"s"}"#,
+            br#"{"query":"x","variables":[1]}"#,
+            br#"{"query":"x","operationName":1}"#,
+            br#"{"query":"x","extensions":"e"}"#,
+        ] {
+            assert!(matches!(post_params(bad, 32), Err(ParamError::Malformed(_))), "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn json_nested_past_the_bound_is_a_limit_and_serde_json_never_sees_it() {
+        // serde_json alone stops at 128 levels with an error (no crash);
+        // the scan refuses earlier, and says which limit.
+        let deep =
+            |n: usize| format!(r#"{{"query":"{{ a }}","variables":{{"x":{}1{}}}}}"#, "[".repeat(n), "]".repeat(n));
+        assert!(post_params(deep(30).as_bytes(), 32).is_ok());
+        for n in [31, 127, 128, 200, 100_000] {
+            let Err(ParamError::Limit(message)) = post_params(deep(n).as_bytes(), 32) else { panic!("{n}") };
+            assert!(message.contains("max_nesting = 32"), "{message}");
+        }
+        let raw = serde_json::from_str::<serde_json::Value>(&"[".repeat(200));
+        assert!(raw.is_err_and(|e| e.to_string().contains("recursion limit")), "serde_json's own bound");
+    }
+
+    #[test]
+    fn only_utf8_json_is_accepted() {
+        let with = |v: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_str(v).expect("header"));
+            is_json_content_type(&headers)
+        };
+        assert!(with("application/json"));
+        assert!(with("application/json; charset=utf-8"));
+        assert!(with("Application/JSON; charset=\"UTF-8\""));
+        assert!(!with("application/json; charset=latin1"));
+        assert!(!with("text/plain"));
+        assert!(!is_json_content_type(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn mutations_are_recognised_for_get() {
+        let documents = Documents::new((&crate::config::LimitArgs::default()).into());
+        let is_mutation = |query: &str, name: Option<&str>| {
+            let params = Params { query: query.into(), operation_name: name.map(Into::into), ..Default::default() };
+            selects_mutation(&documents, &params)
+        };
+        assert!(is_mutation("mutation { __typename }", None));
+        assert!(!is_mutation("{ __typename }", None));
+        assert!(is_mutation("query A { __typename } mutation B { __typename }", Some("B")));
+        assert!(!is_mutation("query A { __typename } mutation B { __typename }", Some("A")));
+        assert!(!is_mutation("{", None));
+        // Refused by the limits before any parse: not a mutation here, and
+        // execution reports the limit.
+        let deep = format!("mutation {{ a(x: {}1{}) }}", "[".repeat(5_000), "]".repeat(5_000));
+        assert!(!is_mutation(&deep, None));
+    }
+}
