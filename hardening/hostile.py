@@ -83,7 +83,11 @@ def deep(server):
                                 ("GET", lambda t: get(port, t))):
                 status, body = answer(text)
                 answered += 1
-                code = (json.loads(body).get("errors") or [{}])[0].get("extensions", {}).get("code")
+                if how == "GET" and status == 414 and len(urllib.parse.quote_plus(text)) > 65_534:
+                    # Past 64 KiB a request target cannot be represented
+                    # (the http crate's bound): hyper answers 414 itself.
+                    continue
+                code = (json.loads(body or b"{}").get("errors") or [{}])[0].get("extensions", {}).get("code")
                 if (status, code) != (400, "LIMIT_EXCEEDED"):
                     failures.append(f"{how} {n} {what}: {status} {body[:200]!r}")
         body = b'{"query":"{ __typename }","variables":{"x":' + b"[" * n + b"1" + b"]" * n + b"}}"

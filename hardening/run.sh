@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every hardening suite, as CI runs them (see hardening/README.md):
-# Schemathesis per role, the fault tests and the soak on both engines.
+# Schemathesis per role, the fault tests, hostile clients and the soak on
+# both engines.
 #   bash hardening/run.sh                 # SOAK_SECONDS=120 by default
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -22,6 +23,11 @@ step "faults: kill -9 during a 99 990-code fulfilment (PostgreSQL)"
 python3 hardening/faults.py kill --engine postgres --no-build
 step "faults: PostgreSQL stopped and started under load"
 python3 hardening/faults.py outage --no-build
+
+step "hostile clients: deep texts, slow clients, timing (SQLite)"
+python3 hardening/hostile.py all --engine sqlite --no-build
+step "hostile clients: deep texts, slow clients, timing (PostgreSQL)"
+python3 hardening/hostile.py all --engine postgres --no-build
 
 step "soak: ${soak} s on SQLite"
 python3 hardening/soak.py --engine sqlite --seconds "$soak" --no-build

@@ -169,10 +169,14 @@ pub fn request_error_code(message: &str) -> &'static str {
 
 /// The code of a field error that async-graphql raised without one: an
 /// argument it could not coerce while the field ran (an `Int` literal past
-/// 32 bits, a malformed custom scalar) is `BAD_USER_INPUT`; anything else
+/// 32 bits, a malformed custom scalar, a required variable left out) is
+/// `BAD_USER_INPUT`; anything else
 /// escaped our error design and is `INTERNAL`.
 pub fn field_error_code(message: &str) -> &'static str {
-    if message.starts_with("Failed to parse") || message.starts_with("Invalid value") {
+    // "Variable $v is not defined.": a non-null variable the request gave
+    // no value, which async-graphql finds only when the field runs.
+    let undefined_variable = message.starts_with("Variable ") && message.ends_with(" is not defined.");
+    if message.starts_with("Failed to parse") || message.starts_with("Invalid value") || undefined_variable {
         "BAD_USER_INPUT"
     } else {
         "INTERNAL"
@@ -419,6 +423,7 @@ mod tests {
         let coercion = "Failed to parse \"Int\": Only integers from -2147483648 to 2147483647 are accepted.";
         assert_eq!(field_error_code(coercion), "BAD_USER_INPUT");
         assert_eq!(field_error_code("Invalid value for argument \"within\""), "BAD_USER_INPUT");
+        assert_eq!(field_error_code("Variable value is not defined."), "BAD_USER_INPUT", "found by the fuzzer");
         assert_eq!(field_error_code("called `Option::unwrap()` on a `None` value"), "INTERNAL");
     }
 
