@@ -59,11 +59,20 @@ pub fn graphql(text: &str, max_tokens: usize, max_nesting: usize) -> Result<(), 
             }
             b'"' => {
                 if bytes[i..].starts_with(b"\"\"\"") {
+                    let start = i;
                     i += 3;
                     while i < bytes.len() && !bytes[i..].starts_with(b"\"\"\"") {
                         i += if bytes[i..].starts_with(b"\\\"\"\"") { 4 } else { 1 };
                     }
-                    i += 3;
+                    if i >= bytes.len() {
+                        // Unterminated: the parser does not fail here, it
+                        // falls back to reading `""` as an empty string and
+                        // goes on. So must the scan, or everything after
+                        // would hide from it (`[""""[[[[...` nested freely).
+                        i = start + 2;
+                    } else {
+                        i += 3;
+                    }
                 } else {
                     i += 1;
                     while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
@@ -179,6 +188,16 @@ mod tests {
         assert_eq!(nesting("{ a(s: \"\\\"[[[\") }"), 2, "an escaped quote does not end the string");
         assert_eq!(nesting("{ a(s: \"\"\"[[[ \\\"\"\" {{{\"\"\") }"), 2);
         assert_eq!(nesting("{ # ]]]]\n a { b } }"), 2);
+        // An unterminated block string is read as `""` and what follows as
+        // code, as the parser reads it.
+        assert_eq!(nesting("{ a(x: [\"\"\"\"[[[[1]]]]]) }"), 7);
+        let bypass = format!("{{ nodes(ids: [\"\"\"\"{}\"x\"{}]) {{ id }} }}", "[".repeat(1_600), "]".repeat(1_600));
+        assert_eq!(graphql(&bypass, usize::MAX, 32), Err(Refusal::Nesting(32)));
+        assert_eq!(
+            graphql(&format!("{{ a(x: [\"\"\"\"{}", "[".repeat(16_000)), usize::MAX, 32),
+            Err(Refusal::Nesting(32))
+        );
+        assert_eq!(graphql(&format!("{{ a(s: \"\"\"\"{}", " b".repeat(100)), 50, 32), Err(Refusal::Tokens(50)));
         // A closing bracket inside a string must not let real ones pass.
         let hidden = format!("{{ a(s: \"]]]]\") {} }}", "[".repeat(100));
         assert_eq!(graphql(&hidden, usize::MAX, 64), Err(Refusal::Nesting(64)));

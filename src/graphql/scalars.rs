@@ -75,7 +75,7 @@ impl ScalarType for BigInt {
     fn parse(value: Value) -> InputValueResult<Self> {
         let Value::Number(number) = &value else { return Err(InputValueError::expected_type(value)) };
         match number.as_i64() {
-            Some(n) if n.abs() <= MAX_SAFE_INTEGER => Ok(BigInt(n)),
+            Some(n) if (-MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER).contains(&n) => Ok(BigInt(n)),
             _ => Err(InputValueError::custom(format!("{number} is not a whole number within ±(2^53 - 1)"))),
         }
     }
@@ -110,6 +110,7 @@ mod tests {
         assert_eq!(parse(Value::Number(MAX_SAFE_INTEGER.into())), Some(BigInt(MAX_SAFE_INTEGER)));
         assert_eq!(parse(Value::Number((MAX_SAFE_INTEGER + 1).into())), None);
         assert_eq!(parse(Value::String("5".into())), None);
+        assert_eq!(parse(Value::Number(i64::MIN.into())), None, "no overflow at i64::MIN");
         assert_eq!(BigInt(i64::MAX).to_value(), Value::Number(MAX_SAFE_INTEGER.into()));
     }
 

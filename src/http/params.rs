@@ -50,8 +50,11 @@ impl ParamError {
 
 /// Scans JSON text for nesting past `max_nesting` before serde_json (or
 /// anything after it) recurses into it ([`prescan`]).
-pub(super) fn json_nesting(text: &[u8], max_nesting: usize, what: &str) -> Result<(), ParamError> {
-    prescan::json(text, max_nesting).map_err(|refusal| ParamError::Limit(refusal.message(what)))
+/// `envelope` levels of the text are the request's own wrapping (the POST
+/// body's object), allowed on top of `max_nesting`.
+pub(super) fn json_nesting(text: &[u8], max_nesting: usize, envelope: usize, what: &str) -> Result<(), ParamError> {
+    prescan::json(text, max_nesting + envelope)
+        .map_err(|_| ParamError::Limit(prescan::Refusal::Nesting(max_nesting).message(what)))
 }
 
 /// Reads `{query, operationName, variables, extensions}` from a POST body.
@@ -59,7 +62,9 @@ pub(super) fn post_params(body: &[u8], max_nesting: usize) -> Result<Params, Par
     if body.is_empty() {
         return Err("the request body is empty".into());
     }
-    json_nesting(body, max_nesting, "request body")?;
+    // The body's own object is one level more, so that variables may nest
+    // as deep over POST as over GET.
+    json_nesting(body, max_nesting, 1, "request body")?;
     let value: serde_json::Value = serde_json::from_slice(body).map_err(|_| "the request body is not valid JSON")?;
     let object = match value {
         serde_json::Value::Object(object) => object,
@@ -95,7 +100,7 @@ pub(super) fn get_params(mut raw: HashMap<String, String>, max_nesting: usize) -
     let json_map = |text: Option<String>, what: &str, malformed: &'static str| match text.as_deref().map(str::trim) {
         None | Some("") | Some("null") => Ok(Map::new()),
         Some(text) => {
-            json_nesting(text.as_bytes(), max_nesting, what)?;
+            json_nesting(text.as_bytes(), max_nesting, 0, what)?;
             match serde_json::from_str(text) {
                 Ok(serde_json::Value::Object(map)) => Ok(map),
                 _ => Err(ParamError::Malformed(malformed)),
@@ -202,8 +207,8 @@ mod tests {
         // the scan refuses earlier, and says which limit.
         let deep =
             |n: usize| format!(r#"{{"query":"{{ a }}","variables":{{"x":{}1{}}}}}"#, "[".repeat(n), "]".repeat(n));
-        assert!(post_params(deep(30).as_bytes(), 32).is_ok());
-        for n in [31, 127, 128, 200, 100_000] {
+        assert!(post_params(deep(31).as_bytes(), 32).is_ok(), "variables nest 32 deep as over GET");
+        for n in [32, 127, 128, 200, 100_000] {
             let Err(ParamError::Limit(message)) = post_params(deep(n).as_bytes(), 32) else { panic!("{n}") };
             assert!(message.contains("max_nesting = 32"), "{message}");
         }

@@ -56,8 +56,9 @@ pub(crate) fn json_response(status: StatusCode, media: Media, body: &impl serde:
 /// A GraphQL answer as JSON, unless it serializes to more than `max`
 /// bytes: then serialization stops there, and the client gets
 /// `data: null` and a `LIMIT_EXCEEDED` error instead (status 200: the
-/// operation ran). Memory for the answer is bounded by `max`, not by what
-/// the query asked for.
+/// operation ran). The bytes sent are bounded by `max`; the answer's value
+/// tree was built before this, and is bounded by the document limits
+/// (fields, depth, complexity, page sizes, introspection without aliases).
 pub(super) fn bounded_json_response(
     status: StatusCode,
     media: Media,

@@ -127,15 +127,23 @@ async fn commit_batches(mut pending: mpsc::Receiver<Pending>) {
                     let _ = p.reply.send(Err(error));
                 }
             }
+            Err(error @ AppError::Unavailable(_)) => {
+                // The database is not there: one by one would only wait
+                // the pool's timeout once per member.
+                for p in batch.drain(..) {
+                    let _ = p.reply.send(Err(error.clone()));
+                }
+            }
             Err(error) => {
                 // One member's input must never decide another's outcome:
-                // answer each by itself.
+                // answer each by itself (but not one who stopped waiting:
+                // it was told the request failed).
                 tracing::warn!(
                     redemptions = batch.len(),
                     code = error.code(),
                     "a redemption group failed; committing its members one by one"
                 );
-                for p in batch.drain(..) {
+                for p in batch.drain(..).filter(|p| !p.reply.is_closed()) {
                     let alone = commit(&p.db, std::slice::from_ref(&p.voucher)).await;
                     let _ = p.reply.send(alone.map(|mut one| one.pop().flatten()));
                 }

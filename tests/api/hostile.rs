@@ -119,6 +119,22 @@ async fn deeply_nested_queries_of_any_size_are_refused_over_post_and_get_and_the
 }
 
 #[tokio::test]
+async fn an_unterminated_block_string_hides_no_brackets_from_the_scan() {
+    // The parser reads `[""""[[[` as `["", "", [[[`: the scan must too.
+    let app = TestApp::spawn().await;
+    let text = format!("{{ nodes(ids: [\"\"\"\"{}\"x\"{}]) {{ id }} }}", "[".repeat(1_600), "]".repeat(1_600));
+    assert_refused(
+        &app.post(None, &text, json!({})).await,
+        "LIMIT_EXCEEDED",
+        "max_nesting = 32",
+        "unterminated block string",
+    );
+    let tokens = format!("{{ a(s: \"\"\"\"{}", " b".repeat(5_000));
+    assert_refused(&app.post(None, &tokens, json!({})).await, "LIMIT_EXCEEDED", "max_tokens", "tokens after it count");
+    still_serves(&app).await;
+}
+
+#[tokio::test]
 async fn a_mutation_over_get_nested_too_deep_is_refused_by_the_limit_not_parsed() {
     let app = TestApp::spawn().await;
     let text =
@@ -147,7 +163,7 @@ async fn json_bodies_nested_past_the_bound_are_a_400_and_the_server_goes_on() {
 }
 
 #[tokio::test]
-async fn a_parse_error_is_named_without_parsing_the_text_again() {
+async fn parse_and_validation_errors_are_told_apart_by_their_code() {
     let app = TestApp::spawn().await;
     let res = app.post(None, "{ nope", json!({})).await;
     assert_refused(&res, "GRAPHQL_PARSE_FAILED", "expected", "unclosed selection");
@@ -171,6 +187,16 @@ async fn fragment_cycles_that_would_stall_a_walker_are_refused_at_once() {
     chain.push_str(" fragment F100 on Query { __typename }");
     let res = app.post(None, &chain, json!({})).await;
     assert_refused(&res, "LIMIT_EXCEEDED", "max_nesting = 32", "a chain of 100 spreads");
+    // A doubling fan-out that ends in an undefined fragment counts no field.
+    let mut fan_out = String::from("{ ...F0 }");
+    for i in 0..30 {
+        fan_out.push_str(&format!(" fragment F{i} on Query {{ ...F{n} ...F{n} }}", n = i + 1));
+    }
+    fan_out.push_str(" fragment F30 on Query { ...Missing }");
+    let started = std::time::Instant::now();
+    let res = app.post(None, &fan_out, json!({})).await;
+    assert_refused(&res, "GRAPHQL_VALIDATION_FAILED", "unknown fragment", "fan-out to an undefined fragment");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "refused without walking 2^31 paths");
 }
 
 #[tokio::test]
@@ -219,12 +245,14 @@ async fn control_characters_in_any_string_are_bad_input_and_never_stored() {
         let by_variable = "query($c: String!) { program(code: $c) { code } }";
         let res = post_as(&app, None, by_variable, json!({ "c": text })).await;
         assert_refused(&res, "BAD_USER_INPUT", "variable `$c`", &format!("variable {text:?}"));
-        // Deep in an input object, in a list, in a directive, in a default.
+        // Deep in an input object, in a list, in a variable's default.
         let nested = "query($i: [PlaceOrderInput!]) { __typename }";
         let input = json!({ "i": [{ "agreementId": "x", "packageSku": text, "quantity": 1, "term": "PRORATED" }] });
         assert_refused(&post_as(&app, None, nested, input).await, "BAD_USER_INPUT", "control character", "nested");
         let default = format!("query($c: String = {}) {{ __typename }}", serde_json::to_string(text).expect("json"));
         assert_refused(&post_as(&app, None, &default, json!({})).await, "BAD_USER_INPUT", "default", "default");
+        let directive = format!("{{ __typename @x(s: [{}]) }}", serde_json::to_string(text).expect("json"));
+        assert_refused(&post_as(&app, None, &directive, json!({})).await, "BAD_USER_INPUT", "`@x`", "directive");
     }
     // Tab, line feed and carriage return are text.
     let res =
@@ -312,6 +340,13 @@ async fn tokens_with_crit_or_control_characters_in_sub_get_401_over_http() {
     let crit = format!("{}.{claims}.x", b64(r#"{"alg":"HS256","crit":["exp"]}"#));
     let res = post_as(&app, Some(&crit), "{ __typename }", json!({})).await;
     assert_eq!(res.status, 401, "{}", res.text);
+    assert!(res.text.contains("critical extensions"), "refused for its crit header: {}", res.text);
+    for sub in ["a\u{0}b", "ada\u{1b}[0m", "ada\n"] {
+        let token = app.token(sub, &[licensegraph::auth::Role::Admin], None);
+        let res = post_as(&app, Some(&token), "{ __typename }", json!({})).await;
+        assert_eq!(res.status, 401, "{sub:?}: {}", res.text);
+        assert!(res.text.contains("control character"), "{sub:?}: {}", res.text);
+    }
     let res = post_as(&app, Some(&good), "{ viewer { subject } }", json!({})).await;
     assert_eq!(res.body["data"]["viewer"]["subject"], "ada");
     let spaced = app.token("  ada  ", &[licensegraph::auth::Role::Admin], None);
