@@ -265,14 +265,29 @@ impl JwtVerifier {
         Ok(AcceptedKey { kid, key, validation })
     }
 
-    /// Builds the verifier `serve` uses from its configuration.
-    pub fn from_config(jwt: &JwtArgs, database_url: &str) -> Result<Self, String> {
+    /// Builds the verifier `serve` uses from its configuration. With no
+    /// secret or key given, the secret file is read; `generate` says whether
+    /// a missing one may be created (development) or is an error
+    /// (production never makes up its own secret).
+    pub fn from_config(jwt: &JwtArgs, database_url: &str, generate: bool) -> Result<Self, String> {
         let key = match (&jwt.jwt_secret, &jwt.jwt_public_key) {
             (_, Some(path)) => VerificationKey::PublicPem(
                 fs::read(path).map_err(|e| format!("cannot read the JWT public key {}: {e}", path.display()))?,
             ),
             (Some(secret), None) => VerificationKey::Secret(secret.clone()),
-            (None, None) => VerificationKey::Secret(load_or_create_secret(&secret_file(jwt, database_url))?),
+            (None, None) if generate => {
+                VerificationKey::Secret(load_or_create_secret(&secret_file(jwt, database_url))?)
+            }
+            (None, None) => {
+                let path = secret_file(jwt, database_url);
+                VerificationKey::Secret(load_secret(&path).map_err(|e| match e {
+                    SecretFileError::Missing => format!(
+                        "the JWT secret file {} does not exist, and production mode does not generate one",
+                        path.display()
+                    ),
+                    SecretFileError::Unusable(message) => message,
+                })?)
+            }
         };
         let mut keys = vec![key];
         if let Some(path) = &jwt.jwt_previous_public_key {
@@ -524,20 +539,43 @@ pub fn sqlite_path(database_url: &str) -> Option<PathBuf> {
     (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
 }
 
-/// Reads the secret at `path`, or generates 32 random bytes (64 hex
-/// characters) from the OS's cryptographic source and writes them there,
-/// readable by the owner only.
-pub fn load_or_create_secret(path: &Path) -> Result<Secret, String> {
+/// Why a secret file could not be used.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SecretFileError {
+    /// There is no such file.
+    Missing,
+    /// It cannot be read, or holds too short a secret.
+    Unusable(String),
+}
+
+/// Reads the HS256 secret kept in `path` (surrounding whitespace ignored);
+/// never creates one. What production mode uses for
+/// `LICENSEGRAPH_JWT_SECRET_FILE`.
+pub fn load_secret(path: &Path) -> Result<Secret, SecretFileError> {
     match fs::read_to_string(path) {
         Ok(text) => {
             let text = text.trim().to_owned();
             if text.len() < MIN_SECRET_BYTES {
-                return Err(format!("the secret in {} is shorter than {MIN_SECRET_BYTES} bytes", path.display()));
+                return Err(SecretFileError::Unusable(format!(
+                    "the secret in {} is shorter than {MIN_SECRET_BYTES} bytes",
+                    path.display()
+                )));
             }
-            return Ok(Secret::new(text));
+            Ok(Secret::new(text))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(SecretFileError::Missing),
+        Err(e) => Err(SecretFileError::Unusable(format!("cannot read {}: {e}", path.display()))),
+    }
+}
+
+/// Reads the secret at `path`, or generates 32 random bytes (64 hex
+/// characters) from the OS's cryptographic source and writes them there,
+/// readable by the owner only.
+pub fn load_or_create_secret(path: &Path) -> Result<Secret, String> {
+    match load_secret(path) {
+        Ok(secret) => return Ok(secret),
+        Err(SecretFileError::Missing) => {}
+        Err(SecretFileError::Unusable(message)) => return Err(message),
     }
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.try_fill_bytes(&mut bytes).map_err(|e| format!("no OS randomness: {e}"))?;
@@ -674,6 +712,39 @@ mod tests {
         }
         fs::write(&path, "short").expect("overwrite");
         assert!(load_or_create_secret(&path).is_err(), "a short secret file is refused");
+        fs::remove_dir_all(&dir).expect("cleanup");
+    }
+
+    #[test]
+    fn production_reads_a_secret_file_and_never_makes_one_up() {
+        let dir = std::env::temp_dir().join(format!("lg-secret-{}", rand::random::<u64>()));
+        fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("prod.jwt-secret");
+        let jwt = |file: &Path| {
+            let cli = <crate::config::Cli as clap::Parser>::try_parse_from([
+                "licensegraph",
+                "serve",
+                "--mode",
+                "production",
+                "--jwt-secret-file",
+                file.to_str().expect("utf-8 path"),
+            ])
+            .expect("parses");
+            match cli.command().2 {
+                crate::config::Command::Serve(args) => args.jwt.clone(),
+                _ => panic!("serve"),
+            }
+        };
+        let missing = JwtVerifier::from_config(&jwt(&path), "sqlite::memory:", false).map(|_| ()).unwrap_err();
+        assert!(missing.contains("does not generate one"), "{missing}");
+        assert!(!path.exists(), "nothing was generated");
+        fs::write(&path, "a-test-secret-of-at-least-32-bytes!!\n").expect("write");
+        let verifier = JwtVerifier::from_config(&jwt(&path), "sqlite::memory:", false).expect("reads the file");
+        let token =
+            TokenSigner::hs256(&Secret::new("a-test-secret-of-at-least-32-bytes!!"), "licensegraph", "licensegraph")
+                .mint("ada", &[Role::Admin], None, Duration::from_secs(60))
+                .expect("token");
+        assert_eq!(message(verifier.verify(&token)), "accepted Some(\"ada\")");
         fs::remove_dir_all(&dir).expect("cleanup");
     }
 

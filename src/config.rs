@@ -114,9 +114,11 @@ pub enum Introspection {
 impl ServeArgs {
     /// Production mode never generates a JWT secret: one must be given.
     pub fn check_mode(&self) -> Result<(), String> {
-        if self.mode == Mode::Production && self.jwt.jwt_secret.is_none() && self.jwt.jwt_public_key.is_none() {
-            return Err("production mode needs LICENSEGRAPH_JWT_SECRET or LICENSEGRAPH_JWT_PUBLIC_KEY: \
-                        it does not generate a secret"
+        let configured =
+            self.jwt.jwt_secret.is_some() || self.jwt.jwt_public_key.is_some() || self.jwt.jwt_secret_file.is_some();
+        if self.mode == Mode::Production && !configured {
+            return Err("production mode needs LICENSEGRAPH_JWT_SECRET, LICENSEGRAPH_JWT_SECRET_FILE (an existing \
+                        file) or LICENSEGRAPH_JWT_PUBLIC_KEY: it does not generate a secret"
                 .into());
         }
         Ok(())

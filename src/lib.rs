@@ -67,7 +67,9 @@ impl AppState {
     /// first (on a document parsed once per distinct text), control
     /// characters in the variables ([`graphql::controls`]), then the
     /// schema; a query operation's loaders cache what they load (a
-    /// mutation's never do). HTTP and the tests both come in here.
+    /// mutation's never do); last, the answer's keys are put in the order
+    /// of the query ([`graphql::order`]). HTTP and the tests both come in
+    /// here.
     pub async fn execute(
         &self,
         mut request: async_graphql::Request,
@@ -76,13 +78,19 @@ impl AppState {
         loaders: Loaders,
     ) -> async_graphql::Response {
         let prepared = self.documents.prepare(&mut request, viewer.is_admin());
-        if let Err(error) = prepared.and_then(|()| graphql::controls::in_variables(&request.variables)) {
-            return async_graphql::Response::from_errors(vec![error]);
-        }
+        let measured = match prepared.and_then(|m| graphql::controls::in_variables(&request.variables).map(|()| m)) {
+            Ok(measured) => measured,
+            Err(error) => return async_graphql::Response::from_errors(vec![error]),
+        };
         if operation_type(&mut request) == Some(OperationType::Query) {
             loaders::cache_reads(&loaders);
         }
-        self.schema.execute(request.data(viewer).data(db).data(loaders)).await
+        let operation = request.operation_name.clone();
+        let mut response = self.schema.execute(request.data(viewer).data(db).data(loaders)).await;
+        if let Some(plan) = graphql::order::Plan::of(&measured.document, operation.as_deref()) {
+            plan.apply(&mut response.data);
+        }
+        response
     }
 }
 

@@ -7,7 +7,7 @@ use licensegraph::{
     AppState,
     auth::{JwtVerifier, Role, TokenSigner, load_or_create_secret, secret_file},
     clock::{Clock, SystemClock},
-    config::{Cli, Command, LogArgs, LogFormat, SeedArgs, ServeArgs, TokenArgs},
+    config::{Cli, Command, LogArgs, LogFormat, Mode, SeedArgs, ServeArgs, TokenArgs},
     graphql,
     logs::{Lines, Shape, Sink},
     prepare_database,
@@ -134,7 +134,7 @@ async fn seed(database_url: &str, args: &SeedArgs) -> Result<(), String> {
 async fn serve(database_url: &str, max_connections: u32, args: ServeArgs) -> Result<(), String> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     args.check_mode()?;
-    let jwt = JwtVerifier::from_config(&args.jwt, database_url)?;
+    let jwt = JwtVerifier::from_config(&args.jwt, database_url, args.mode == Mode::Development)?;
     let db = prepare_database(database_url, max_connections, clock.as_ref()).await?;
     let limits = args.effective_limits();
     tracing::info!(mode = ?args.mode, introspection = ?limits.introspection, "starting");

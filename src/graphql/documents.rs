@@ -53,11 +53,11 @@ impl Documents {
     /// Checks the request's document against the limits for this caller and
     /// leaves the parsed document in the request. An error is a request
     /// error: nothing executes.
-    pub fn prepare(&self, request: &mut Request, admin: bool) -> Result<(), ServerError> {
+    pub fn prepare(&self, request: &mut Request, admin: bool) -> Result<Arc<Measured>, ServerError> {
         let measured = self.measured(&request.query)?;
         self.limits.judge(&measured, admin)?;
         request.set_parsed_query(measured.document.clone());
-        Ok(())
+        Ok(measured)
     }
 
     /// The document of `text`, measured: kept, or checked against the text

@@ -11,6 +11,7 @@ pub mod limits;
 pub mod loaders;
 pub mod memberships;
 pub mod node;
+pub mod order;
 pub mod orders;
 pub mod organizations;
 pub mod partners;

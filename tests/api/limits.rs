@@ -157,6 +157,8 @@ fn production_mode_defaults_introspection_to_admins() {
     assert!(check(&["licensegraph", "serve", "--mode", "production"]).is_err(), "no generated secret");
     let secret = "s".repeat(40);
     assert!(check(&["licensegraph", "serve", "--mode", "production", "--jwt-secret", &secret]).is_ok());
+    // A secret file is configuration too (it must exist when serving starts).
+    assert!(check(&["licensegraph", "serve", "--mode", "production", "--jwt-secret-file", "/run/secrets/jwt"]).is_ok());
     assert!(check(&["licensegraph", "serve"]).is_ok(), "development generates one");
 }
 

@@ -15,6 +15,7 @@ mod isolation;
 mod journey;
 mod limits;
 mod memberships;
+mod ordering;
 mod orders;
 mod partners;
 mod schema;
