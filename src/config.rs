@@ -86,6 +86,14 @@ pub struct ServeArgs {
     #[arg(long, env = "LICENSEGRAPH_MODE", value_enum, default_value_t = Mode::Development)]
     pub mode: Mode,
 
+    /// Origins browsers may call the API from (CORS), exact and comma
+    /// separated, like `https://portal.example,http://localhost:5173`. In
+    /// development `http://localhost:<any port>` and
+    /// `http://127.0.0.1:<any port>` are allowed as well; in production only
+    /// these.
+    #[arg(long, env = "LICENSEGRAPH_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+
     #[command(flatten)]
     pub jwt: JwtArgs,
 

@@ -44,6 +44,9 @@ pub struct AppState {
     /// Parsed documents, with the document limits ([`graphql::documents`]).
     pub documents: Arc<Documents>,
     pub clock: Arc<dyn Clock>,
+    /// Origins browsers may call the API from ([`http::cors`]); none
+    /// until [`AppState::with_cors`] says otherwise.
+    pub cors: Arc<http::cors::CorsOrigins>,
 }
 
 impl AppState {
@@ -59,7 +62,14 @@ impl AppState {
             .data(service::redemptions::Redemptions::start())
             .finish();
         let documents = Arc::new(Documents::new(DocumentLimits::from(&limits)));
-        Self { db, schema, jwt: Arc::new(jwt), limits: Arc::new(limits), documents, clock }
+        let cors = Arc::default();
+        Self { db, schema, jwt: Arc::new(jwt), limits: Arc::new(limits), documents, clock, cors }
+    }
+
+    /// The same state, letting browsers on `origins` call the API.
+    pub fn with_cors(mut self, origins: http::cors::CorsOrigins) -> Self {
+        self.cors = Arc::new(origins);
+        self
     }
 
     /// Runs a GraphQL request as `viewer` on `db` (the request's own handle,

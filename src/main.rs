@@ -135,10 +135,12 @@ async fn serve(database_url: &str, max_connections: u32, args: ServeArgs) -> Res
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     args.check_mode()?;
     let jwt = JwtVerifier::from_config(&args.jwt, database_url, args.mode == Mode::Development)?;
+    // Checked before the database is touched, like the rest of the configuration.
+    let cors = licensegraph::http::cors::CorsOrigins::new(args.mode, &args.cors_origins)?;
     let db = prepare_database(database_url, max_connections, clock.as_ref()).await?;
     let limits = args.effective_limits();
     tracing::info!(mode = ?args.mode, introspection = ?limits.introspection, "starting");
-    let state = AppState::new(db.clone(), clock, jwt, limits.clone());
+    let state = AppState::new(db.clone(), clock, jwt, limits.clone()).with_cors(cors);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;

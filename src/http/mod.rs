@@ -13,6 +13,7 @@
 //! - a mutation over GET gets 405 with `Allow: POST`;
 //! - a bad token gets 401 before anything runs (never anonymous).
 
+pub mod cors;
 mod params;
 mod respond;
 
@@ -61,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/exports/orders/{id}/codes.csv", get(crate::export::order_codes_csv))
         .fallback(not_found)
+        .layer(state.cors.layer())
         .layer(middleware::from_fn(request_context))
         .with_state(state)
 }

@@ -7,6 +7,7 @@ mod auth;
 mod benefits;
 mod catalog;
 mod codes;
+mod cors;
 mod fixtures;
 mod helpers;
 mod hostile;
