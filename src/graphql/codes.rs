@@ -37,7 +37,7 @@ use crate::{
             IdConnection, TotalCount, connection, connection_cost, id_arg, input_id, input_row, page_request,
             payload_from_outcome,
         },
-        scalars::{Date, count},
+        scalars::{Date, Instant, count},
     },
     id,
     service::{
@@ -266,13 +266,13 @@ impl CodeFields<'_> {
     }
 
     /// When it was assigned.
-    async fn assigned_at(&self) -> Option<DateTime<Utc>> {
-        self.0.assigned_at
+    async fn assigned_at(&self) -> Option<Instant> {
+        self.0.assigned_at.map(Instant)
     }
 
     /// When the exam voucher was redeemed.
-    async fn redeemed_at(&self) -> Option<DateTime<Utc>> {
-        self.0.redeemed_at
+    async fn redeemed_at(&self) -> Option<Instant> {
+        self.0.redeemed_at.map(Instant)
     }
 
     /// The exam a redeemed voucher registered for.
@@ -291,8 +291,8 @@ impl CodeFields<'_> {
     }
 
     /// When the code was (first) activated.
-    async fn activated_at(&self) -> Option<DateTime<Utc>> {
-        self.0.activated_at
+    async fn activated_at(&self) -> Option<Instant> {
+        self.0.activated_at.map(Instant)
     }
 
     /// Activations a product key allows in all.
@@ -306,8 +306,8 @@ impl CodeFields<'_> {
     }
 
     /// When the code was generated.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Instant {
+        Instant(self.0.created_at)
     }
 
     /// The organization the code was delivered to.
@@ -376,8 +376,8 @@ pub struct CodeEvent(code_event::Model);
 #[Object]
 impl CodeEvent {
     /// When it happened.
-    async fn at(&self) -> DateTime<Utc> {
-        self.0.at
+    async fn at(&self) -> Instant {
+        Instant(self.0.at)
     }
 
     /// Who did it (token subject).
@@ -946,7 +946,7 @@ mod tests {
         assert_eq!(both["whole"], both["brief"]);
         assert_eq!(both["brief"]["hint"], "…CCCC");
         let whole = schema.execute("{ whole { createdAt } }").await.into_result().expect("read whole");
-        assert_eq!(whole.data.into_json().expect("json")["whole"]["createdAt"], "2026-11-21T09:30:00+00:00");
+        assert_eq!(whole.data.into_json().expect("json")["whole"]["createdAt"], "2026-11-21T09:30:00Z");
         for query in ["{ brief { id createdAt } }", "{ brief { ... on Code { id exam } } }"] {
             let errors = schema.execute(query).await.errors;
             let codes: Vec<_> =

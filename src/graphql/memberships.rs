@@ -3,7 +3,7 @@
 //! exception, and the certified trainer roster.
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use entity::{
     certified_trainer,
     enums::{BenefitProduct, CodeKind, CodeStatus, CompetencyLevel, Offer},
@@ -24,7 +24,7 @@ use crate::{
             IdConnection, TotalCount, connection, connection_cost, id_arg, input_row, page_request,
             payload_from_outcome,
         },
-        scalars::Date,
+        scalars::{Date, Instant},
     },
     id,
     service::{
@@ -76,7 +76,7 @@ pub struct MembershipException {
     /// Why (the "support ticket").
     pub reason: String,
     /// When.
-    pub granted_at: DateTime<Utc>,
+    pub granted_at: Instant,
 }
 
 impl Membership {
@@ -242,7 +242,11 @@ impl Membership {
         let rows = loaders.load_one(ExceptionsOf(self.0.id)).await.map_err(loader_error)?.unwrap_or_default();
         Ok(rows
             .into_iter()
-            .map(|e| MembershipException { granted_by: e.granted_by, reason: e.reason, granted_at: e.granted_at })
+            .map(|e| MembershipException {
+                granted_by: e.granted_by,
+                reason: e.reason,
+                granted_at: Instant(e.granted_at),
+            })
             .collect())
     }
 
@@ -275,8 +279,8 @@ impl CertifiedTrainer {
     }
 
     /// When the trainer was added.
-    async fn added_at(&self) -> DateTime<Utc> {
-        self.0.added_at
+    async fn added_at(&self) -> Instant {
+        Instant(self.0.added_at)
     }
 }
 

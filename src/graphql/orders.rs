@@ -2,7 +2,6 @@
 //! with how they were computed, due dates, and the codes delivered.
 
 use async_graphql::{Context, ID, InputObject, Lookahead, Object, Result, SimpleObject};
-use chrono::{DateTime, Utc};
 use entity::{
     enums::{OrderStatus, OrderTerm},
     order,
@@ -22,7 +21,7 @@ use crate::{
             IdConnection, TotalCount, connection, connection_cost, id_arg, input_row, page_request,
             payload_from_outcome,
         },
-        scalars::Date,
+        scalars::{Date, Instant},
     },
     id,
     service::{
@@ -123,28 +122,28 @@ impl Order {
     }
 
     /// When it was placed.
-    async fn placed_at(&self) -> DateTime<Utc> {
-        self.0.placed_at
+    async fn placed_at(&self) -> Instant {
+        Instant(self.0.placed_at)
     }
 
     /// When it was confirmed.
-    async fn confirmed_at(&self) -> Option<DateTime<Utc>> {
-        self.0.confirmed_at
+    async fn confirmed_at(&self) -> Option<Instant> {
+        self.0.confirmed_at.map(Instant)
     }
 
     /// When it was invoiced.
-    async fn invoiced_at(&self) -> Option<DateTime<Utc>> {
-        self.0.invoiced_at
+    async fn invoiced_at(&self) -> Option<Instant> {
+        self.0.invoiced_at.map(Instant)
     }
 
     /// When its codes were generated and delivered.
-    async fn fulfilled_at(&self) -> Option<DateTime<Utc>> {
-        self.0.fulfilled_at
+    async fn fulfilled_at(&self) -> Option<Instant> {
+        self.0.fulfilled_at.map(Instant)
     }
 
     /// When it was cancelled.
-    async fn cancelled_at(&self) -> Option<DateTime<Utc>> {
-        self.0.cancelled_at
+    async fn cancelled_at(&self) -> Option<Instant> {
+        self.0.cancelled_at.map(Instant)
     }
 
     /// Why it was cancelled.
@@ -153,8 +152,8 @@ impl Order {
     }
 
     /// Confirmation is due 48 hours after placement.
-    async fn confirmation_due_at(&self) -> DateTime<Utc> {
-        rules::confirmation_due(self.0.placed_at)
+    async fn confirmation_due_at(&self) -> Instant {
+        Instant(rules::confirmation_due(self.0.placed_at))
     }
 
     /// The days the codes are due, once invoiced.

@@ -1,7 +1,6 @@
 //! Organizations and agreements in GraphQL, scoped by role.
 
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
-use chrono::{DateTime, Utc};
 use entity::{agreement, enums::OrganizationKind, organization};
 
 use crate::{
@@ -18,7 +17,7 @@ use crate::{
             IdConnection, TotalCount, connection, connection_cost, id_arg, input_id, input_row, page_request,
             payload_from_outcome,
         },
-        scalars::Date,
+        scalars::{Date, Instant},
     },
     id,
     service::{
@@ -70,8 +69,8 @@ impl Organization {
     }
 
     /// When the organization was recorded.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Instant {
+        Instant(self.0.created_at)
     }
 }
 
@@ -129,8 +128,8 @@ impl Agreement {
     }
 
     /// When the agreement was recorded.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Instant {
+        Instant(self.0.created_at)
     }
 }
 

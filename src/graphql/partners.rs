@@ -4,7 +4,6 @@
 //!
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
-use chrono::{DateTime, Utc};
 use entity::{
     competency_requirement, directory_listing,
     enums::{BenefitProduct, CompetencyLevel, DocumentType, Offer},
@@ -23,7 +22,7 @@ use crate::{
         memberships::Membership,
         organizations::Organization,
         relay::{IdConnection, TotalCount, connection, connection_cost, id_arg, input_id, input_row, page_request},
-        scalars::{BigInt, Date, count, int},
+        scalars::{BigInt, Date, Instant, count, int},
     },
     id,
     service::{
@@ -84,8 +83,8 @@ impl KpiRecord {
         kpi_visible_from(self.0.year, month).map(Date::from)
     }
     /// When it was recorded.
-    async fn recorded_at(&self) -> DateTime<Utc> {
-        self.0.recorded_at
+    async fn recorded_at(&self) -> Instant {
+        Instant(self.0.recorded_at)
     }
 }
 
@@ -761,8 +760,8 @@ impl PartnerMerge {
         &self.0.merged_by
     }
     /// When.
-    async fn merged_at(&self) -> DateTime<Utc> {
-        self.0.merged_at
+    async fn merged_at(&self) -> Instant {
+        Instant(self.0.merged_at)
     }
     /// The plan that was carried out, as JSON text (kept as history).
     async fn summary(&self) -> &str {

@@ -1,9 +1,10 @@
-//! Our scalars: `Date`, a calendar date in UTC, `YYYY-MM-DD`; and `BigInt`,
-//! a whole number past GraphQL's 32-bit `Int`, for sums that may pass it.
-//! Instants use async-graphql's `DateTime` (RFC 3339).
+//! Our scalars, each documented with its exact format: `Date`, a calendar
+//! date in UTC, `YYYY-MM-DD`; `DateTime`, an instant in UTC, RFC 3339 with
+//! `Z`; and `BigInt`, a whole number past GraphQL's 32-bit `Int`, for sums
+//! that may pass it.
 
 use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
-use chrono::{Datelike, NaiveDate};
+use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Utc};
 
 use crate::error::AppError;
 
@@ -11,7 +12,9 @@ use crate::error::AppError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Date(pub NaiveDate);
 
-/// A calendar date in UTC, written `YYYY-MM-DD`.
+/// A calendar date in UTC, written `YYYY-MM-DD` (ISO 8601 / RFC 3339
+/// `full-date`), such as `2028-02-29`. No time and no offset: the day as
+/// it is in UTC.
 #[Scalar(name = "Date")]
 impl ScalarType for Date {
     fn parse(value: Value) -> InputValueResult<Self> {
@@ -55,6 +58,28 @@ impl ScalarType for Date {
 impl From<NaiveDate> for Date {
     fn from(date: NaiveDate) -> Self {
         Self(date)
+    }
+}
+
+/// An instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Instant(pub DateTime<Utc>);
+
+/// An instant in UTC, written RFC 3339 with `Z`, such as
+/// `2026-11-21T09:30:00Z`, with a fraction of a second only when it has one
+/// (`2026-11-21T09:30:00.125Z`). As input, any RFC 3339 offset is accepted
+/// and converted to UTC.
+#[Scalar(name = "DateTime")]
+impl ScalarType for Instant {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        let Value::String(text) = &value else { return Err(InputValueError::expected_type(value)) };
+        DateTime::parse_from_rfc3339(text).map(|instant| Instant(instant.with_timezone(&Utc))).map_err(|_| {
+            InputValueError::custom(format!("`{text}` is not an RFC 3339 instant like 2026-11-21T09:30:00Z"))
+        })
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.to_rfc3339_opts(SecondsFormat::AutoSi, true))
     }
 }
 
@@ -102,6 +127,17 @@ pub fn count(n: impl TryInto<i32> + Copy + PartialOrd + Default) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn instants_are_written_in_utc_with_z() {
+        let at = |text: &str| <Instant as ScalarType>::parse(Value::String(text.into())).ok();
+        let noon = at("2026-11-21T12:30:00+02:00").expect("parses");
+        assert_eq!(noon.to_value(), Value::String("2026-11-21T10:30:00Z".into()));
+        let fraction = at("2026-11-21T10:30:00.125Z").expect("parses");
+        assert_eq!(fraction.to_value(), Value::String("2026-11-21T10:30:00.125Z".into()));
+        assert_eq!(at("2026-11-21 10:30:00"), None);
+        assert_eq!(at("2026-11-21"), None);
+    }
 
     #[test]
     fn big_ints_take_whole_numbers_within_two_to_the_53() {

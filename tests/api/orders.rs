@@ -315,7 +315,7 @@ async fn due_dates_are_shown_and_late_orders_flagged() {
     let seen = app.execute(&admin(), query, json!({ "id": order })).await;
     assert_eq!(
         seen["data"]["order"],
-        json!({ "confirmationDueAt": "2026-11-23T09:30:00+00:00", "deliveryDueBetween": null, "late": false })
+        json!({ "confirmationDueAt": "2026-11-23T09:30:00Z", "deliveryDueBetween": null, "late": false })
     );
     app.clock.set(Utc.with_ymd_and_hms(2026, 11, 23, 9, 30, 1).unwrap());
     assert_eq!(app.execute(&admin(), query, json!({ "id": order })).await["data"]["order"]["late"], true);
