@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Real clients against a running licensegraph (development mode, scratch
+# SQLite, free loopback port): headless Chromium calls the API from an
+# allowed origin and from one not on the list (cors.mjs). Installs Debian's
+# chromium if it is missing, and playwright-core (pinned in
+# package-lock.json) with npm. The page's screenshot: target/cors.png.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+
+if ! command -v "${CHROMIUM:-chromium}" >/dev/null 2>&1; then
+  echo "installing Debian's chromium"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+(cd "$here" && npm ci --no-audit --no-fund --silent)
+source "$root/hardening/serve.sh"
+
+token="$("$bin" token --sub cors-test@licensegraph.example --role admin --ttl 10m)"
+mkdir -p "$root/target"
+node "$here/cors.mjs" "http://127.0.0.1:$port/graphql" "$token" "$root/target/cors.png"
