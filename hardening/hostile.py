@@ -7,12 +7,15 @@ the tools an attacker has (raw sockets, patience, a stopwatch):
   slow     200 connections that stop mid-header, a body that never ends,
            an idle keep-alive connection: each closed by the server within
            its configured time; the server answers others throughout.
+  unread   clients that pipeline requests and never read the answers hold
+           every connection slot (4 here): after the write deadline the
+           server drops them, and a new client is answered.
   timing   validateCode on another organization's real code against an
            unknown well-formed value: interleaved samples, a Mann-Whitney
            rank test; a clear difference fails (a side channel tells what
            exists elsewhere).
 
-  python3 hardening/hostile.py all|deep|slow|timing [--no-build]
+  python3 hardening/hostile.py all|deep|slow|unread|timing [--no-build]
 
 Standard library only. Exits non-zero on any failure, printing figures as JSON.
 """
@@ -20,14 +23,19 @@ Standard library only. Exits non-zero on any failure, printing figures as JSON.
 import argparse
 import json
 import math
+import os
 import random
 import secrets
 import socket
 import statistics
+import sys
 import time
 import urllib.parse
 
 import lg
+
+sys.path.insert(0, os.path.join(lg.ROOT, "bench"))
+import dataset  # noqa: E402  (the bench's data set: code values like the server's)
 
 HEADER_TIMEOUT = 2
 BODY_TIMEOUT = 2
@@ -158,19 +166,54 @@ def slow(server):
             "idle_keepalive_closed_after_s": round(idle_seconds, 2), "failures": failures}
 
 
-ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+def unread(database_url, workdir):
+    """Its own server, with 4 connection slots: all of them taken by
+    clients that never read what they asked for."""
+    slots = 4
+    server = lg.Server(database_url, workdir, secrets.token_hex(32), name="unread", extra_env={
+        "LICENSEGRAPH_MAX_CONNECTIONS": str(slots), "LICENSEGRAPH_BODY_TIMEOUT_SECS": str(BODY_TIMEOUT)})
+    server.start()
+    failures, hogs, waited = [], [], None
+    try:
+        query = json.dumps({"query": "{ __schema { types { name description fields { name description } } } }"}).encode()
+        request = (b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                   + f"Content-Length: {len(query)}\r\n\r\n".encode() + query)
+        for _ in range(slots):
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.connect(("127.0.0.1", server.port))
+            s.setblocking(False)
+            sent = 0
+            for _ in range(200):  # pipelined, never read: fills both sides' buffers
+                try:
+                    s.sendall(request)
+                    sent += 1
+                except (BlockingIOError, OSError):
+                    break
+            hogs.append(s)
+        time.sleep(BODY_TIMEOUT + 2)
+        started = time.monotonic()
+        try:
+            served = alive(server.port)
+        except OSError as e:
+            served = False
+            failures.append(f"a new client was not served while {slots} clients did not read: {e}")
+        waited = time.monotonic() - started
+        if served and waited > 3:
+            failures.append(f"a new client waited {waited:.1f} s for a slot")
+        elif not served and not failures:
+            failures.append("a new client got a wrong answer")
+    finally:
+        for s in hogs:
+            s.close()
+        server.stop()
+    return {"slots": slots, "new_client_served_after_s": waited and round(waited, 2), "failures": failures}
 
 
 def unknown_value():
     """A well-formed value (Luhn mod 32 check symbol, as the server's)
-    that no code has."""
-    payload = [secrets.randbelow(32) for _ in range(20)]
-    total = 0
-    for i, v in enumerate(reversed(payload)):
-        v = v * 2 if i % 2 == 0 else v
-        total += v // 32 + v % 32
-    symbols = "".join(ALPHABET[i] for i in payload) + ALPHABET[(32 - total % 32) % 32]
-    return "-".join(symbols[i:i + 5] for i in range(0, 21, 5))
+    that no code has: the bench's generator of realistic values."""
+    return dataset.code_value()
 
 
 def mann_whitney(a, b):
@@ -241,7 +284,7 @@ def timing(server, samples):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("check", choices=["all", "deep", "slow", "timing"])
+    parser.add_argument("check", choices=["all", "deep", "slow", "unread", "timing"])
     parser.add_argument("--engine", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--samples", type=int, default=400)
     parser.add_argument("--no-build", action="store_true")
@@ -258,10 +301,12 @@ def main():
     results = {}
     try:
         server.start()
-        checks = ["deep", "slow", "timing"] if args.check == "all" else [args.check]
+        checks = ["deep", "slow", "unread", "timing"] if args.check == "all" else [args.check]
         for check in checks:
             if check == "timing":
                 results[check] = timing(server, args.samples)
+            elif check == "unread":
+                results[check] = unread(database.url, path)
             else:
                 results[check] = globals()[check](server)
         if server.process.poll() is not None:

@@ -233,7 +233,8 @@ pub struct LimitArgs {
           value_parser = clap::value_parser!(u64).range(1..=30))]
     pub header_timeout_secs: u64,
 
-    /// Seconds a request may take to send its body once its headers are in.
+    /// Seconds a request may take to send its body once its headers are in;
+    /// also how long an answer may wait for the client to read it.
     #[arg(long, env = "LICENSEGRAPH_BODY_TIMEOUT_SECS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..=300))]
     pub body_timeout_secs: u64,

@@ -15,6 +15,7 @@ pub mod logs;
 pub mod ratelimit;
 pub mod serve;
 pub mod service;
+pub mod stall;
 
 use std::sync::Arc;
 

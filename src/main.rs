@@ -149,6 +149,7 @@ async fn serve(database_url: &str, max_connections: u32, args: ServeArgs) -> Res
     let connections = ConnectionLimits {
         header_timeout: limits.header_timeout(),
         max_connections: limits.max_connections as usize,
+        write_timeout: limits.body_timeout(),
         drain_timeout: limits.request_timeout(),
     };
     licensegraph::serve::serve(listener, licensegraph::app(state), connections, shutdown_signal()).await;

@@ -1,8 +1,9 @@
 //! The listener loop: accepts connections and serves HTTP/1.1 on them,
 //! with the bounds axum's own `serve` does not set: a deadline for a
-//! request's headers (which also reaps idle keep-alive connections), a cap
-//! on open connections, and a graceful stop that gives in-flight requests
-//! time to finish.
+//! request's headers (which also reaps idle keep-alive connections), a
+//! deadline for writes a client does not read ([`crate::stall`]), a cap on
+//! open connections, and a graceful stop that gives in-flight requests time
+//! to finish.
 //!
 //! Why our own loop: `axum::serve` sets no timer on hyper, so a client that
 //! opens a connection and never finishes its headers holds it (and a task)
@@ -22,6 +23,8 @@ use hyper_util::{
 use tokio::{net::TcpListener, sync::Semaphore};
 use tower::ServiceExt;
 
+use crate::stall::WriteDeadline;
+
 /// How connections are bounded.
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionLimits {
@@ -30,6 +33,8 @@ pub struct ConnectionLimits {
     pub header_timeout: Duration,
     /// Most connections open at once; the next waits in the listen backlog.
     pub max_connections: usize,
+    /// How long a write may wait for the client to read ([`crate::stall`]).
+    pub write_timeout: Duration,
     /// How long in-flight requests may run once a stop was asked for.
     pub drain_timeout: Duration,
 }
@@ -65,6 +70,7 @@ pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits,
             tracing::debug!(error = %err, %peer, "cannot set TCP_NODELAY");
         }
         let service = app.clone().map_request(|request: Request<Incoming>| request.map(Body::new));
+        let stream = WriteDeadline::new(stream, limits.write_timeout);
         let connection = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
