@@ -12,6 +12,8 @@ if ! command -v "${CHROMIUM:-chromium}" >/dev/null 2>&1; then
   echo "installing Debian's chromium"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
+CHROMIUM="$(command -v "${CHROMIUM:-chromium}")"
+export CHROMIUM
 (cd "$here" && npm ci --no-audit --no-fund --silent)
 source "$root/hardening/serve.sh"
 

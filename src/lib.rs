@@ -48,6 +48,8 @@ pub struct AppState {
     /// Origins browsers may call the API from ([`http::cors`]); none
     /// until [`AppState::with_cors`] says otherwise.
     pub cors: Arc<http::cors::CorsOrigins>,
+    /// The schema's interfaces and unions, for putting answers in order.
+    pub possible_types: Arc<graphql::order::PossibleTypes>,
 }
 
 impl AppState {
@@ -64,7 +66,8 @@ impl AppState {
             .finish();
         let documents = Arc::new(Documents::new(DocumentLimits::from(&limits)));
         let cors = Arc::default();
-        Self { db, schema, jwt: Arc::new(jwt), limits: Arc::new(limits), documents, clock, cors }
+        let possible_types = Arc::new(graphql::order::PossibleTypes::of_sdl(&schema.sdl()));
+        Self { db, schema, jwt: Arc::new(jwt), limits: Arc::new(limits), documents, clock, cors, possible_types }
     }
 
     /// The same state, letting browsers on `origins` call the API.
@@ -97,9 +100,12 @@ impl AppState {
             loaders::cache_reads(&loaders);
         }
         let operation = request.operation_name.clone();
+        let variables = request.variables.clone();
         let mut response = self.schema.execute(request.data(viewer).data(db).data(loaders)).await;
-        if let Some(plan) = graphql::order::Plan::of(&measured.document, operation.as_deref()) {
-            plan.apply(&mut response.data);
+        if response.data != async_graphql::Value::Null
+            && let Some(plan) = graphql::order::Plan::of(&measured.document, operation.as_deref(), &variables)
+        {
+            plan.apply(&mut response.data, &self.possible_types);
         }
         response
     }

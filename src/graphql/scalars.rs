@@ -69,7 +69,7 @@ pub struct Instant(pub DateTime<Utc>);
 /// `2026-11-21T09:30:00Z`, with a fraction of a second only when it has one
 /// (`2026-11-21T09:30:00.125Z`). As input, any RFC 3339 offset is accepted
 /// and converted to UTC.
-#[Scalar(name = "DateTime")]
+#[Scalar(name = "DateTime", specified_by_url = "https://datatracker.ietf.org/doc/html/rfc3339")]
 impl ScalarType for Instant {
     fn parse(value: Value) -> InputValueResult<Self> {
         let Value::String(text) = &value else { return Err(InputValueError::expected_type(value)) };

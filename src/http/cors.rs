@@ -56,9 +56,9 @@ impl CorsOrigins {
         self.loopback
             && origin.to_str().is_ok_and(|origin| {
                 ["http://localhost", "http://127.0.0.1"].iter().any(|host| {
-                    origin.strip_prefix(host).is_some_and(|rest| {
-                        rest.is_empty() || rest.strip_prefix(':').is_some_and(|p| p.parse::<u16>().is_ok())
-                    })
+                    origin
+                        .strip_prefix(host)
+                        .is_some_and(|rest| rest.is_empty() || rest.strip_prefix(':').is_some_and(plain_port))
                 })
             })
     }
@@ -74,21 +74,46 @@ impl CorsOrigins {
                 header::CONTENT_TYPE,
                 header::ACCEPT,
                 HeaderName::from_static(ROLE_HEADER),
-                HeaderName::from_static("idempotency-key"),
+                HeaderName::from_static("x-request-id"),
             ])
-            .expose_headers([HeaderName::from_static("x-request-id"), header::RETRY_AFTER])
+            .expose_headers([HeaderName::from_static("x-request-id"), header::RETRY_AFTER, header::CONTENT_DISPOSITION])
             .max_age(MAX_AGE)
     }
 }
 
-/// `text` as an origin: `http(s)://host[:port]`, lower-cased, or `None`.
+/// Whether a request is a browser's preflight (`OPTIONS` with `Origin` and
+/// `Access-Control-Request-Method`). tower-http answers every `OPTIONS` as
+/// one; any other `OPTIONS` reaches the routes as before (405 with
+/// `Allow`, or 404).
+pub fn is_preflight(parts: &axum::http::request::Parts) -> bool {
+    parts.method == Method::OPTIONS
+        && parts.headers.contains_key(header::ORIGIN)
+        && parts.headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+}
+
+/// `text` as an origin, as a browser sends it: `http(s)://host[:port]`,
+/// lower-cased, the port in plain digits and not the scheme's default
+/// (`https://x:443` never comes from a browser, so it could never match);
+/// or `None`. IPv6 literals are not supported.
 fn parse_origin(text: &str) -> Option<HeaderValue> {
     let lower = text.to_ascii_lowercase();
-    let rest = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://"))?;
+    let (rest, default_port) = match lower.strip_prefix("https://") {
+        Some(rest) => (rest, "443"),
+        None => (lower.strip_prefix("http://")?, "80"),
+    };
     let (host, port) = rest.split_once(':').map_or((rest, None), |(h, p)| (h, Some(p)));
     let host_ok = !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
-    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok());
+    let port_ok = port.is_none_or(|p| plain_port(p) && p != default_port);
     (host_ok && port_ok).then(|| HeaderValue::from_str(&lower).ok()).flatten()
+}
+
+/// Digits only, no leading zero, within 1..=65535 (`u16`'s parser would
+/// also take `+80` and `080`).
+fn plain_port(text: &str) -> bool {
+    !text.is_empty()
+        && text.bytes().all(|b| b.is_ascii_digit())
+        && !text.starts_with('0')
+        && text.parse::<u16>().is_ok()
 }
 
 #[cfg(test)]
@@ -105,7 +130,15 @@ mod tests {
         for origin in ["http://localhost:5173", "http://127.0.0.1:3000", "http://localhost"] {
             assert!(allows(&dev, origin), "{origin}");
         }
-        for origin in ["http://localhost.evil.example", "http://localhost:5173.evil", "https://evil.example", "null"] {
+        for origin in [
+            "http://localhost.evil.example",
+            "http://localhost:5173.evil",
+            "https://evil.example",
+            "null",
+            "http://localhost:+80",
+            "http://localhost:0",
+            "http://localhost:5173@evil.example",
+        ] {
             assert!(!allows(&dev, origin), "{origin}");
         }
         let prod = CorsOrigins::new(Mode::Production, &["https://Portal.example".into()]).expect("origins");
@@ -116,9 +149,19 @@ mod tests {
 
     #[test]
     fn configured_origins_must_be_exact() {
-        for bad in
-            ["*", "https://portal.example/app", "portal.example", "https://*.example", "ftp://x", "https://x:99999"]
-        {
+        for bad in [
+            "*",
+            "https://portal.example/app",
+            "portal.example",
+            "https://*.example",
+            "ftp://x",
+            "https://x:99999",
+            "https://x:443",
+            "http://x:80",
+            "https://x:+8443",
+            "https://x:08443",
+            "http://[::1]:5173",
+        ] {
             assert!(CorsOrigins::new(Mode::Production, &[bad.into()]).is_err(), "{bad}");
         }
         assert!(CorsOrigins::new(Mode::Production, &["https://a.example, ".into()]).is_err(), "one origin per entry");

@@ -34,6 +34,7 @@ use axum::{
     routing::get,
 };
 use serde_json::json;
+use tower::ServiceExt;
 
 pub use self::respond::{Media, negotiate};
 pub(crate) use self::respond::{app_error_response, error_body, json_response};
@@ -54,6 +55,20 @@ const REQUEST_ID: &str = "x-request-id";
 
 /// All routes.
 pub fn router(state: AppState) -> Router {
+    let routes = routes(state.clone());
+    // Browsers' preflights go through the CORS layer; any other OPTIONS
+    // reaches the routes as it always did (405 with Allow, or 404).
+    let with_cors = routes.clone().layer(state.cors.layer());
+    let split = tower::service_fn(move |request: Request| {
+        let (parts, body) = request.into_parts();
+        let target = if parts.method == Method::OPTIONS && !cors::is_preflight(&parts) { &routes } else { &with_cors };
+        target.clone().oneshot(Request::from_parts(parts, body))
+    });
+    Router::new().fallback_service(split).layer(middleware::from_fn(request_context))
+}
+
+/// The routes, without CORS.
+fn routes(state: AppState) -> Router {
     Router::new()
         .route("/", get(graphiql))
         .route("/graphiql", get(graphiql))
@@ -62,8 +77,6 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/exports/orders/{id}/codes.csv", get(crate::export::order_codes_csv))
         .fallback(not_found)
-        .layer(state.cors.layer())
-        .layer(middleware::from_fn(request_context))
         .with_state(state)
 }
 

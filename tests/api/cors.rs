@@ -51,7 +51,7 @@ async fn a_preflight_from_an_allowed_origin_is_answered_with_what_the_api_accept
     let methods = res.header("access-control-allow-methods").unwrap_or_default().to_ascii_uppercase();
     assert!(methods.contains("POST") && methods.contains("GET"), "{methods}");
     let headers = res.header("access-control-allow-headers").unwrap_or_default().to_ascii_lowercase();
-    for needed in ["authorization", "content-type", "x-licensegraph-role", "idempotency-key"] {
+    for needed in ["authorization", "content-type", "x-licensegraph-role", "x-request-id"] {
         assert!(headers.contains(needed), "{needed} in {headers}");
     }
     assert_eq!(res.header("access-control-max-age"), Some("600"));
@@ -83,4 +83,20 @@ async fn an_origin_not_on_the_list_gets_no_permission() {
         preflight(&app, "https://portal.example").await.header("access-control-allow-origin"),
         Some("https://portal.example")
     );
+}
+
+#[tokio::test]
+async fn an_options_request_that_is_no_preflight_reaches_the_routes_as_before() {
+    let app = app(Mode::Development, &[]).await;
+    for (uri, origin, status) in
+        [("/graphql", None, 405), ("/nope", None, 404), ("/graphql", Some("http://localhost:5173"), 405)]
+    {
+        let mut request = Request::builder().method(Method::OPTIONS).uri(uri);
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        let res = app.http(request.body(Body::empty()).expect("request")).await;
+        assert_eq!(res.status.as_u16(), status, "{uri} {origin:?}");
+        assert_eq!(res.header("access-control-allow-methods"), None, "{uri} {origin:?}: no preflight answer");
+    }
 }

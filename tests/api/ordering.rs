@@ -117,3 +117,23 @@ async fn fragments_and_repeated_keys_keep_the_place_they_were_first_asked() {
     assert_eq!(keys(&body["data"]["programs"]), ["nodes", "totalCount"]);
     assert_eq!(keys(&body["data"]["programs"]["nodes"][0]), ["name", "code"]);
 }
+
+#[tokio::test]
+async fn type_conditions_and_skipped_fields_order_as_collect_fields_does() {
+    let app = TestApp::spawn().await;
+    let id =
+        app.post(None, "{ programs(first: 1) { nodes { id } } }", json!({})).await.body["data"]["programs"]["nodes"][0]
+            ["id"]
+            .clone();
+    let query = "query($id: ID!) { skipped: __typename @include(if: false) node(id: $id) { __typename \
+                 ... on Package { sku name } ... on Program { code name } ... on Node { id } } programs(first: 1) { totalCount } }";
+    for _ in 0..20 {
+        let res = app.post(None, query, json!({ "id": id })).await;
+        let body: Value = serde_json::from_str(&res.text).expect("json");
+        let keys = |v: &Value| v.as_object().map(|m| m.keys().cloned().collect::<Vec<_>>()).unwrap_or_default();
+        assert_eq!(keys(&body["data"]), ["node", "programs"], "{}", res.text);
+        // A Program: the Package fragment does not apply, so `name` comes
+        // after `code`, as the Program fragment asks.
+        assert_eq!(keys(&body["data"]["node"]), ["__typename", "code", "name", "id"], "{}", res.text);
+    }
+}
