@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Real clients against a running licensegraph (development mode, scratch
 # SQLite, free loopback port): headless Chromium calls the API from an
-# allowed origin and from one not on the list (cors.mjs). Installs Debian's
-# chromium if it is missing, and playwright-core (pinned in
-# package-lock.json) with npm. The page's screenshot: target/cors.png.
+# allowed origin and from one not on the list (cors.mjs); Apollo Client's
+# persisted-query link, over POST and GET (apq.mjs). Installs Debian's
+# chromium if it is missing, and the npm packages pinned in
+# package-lock.json. The page's screenshot: target/cors.png.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
@@ -20,3 +21,6 @@ source "$root/hardening/serve.sh"
 token="$("$bin" token --sub cors-test@licensegraph.example --role admin --ttl 10m)"
 mkdir -p "$root/target"
 node "$here/cors.mjs" "http://127.0.0.1:$port/graphql" "$token" "$root/target/cors.png"
+
+token="$("$bin" token --sub apq-test@licensegraph.example --role admin --ttl 10m)"
+node "$here/apq.mjs" "http://127.0.0.1:$port/graphql" "$token"

@@ -50,6 +50,8 @@ pub struct AppState {
     pub cors: Arc<http::cors::CorsOrigins>,
     /// The schema's interfaces and unions, for putting answers in order.
     pub possible_types: Arc<graphql::order::PossibleTypes>,
+    /// Automatic persisted queries, by hash ([`graphql::persisted`]).
+    pub persisted: Arc<graphql::persisted::Persisted>,
 }
 
 impl AppState {
@@ -67,7 +69,18 @@ impl AppState {
         let documents = Arc::new(Documents::new(DocumentLimits::from(&limits)));
         let cors = Arc::default();
         let possible_types = Arc::new(graphql::order::PossibleTypes::of_sdl(&schema.sdl()));
-        Self { db, schema, jwt: Arc::new(jwt), limits: Arc::new(limits), documents, clock, cors, possible_types }
+        let persisted = Arc::default();
+        Self {
+            db,
+            schema,
+            jwt: Arc::new(jwt),
+            limits: Arc::new(limits),
+            documents,
+            clock,
+            cors,
+            possible_types,
+            persisted,
+        }
     }
 
     /// The same state, letting browsers on `origins` call the API.

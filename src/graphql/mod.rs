@@ -15,6 +15,7 @@ pub mod order;
 pub mod orders;
 pub mod organizations;
 pub mod partners;
+pub mod persisted;
 pub mod prescan;
 pub mod relay;
 pub mod scalars;

@@ -121,7 +121,7 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
             return json_response(StatusCode::REQUEST_TIMEOUT, media, &error_body(&message, "REQUEST_TIMEOUT"));
         }
     };
-    match post_params(&body, state.limits.max_nesting as usize) {
+    match post_params(&body, state.limits.max_nesting as usize, &state.persisted) {
         Ok(params) => execute(&state, &headers, media, params).await,
         Err(error) => error.response(media),
     }
@@ -136,7 +136,7 @@ async fn graphql_get(
     let max_nesting = state.limits.max_nesting as usize;
     let params = match query
         .map_err(|_| ParamError::Malformed("the query string is malformed"))
-        .and_then(|Query(raw)| get_params(raw, max_nesting))
+        .and_then(|Query(raw)| get_params(raw, max_nesting, &state.persisted))
     {
         Ok(params) => params,
         Err(error) => return error.response(media),

@@ -13,7 +13,11 @@ use axum::{
 use serde_json::Map;
 
 use super::respond::{Media, bad_request, error_body, json_response};
-use crate::graphql::{documents::Documents, prescan};
+use crate::graphql::{
+    documents::Documents,
+    persisted::{Persisted, PersistedError},
+    prescan,
+};
 
 /// The parameters of one GraphQL request.
 #[derive(Debug, Default)]
@@ -24,11 +28,15 @@ pub(super) struct Params {
     pub(super) extensions: Map<String, serde_json::Value>,
 }
 
-/// Why request parameters were refused: 400 `BAD_REQUEST`, or a limit.
+/// Why request parameters were refused: 400 `BAD_REQUEST`, or a limit,
+/// or a persisted query's hash not known yet.
 #[derive(Debug)]
 pub(super) enum ParamError {
     Malformed(&'static str),
     Limit(String),
+    /// `PERSISTED_QUERY_NOT_FOUND`, with status 200 as Apollo's servers
+    /// answer it, so that every client's link sends the text next.
+    PersistedQueryNotFound,
 }
 
 impl From<&'static str> for ParamError {
@@ -44,6 +52,28 @@ impl ParamError {
             Self::Limit(message) => {
                 json_response(StatusCode::BAD_REQUEST, media, &error_body(&message, "LIMIT_EXCEEDED"))
             }
+            Self::PersistedQueryNotFound => {
+                json_response(StatusCode::OK, media, &error_body("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND"))
+            }
+        }
+    }
+}
+
+/// The query text: the one sent, or a persisted query's ([`Persisted`]).
+fn query_text(
+    query: Option<String>,
+    extensions: &Map<String, serde_json::Value>,
+    persisted: &Persisted,
+) -> Result<String, ParamError> {
+    match persisted.resolve(query, extensions) {
+        Ok(Some(text)) => Ok(text),
+        Ok(None) => Err("the `query` parameter is missing".into()),
+        Err(PersistedError::NotFound) => Err(ParamError::PersistedQueryNotFound),
+        Err(PersistedError::Mismatch) => {
+            Err("the query's SHA-256 is not `extensions.persistedQuery.sha256Hash`".into())
+        }
+        Err(PersistedError::Malformed) => {
+            Err("`extensions.persistedQuery` must be { version: 1, sha256Hash: <64 hex digits> }".into())
         }
     }
 }
@@ -58,7 +88,7 @@ pub(super) fn json_nesting(text: &[u8], max_nesting: usize, envelope: usize, wha
 }
 
 /// Reads `{query, operationName, variables, extensions}` from a POST body.
-pub(super) fn post_params(body: &[u8], max_nesting: usize) -> Result<Params, ParamError> {
+pub(super) fn post_params(body: &[u8], max_nesting: usize, persisted: &Persisted) -> Result<Params, ParamError> {
     if body.is_empty() {
         return Err("the request body is empty".into());
     }
@@ -74,9 +104,9 @@ pub(super) fn post_params(body: &[u8], max_nesting: usize) -> Result<Params, Par
         _ => return Err("the request body must be a JSON object".into()),
     };
     let query = match object.get("query") {
-        Some(serde_json::Value::String(q)) => q.clone(),
+        Some(serde_json::Value::String(q)) => Some(q.clone()),
+        None | Some(serde_json::Value::Null) => None,
         Some(_) => return Err("`query` must be a string".into()),
-        None => return Err("the `query` parameter is missing".into()),
     };
     let operation_name = match object.get("operationName") {
         None | Some(serde_json::Value::Null) => None,
@@ -90,13 +120,18 @@ pub(super) fn post_params(body: &[u8], max_nesting: usize) -> Result<Params, Par
     };
     let variables = map("variables").map_err(|_| "`variables` must be an object")?;
     let extensions = map("extensions").map_err(|_| "`extensions` must be an object")?;
+    let query = query_text(query, &extensions, persisted)?;
     Ok(Params { query, operation_name, variables, extensions })
 }
 
 /// Reads the same parameters from a GET query string, where `variables`
 /// and `extensions` are JSON text.
-pub(super) fn get_params(mut raw: HashMap<String, String>, max_nesting: usize) -> Result<Params, ParamError> {
-    let query = raw.remove("query").ok_or("the `query` parameter is missing")?;
+pub(super) fn get_params(
+    mut raw: HashMap<String, String>,
+    max_nesting: usize,
+    persisted: &Persisted,
+) -> Result<Params, ParamError> {
+    let query = raw.remove("query").filter(|q| !q.is_empty());
     let json_map = |text: Option<String>, what: &str, malformed: &'static str| match text.as_deref().map(str::trim) {
         None | Some("") | Some("null") => Ok(Map::new()),
         Some(text) => {
@@ -110,6 +145,7 @@ pub(super) fn get_params(mut raw: HashMap<String, String>, max_nesting: usize) -
     let variables = json_map(raw.remove("variables"), "`variables`", "`variables` must be a JSON object")?;
     let extensions = json_map(raw.remove("extensions"), "`extensions`", "`extensions` must be a JSON object")?;
     let operation_name = raw.remove("operationName").filter(|n| !n.is_empty());
+    let query = query_text(query, &extensions, persisted)?;
     Ok(Params { query, operation_name, variables, extensions })
 }
 
@@ -180,10 +216,14 @@ mod tests {
     use super::*;
     #[test]
     fn post_parameters_are_checked() {
-        assert!(post_params(br#"{"query":"{ __typename }"}"#, 32).is_ok());
+        assert!(post_params(br#"{"query":"{ __typename }"}"#, 32, &Persisted::default()).is_ok());
         assert!(
-            post_params(br#"{"query":"{ __typename }","variables":null,"operationName":null,"extensions":null}"#, 32)
-                .is_ok()
+            post_params(
+                br#"{"query":"{ __typename }","variables":null,"operationName":null,"extensions":null}"#,
+                32,
+                &Persisted::default()
+            )
+            .is_ok()
         );
         for bad in [
             &b""[..],
@@ -197,7 +237,11 @@ mod tests {
             br#"{"query":"x","operationName":1}"#,
             br#"{"query":"x","extensions":"e"}"#,
         ] {
-            assert!(matches!(post_params(bad, 32), Err(ParamError::Malformed(_))), "{}", String::from_utf8_lossy(bad));
+            assert!(
+                matches!(post_params(bad, 32, &Persisted::default()), Err(ParamError::Malformed(_))),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 
@@ -207,9 +251,14 @@ mod tests {
         // the scan refuses earlier, and says which limit.
         let deep =
             |n: usize| format!(r#"{{"query":"{{ a }}","variables":{{"x":{}1{}}}}}"#, "[".repeat(n), "]".repeat(n));
-        assert!(post_params(deep(31).as_bytes(), 32).is_ok(), "variables nest 32 deep as over GET");
+        assert!(
+            post_params(deep(31).as_bytes(), 32, &Persisted::default()).is_ok(),
+            "variables nest 32 deep as over GET"
+        );
         for n in [32, 127, 128, 200, 100_000] {
-            let Err(ParamError::Limit(message)) = post_params(deep(n).as_bytes(), 32) else { panic!("{n}") };
+            let Err(ParamError::Limit(message)) = post_params(deep(n).as_bytes(), 32, &Persisted::default()) else {
+                panic!("{n}")
+            };
             assert!(message.contains("max_nesting = 32"), "{message}");
         }
         let raw = serde_json::from_str::<serde_json::Value>(&"[".repeat(200));

@@ -19,4 +19,5 @@ mod memberships;
 mod ordering;
 mod orders;
 mod partners;
+mod persisted;
 mod schema;

@@ -1,0 +1,83 @@
+//! Automatic persisted queries (Apollo's protocol): a hash alone runs a
+//! query the server has seen with its text; an unknown hash asks for the
+//! text; a text must have the hash it comes with.
+
+use axum::{
+    body::Body,
+    http::{Method, Request},
+};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::helpers::{TestApp, TestResponse};
+
+fn sha(text: &str) -> String {
+    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn persisted(hash: &str) -> Value {
+    json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } })
+}
+
+async fn post(app: &TestApp, body: Value) -> TestResponse {
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/graphql")
+        .header("content-type", "application/json")
+        .header("accept", "application/graphql-response+json")
+        .body(Body::from(body.to_string()))
+        .expect("request");
+    app.http(request).await
+}
+
+async fn get(app: &TestApp, hash: &str) -> TestResponse {
+    let extensions = persisted(hash).to_string();
+    let encoded: String = extensions.bytes().map(|b| format!("%{b:02X}")).collect();
+    let request = Request::builder()
+        .method(Method::GET)
+        .uri(format!("/graphql?extensions={encoded}"))
+        .header("accept", "application/graphql-response+json")
+        .body(Body::empty())
+        .expect("request");
+    app.http(request).await
+}
+
+#[tokio::test]
+async fn a_hash_runs_its_query_once_the_text_came_with_it_over_post_and_get() {
+    let app = TestApp::spawn().await;
+    let text = "query Programs { programs(first: 1) { totalCount } }";
+    let hash = sha(text);
+    for res in [post(&app, json!({ "extensions": persisted(&hash) })).await, get(&app, &hash).await] {
+        assert_eq!(res.status, 200, "{}", res.text);
+        assert_eq!(res.code(), Some("PERSISTED_QUERY_NOT_FOUND"), "{}", res.text);
+        assert_eq!(res.body["errors"][0]["message"], "PersistedQueryNotFound");
+    }
+    let registered = post(&app, json!({ "query": text, "extensions": persisted(&hash) })).await;
+    assert!(registered.body["data"]["programs"]["totalCount"].as_i64().is_some(), "{}", registered.text);
+    for res in [post(&app, json!({ "extensions": persisted(&hash) })).await, get(&app, &hash).await] {
+        assert_eq!(res.body, registered.body, "{}", res.text);
+    }
+}
+
+#[tokio::test]
+async fn a_text_with_another_hash_is_refused_and_not_kept() {
+    let app = TestApp::spawn().await;
+    let claimed = sha("{ __typename }");
+    let res = post(&app, json!({ "query": "mutation { __typename }", "extensions": persisted(&claimed) })).await;
+    assert_eq!(res.status, 400, "{}", res.text);
+    assert_eq!(res.code(), Some("BAD_REQUEST"));
+    let res = post(&app, json!({ "extensions": persisted(&claimed) })).await;
+    assert_eq!(res.code(), Some("PERSISTED_QUERY_NOT_FOUND"), "the wrong text was not kept under that hash");
+    let res = post(&app, json!({ "extensions": { "persistedQuery": { "version": 2, "sha256Hash": claimed } } })).await;
+    assert_eq!(res.status, 400, "{}", res.text);
+}
+
+#[tokio::test]
+async fn a_persisted_mutation_still_needs_post() {
+    let app = TestApp::spawn().await;
+    let text = "mutation M { __typename }";
+    let hash = sha(text);
+    post(&app, json!({ "query": text, "extensions": persisted(&hash) })).await;
+    let res = get(&app, &hash).await;
+    assert_eq!(res.status, 405, "{}", res.text);
+}
