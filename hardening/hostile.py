@@ -10,12 +10,14 @@ the tools an attacker has (raw sockets, patience, a stopwatch):
   unread   clients that pipeline requests and never read the answers hold
            every connection slot (4 here): after the write deadline the
            server drops them, and a new client is answered.
+  logs     each request's log line names its operation, type, role and
+           error codes, at info for a refusal.
   timing   validateCode on another organization's real code against an
            unknown well-formed value: interleaved samples, a Mann-Whitney
            rank test; a clear difference fails (a side channel tells what
            exists elsewhere).
 
-  python3 hardening/hostile.py all|deep|slow|unread|timing [--no-build]
+  python3 hardening/hostile.py all|deep|slow|unread|logs|timing [--no-build]
 
 Standard library only. Exits non-zero on any failure, printing figures as JSON.
 """
@@ -210,6 +212,17 @@ def unread(database_url, workdir):
     return {"slots": slots, "new_client_served_after_s": waited and round(waited, 2), "failures": failures}
 
 
+def logs(server):
+    """The log line of a refused request says what it was and why."""
+    body = json.dumps({"query": "query HostileLogCheck { organizations(first: 1) { totalCount } }"}).encode()
+    post(server.port, body)
+    time.sleep(0.5)  # info lines reach the log within 50 ms, in batches
+    lines = [l for l in server.read_log().splitlines() if 'operation="HostileLogCheck"' in l]
+    want = [' INFO ', 'kind="query"', 'role="anonymous"', 'codes="UNAUTHENTICATED"', "served"]
+    failures = [] if lines and all(w in lines[-1] for w in want) else [f"log line {lines[-1:]} lacks {want}"]
+    return {"line": lines[-1] if lines else None, "failures": failures}
+
+
 def unknown_value():
     """A well-formed value (Luhn mod 32 check symbol, as the server's)
     that no code has: the bench's generator of realistic values."""
@@ -284,7 +297,7 @@ def timing(server, samples):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("check", choices=["all", "deep", "slow", "unread", "timing"])
+    parser.add_argument("check", choices=["all", "deep", "slow", "unread", "logs", "timing"])
     parser.add_argument("--engine", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--samples", type=int, default=400)
     parser.add_argument("--no-build", action="store_true")
@@ -297,11 +310,12 @@ def main():
         "LICENSEGRAPH_HEADER_TIMEOUT_SECS": str(HEADER_TIMEOUT),
         "LICENSEGRAPH_BODY_TIMEOUT_SECS": str(BODY_TIMEOUT),
         "LICENSEGRAPH_CODE_ATTEMPTS_PER_MINUTE": "1000000",
+        "LICENSEGRAPH_LOG": "info",
     })
     results = {}
     try:
         server.start()
-        checks = ["deep", "slow", "unread", "timing"] if args.check == "all" else [args.check]
+        checks = ["deep", "slow", "unread", "logs", "timing"] if args.check == "all" else [args.check]
         for check in checks:
             if check == "timing":
                 results[check] = timing(server, args.samples)

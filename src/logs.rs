@@ -12,7 +12,15 @@
 //! short buffer ([`Sink`]): `warn` and `error` at once, the rest within
 //! 50 ms.
 
-use std::{cell::Cell, fmt, fs::File, future::Future, io::Write as _, os::fd::AsFd, sync::Arc};
+use std::{
+    cell::{Cell, RefCell},
+    fmt,
+    fs::File,
+    future::Future,
+    io::Write as _,
+    os::fd::AsFd,
+    sync::Arc,
+};
 
 use tracing::{Event, Subscriber};
 use tracing_subscriber::{
@@ -25,11 +33,25 @@ use tracing_subscriber::{
 };
 
 /// What a request's log lines carry: its id, and the SQL statements it
-/// ran once known.
+/// ran once known; its last line also what it ran and how it ended.
 #[derive(Debug)]
 struct RequestLog {
     id: Arc<str>,
     statements: Cell<Option<usize>>,
+    operation: RefCell<Operation>,
+}
+
+/// The GraphQL operation a request ran, for its log line.
+#[derive(Debug, Default, Clone)]
+pub struct Operation {
+    /// Its name, if it has one.
+    pub name: Option<String>,
+    /// `query`, `mutation` or `subscription`; empty when it never parsed.
+    pub kind: &'static str,
+    /// The caller's roles (`admin`, `learner+reseller`), or `anonymous`.
+    pub role: String,
+    /// The `extensions.code` of every error it answered with, once each.
+    pub codes: Vec<String>,
 }
 
 tokio::task_local! {
@@ -38,7 +60,7 @@ tokio::task_local! {
 
 /// Runs `future` as the request `id`: every log line it writes carries it.
 pub fn scope<F: Future>(id: Arc<str>, future: F) -> impl Future<Output = F::Output> {
-    REQUEST.scope(RequestLog { id, statements: Cell::new(None) }, future)
+    REQUEST.scope(RequestLog { id, statements: Cell::new(None), operation: RefCell::default() }, future)
 }
 
 /// The id of the request this task serves, if any.
@@ -50,6 +72,31 @@ pub fn current_id() -> Option<Arc<str>> {
 /// `statements=N`).
 pub fn record_statements(n: usize) {
     let _ = REQUEST.try_with(|r| r.statements.set(Some(n)));
+}
+
+/// Notes the operation the current request runs.
+pub fn record_operation(name: Option<String>, kind: &'static str, role: String) {
+    let _ = REQUEST.try_with(|r| {
+        let mut operation = r.operation.borrow_mut();
+        (operation.name, operation.kind, operation.role) = (name, kind, role);
+    });
+}
+
+/// Notes the error codes the current request answered with.
+pub fn record_codes<'a>(codes: impl IntoIterator<Item = &'a str>) {
+    let _ = REQUEST.try_with(|r| {
+        let mut operation = r.operation.borrow_mut();
+        for code in codes {
+            if !operation.codes.iter().any(|c| c == code) {
+                operation.codes.push(code.to_owned());
+            }
+        }
+    });
+}
+
+/// What [`record_operation`] and [`record_codes`] noted for this request.
+pub fn operation() -> Operation {
+    REQUEST.try_with(|r| r.operation.borrow().clone()).unwrap_or_default()
 }
 
 /// The statements noted by [`record_statements`] for this request.

@@ -23,7 +23,7 @@ use std::{
     time::Instant,
 };
 
-use async_graphql::{Value, Variables};
+use async_graphql::{Value, Variables, parser::types::OperationType};
 use axum::{
     Router,
     body::Body,
@@ -39,7 +39,9 @@ use tower::ServiceExt;
 pub use self::respond::{Media, negotiate};
 pub(crate) use self::respond::{app_error_response, error_body, json_response};
 use self::{
-    params::{ParamError, Params, get_params, is_json_content_type, post_params, read_body, selects_mutation},
+    params::{
+        ParamError, Params, get_params, is_json_content_type, operation_of, post_params, read_body, selects_mutation,
+    },
     respond::{bounded_json_response, error_code, not_acceptable, with_codes},
 };
 use crate::{
@@ -156,8 +158,20 @@ async fn graphql_get(
 async fn execute(state: &AppState, headers: &HeaderMap, media: Media, params: Params) -> Response {
     let viewer = match authenticate(state, headers) {
         Ok(viewer) => viewer,
-        Err(error) => return app_error_response(media, error),
+        Err(error) => {
+            logs::record_codes([error.code()]);
+            return app_error_response(media, error);
+        }
     };
+    let (name, kind) = match operation_of(&state.documents, &params) {
+        Some((name, OperationType::Query)) => (name, "query"),
+        Some((name, OperationType::Mutation)) => (name, "mutation"),
+        Some((name, OperationType::Subscription)) => (name, "subscription"),
+        None => (params.operation_name.clone(), ""),
+    };
+    let roles: Vec<&str> = viewer.roles.iter().map(|r| r.as_claim()).collect();
+    let role = if roles.is_empty() { "anonymous".to_owned() } else { roles.join("+") };
+    logs::record_operation(name, kind, role);
     let (db, statements) = db::counting_statements(&state.db);
     let mut request = async_graphql::Request::new(params.query)
         .variables(Variables::from_json(serde_json::Value::Object(params.variables)));
@@ -177,6 +191,7 @@ async fn execute(state: &AppState, headers: &HeaderMap, media: Media, params: Pa
         Ok(response) => response,
         Err(_) => {
             let error = AppError::Unavailable("request timed out".into());
+            logs::record_codes([error.code()]);
             return json_response(
                 StatusCode::SERVICE_UNAVAILABLE,
                 media,
@@ -191,10 +206,12 @@ async fn execute(state: &AppState, headers: &HeaderMap, media: Media, params: Pa
         && response.errors.iter().all(|e| e.path.is_empty());
     if request_error {
         let errors = with_codes(response.errors, request_error_code);
+        logs::record_codes(errors.iter().filter_map(error_code));
         let status = if media == Media::GraphqlResponse { StatusCode::BAD_REQUEST } else { StatusCode::OK };
         return json_response(status, media, &json!({ "errors": errors }));
     }
     response.errors = with_codes(response.errors, field_error_code);
+    logs::record_codes(response.errors.iter().filter_map(error_code));
     let unavailable = response.errors.iter().any(|e| error_code(e) == Some("SERVICE_UNAVAILABLE"));
     // A rate-limited attempt answers 429 with the wait, like any HTTP API.
     let rate_limited = response
@@ -260,10 +277,18 @@ async fn request_context(request: Request, next: Next) -> Response {
         let status = response.status().as_u16();
         let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
         let statements = logs::statements();
+        let op = logs::operation();
+        let (operation, kind, role, codes) = (op.name.as_deref(), op.kind, op.role.as_str(), op.codes.join(","));
+        // A request answered INTERNAL (or a 500) is our fault: error. Every
+        // refusal (a bad token, a limit, FORBIDDEN, a user error) is the
+        // caller's: info.
+        let ours = op.codes.iter().any(|c| c == "INTERNAL") || status == 500;
         if method == Method::GET && (path == "/healthz" || path == "/readyz") {
             tracing::debug!(%method, %path, status, elapsed_ms, "served");
+        } else if ours {
+            tracing::error!(%method, %path, operation, kind, role, codes, statements, status, elapsed_ms, "served");
         } else {
-            tracing::info!(%method, %path, statements, status, elapsed_ms, "served");
+            tracing::info!(%method, %path, operation, kind, role, codes, statements, status, elapsed_ms, "served");
         }
         response
     })

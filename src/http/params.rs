@@ -47,6 +47,11 @@ impl From<&'static str> for ParamError {
 
 impl ParamError {
     pub(super) fn response(self, media: Media) -> Response {
+        crate::logs::record_codes([match &self {
+            Self::Malformed(_) => "BAD_REQUEST",
+            Self::Limit(_) => "LIMIT_EXCEEDED",
+            Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
+        }]);
         match self {
             Self::Malformed(message) => bad_request(media, message),
             Self::Limit(message) => {
@@ -150,16 +155,21 @@ pub(super) fn get_params(
 }
 
 /// Whether the operation a GET would run is a mutation (or subscription).
-/// The document is the one execution will use, measured once: a text the
-/// limits refuse is never parsed, and is reported when it is executed.
 pub(super) fn selects_mutation(documents: &Documents, params: &Params) -> bool {
-    let Ok(measured) = documents.measured(&params.query) else { return false };
+    operation_of(documents, params).is_some_and(|(_, ty)| ty != OperationType::Query)
+}
+
+/// The name and type of the operation the request would run. The document
+/// is the one execution will use, measured once: a text the limits refuse
+/// is never parsed, and is reported when it is executed (`None` here).
+pub(super) fn operation_of(documents: &Documents, params: &Params) -> Option<(Option<String>, OperationType)> {
+    let measured = documents.measured(&params.query).ok()?;
     let mut operations = measured.document.operations.iter();
-    let selected = match &params.operation_name {
-        Some(name) => operations.find(|(n, _)| n.map(|n| n.as_str()) == Some(name.as_str())),
-        None => operations.next(),
+    let (name, operation) = match &params.operation_name {
+        Some(name) => operations.find(|(n, _)| n.map(|n| n.as_str()) == Some(name.as_str()))?,
+        None => operations.next()?,
     };
-    selected.is_some_and(|(_, op)| op.node.ty != OperationType::Query)
+    Some((name.map(|n| n.to_string()), operation.node.ty))
 }
 
 pub(super) fn is_json_content_type(headers: &HeaderMap) -> bool {
