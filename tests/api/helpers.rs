@@ -191,6 +191,11 @@ impl TestApp {
 
     /// POSTs a JSON GraphQL request with an optional bearer token.
     pub async fn post(&self, token: Option<&str>, query: &str, variables: Value) -> TestResponse {
+        self.post_body(token, json!({ "query": query, "variables": variables }).to_string()).await
+    }
+
+    /// POSTs `body` as it is, as JSON, with an optional bearer token.
+    pub async fn post_body(&self, token: Option<&str>, body: String) -> TestResponse {
         let mut builder = Request::builder()
             .method(Method::POST)
             .uri("/graphql")
@@ -199,7 +204,6 @@ impl TestApp {
         if let Some(token) = token {
             builder = builder.header("authorization", format!("Bearer {token}"));
         }
-        let body = json!({ "query": query, "variables": variables }).to_string();
         self.http(builder.body(Body::from(body)).expect("request")).await
     }
 

@@ -29,18 +29,6 @@ async fn get(app: &TestApp, query: &str, variables: Option<&str>) -> Option<Test
     Some(app.http(request).await)
 }
 
-/// POSTs raw body bytes as JSON.
-async fn post_raw(app: &TestApp, body: String) -> TestResponse {
-    let request = Request::builder()
-        .method(Method::POST)
-        .uri("/graphql")
-        .header("content-type", "application/json")
-        .header("accept", "application/graphql-response+json")
-        .body(Body::from(body))
-        .expect("request");
-    app.http(request).await
-}
-
 fn urlencode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
@@ -149,14 +137,14 @@ async fn json_bodies_nested_past_the_bound_are_a_400_and_the_server_goes_on() {
     for n in [40, 127, 128, 129, 1_600, 100_000] {
         let variables = format!("{}1{}", "[".repeat(n), "]".repeat(n));
         let body = format!(r#"{{"query":"{{ __typename }}","variables":{{"x":{variables}}}}}"#);
-        let res = post_raw(&app, body).await;
+        let res = app.post_body(None, body).await;
         assert_refused(&res, "LIMIT_EXCEEDED", "max_nesting = 32", &format!("{n}-deep JSON body"));
         if let Some(res) = get(&app, "{ __typename }", Some(&format!(r#"{{"x":{variables}}}"#))).await {
             assert_refused(&res, "LIMIT_EXCEEDED", "max_nesting = 32", &format!("{n}-deep variables over GET"));
         }
         let objects =
             format!(r#"{{"query":"{{ __typename }}","extensions":{}1{}}}"#, r#"{"a":"#.repeat(n), "}".repeat(n));
-        let res = post_raw(&app, objects).await;
+        let res = app.post_body(None, objects).await;
         assert_refused(&res, "LIMIT_EXCEEDED", "max_nesting = 32", &format!("{n}-deep extensions"));
     }
     still_serves(&app).await;

@@ -20,14 +20,7 @@ fn persisted(hash: &str) -> Value {
 }
 
 async fn post(app: &TestApp, body: Value) -> TestResponse {
-    let request = Request::builder()
-        .method(Method::POST)
-        .uri("/graphql")
-        .header("content-type", "application/json")
-        .header("accept", "application/graphql-response+json")
-        .body(Body::from(body.to_string()))
-        .expect("request");
-    app.http(request).await
+    app.post_body(None, body.to_string()).await
 }
 
 async fn get(app: &TestApp, hash: &str) -> TestResponse {
