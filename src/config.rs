@@ -94,6 +94,17 @@ pub struct ServeArgs {
     #[arg(long, env = "LICENSEGRAPH_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
 
+    /// A folder of `.graphql` files, each one operation your front ends
+    /// send: loaded at start (each checked against the limits) and known by
+    /// hash to persisted queries.
+    #[arg(long, env = "LICENSEGRAPH_TRUSTED_DOCUMENTS")]
+    pub trusted_documents: Option<PathBuf>,
+
+    /// With `--trusted-documents`: callers other than admins may run those
+    /// documents and nothing else (FORBIDDEN otherwise).
+    #[arg(long, env = "LICENSEGRAPH_TRUSTED_ONLY", requires = "trusted_documents")]
+    pub trusted_only: bool,
+
     #[command(flatten)]
     pub jwt: JwtArgs,
 

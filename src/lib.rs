@@ -52,6 +52,8 @@ pub struct AppState {
     pub possible_types: Arc<graphql::order::PossibleTypes>,
     /// Automatic persisted queries, by hash ([`graphql::persisted`]).
     pub persisted: Arc<graphql::persisted::Persisted>,
+    /// Trusted documents ([`graphql::trusted`]); none unless configured.
+    pub trusted: Arc<graphql::trusted::TrustedDocuments>,
 }
 
 impl AppState {
@@ -69,7 +71,7 @@ impl AppState {
         let documents = Arc::new(Documents::new(DocumentLimits::from(&limits)));
         let cors = Arc::default();
         let possible_types = Arc::new(graphql::order::PossibleTypes::of_sdl(&schema.sdl()));
-        let persisted = Arc::default();
+        let (persisted, trusted) = (Arc::default(), Arc::default());
         Self {
             db,
             schema,
@@ -80,7 +82,17 @@ impl AppState {
             cors,
             possible_types,
             persisted,
+            trusted,
         }
+    }
+
+    /// The same state with `trusted` documents: known by hash to persisted
+    /// queries, and, if they say so, the only ones non-admins may run.
+    pub fn with_trusted(mut self, trusted: graphql::trusted::TrustedDocuments) -> Self {
+        let trusted = Arc::new(trusted);
+        self.persisted = Arc::new(graphql::persisted::Persisted::with_trusted(trusted.clone()));
+        self.trusted = trusted;
+        self
     }
 
     /// The same state, letting browsers on `origins` call the API.

@@ -140,7 +140,14 @@ async fn serve(database_url: &str, max_connections: u32, args: ServeArgs) -> Res
     let db = prepare_database(database_url, max_connections, clock.as_ref()).await?;
     let limits = args.effective_limits();
     tracing::info!(mode = ?args.mode, introspection = ?limits.introspection, "starting");
-    let state = AppState::new(db.clone(), clock, jwt, limits.clone()).with_cors(cors);
+    let mut state = AppState::new(db.clone(), clock, jwt, limits.clone()).with_cors(cors);
+    if let Some(dir) = &args.trusted_documents {
+        let documents = state.documents.clone();
+        let check = |text: &str| documents.measured(text).map(|_| ()).map_err(|e| e.message);
+        let trusted = licensegraph::graphql::trusted::TrustedDocuments::load(dir, args.trusted_only, check)?;
+        tracing::info!(documents = trusted.len(), only = trusted.only(), "trusted documents loaded");
+        state = state.with_trusted(trusted);
+    }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;

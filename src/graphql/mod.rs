@@ -19,6 +19,7 @@ pub mod persisted;
 pub mod prescan;
 pub mod relay;
 pub mod scalars;
+pub mod trusted;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 

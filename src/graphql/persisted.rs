@@ -18,6 +18,8 @@ use std::{
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use super::trusted::TrustedDocuments;
+
 /// Queries kept at most.
 pub const MAX_QUERIES: usize = 1024;
 /// Bytes of query text kept at most.
@@ -38,6 +40,8 @@ pub enum PersistedError {
 #[derive(Debug, Default)]
 pub struct Persisted {
     kept: Mutex<Kept>,
+    /// Trusted documents, known by hash from the start and never dropped.
+    trusted: Arc<TrustedDocuments>,
 }
 
 #[derive(Debug, Default)]
@@ -47,6 +51,11 @@ struct Kept {
 }
 
 impl Persisted {
+    /// A store that knows `trusted` by hash from the start.
+    pub fn with_trusted(trusted: Arc<TrustedDocuments>) -> Self {
+        Self { kept: Mutex::default(), trusted }
+    }
+
     /// The query text a request runs: its `query` (checked against the
     /// hash, and kept, when a hash comes with it), or the kept text of its
     /// hash. `Ok(None)`: neither a query nor a persisted query.
@@ -66,6 +75,9 @@ impl Persisted {
                 Ok(Some(text))
             }
             None => {
+                if let Some(text) = self.trusted.text(&hash) {
+                    return Ok(Some(text.to_string()));
+                }
                 let kept = self.kept.lock().ok().and_then(|k| k.by_hash.get(&hash).cloned());
                 kept.map(|text| Some(text.to_string())).ok_or(PersistedError::NotFound)
             }

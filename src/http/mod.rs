@@ -163,6 +163,13 @@ async fn execute(state: &AppState, headers: &HeaderMap, media: Media, params: Pa
             return app_error_response(media, error);
         }
     };
+    if state.trusted.only() && !viewer.is_admin() && !state.trusted.trusts(&params.query) {
+        let error = AppError::forbidden(
+            "this server runs only its trusted documents for callers other than admins; send one of them (or its hash)",
+        );
+        logs::record_codes([error.code()]);
+        return app_error_response(media, error);
+    }
     let (name, kind) = match operation_of(&state.documents, &params) {
         Some((name, OperationType::Query)) => (name, "query"),
         Some((name, OperationType::Mutation)) => (name, "mutation"),

@@ -74,3 +74,30 @@ async fn a_persisted_mutation_still_needs_post() {
     let res = get(&app, &hash).await;
     assert_eq!(res.status, 405, "{}", res.text);
 }
+
+#[tokio::test]
+async fn with_trusted_documents_only_non_admins_run_those_and_nothing_else() {
+    let dir = std::env::temp_dir().join(format!("lg-trusted-api-{}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let text = "query Programs { programs(first: 1) { totalCount } }";
+    std::fs::write(dir.join("programs.graphql"), text).expect("write");
+    let mut app = TestApp::spawn().await;
+    let trusted =
+        licensegraph::graphql::trusted::TrustedDocuments::load(&dir, true, |_| Ok(())).expect("trusted documents");
+    app.state = app.state.clone().with_trusted(trusted);
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+
+    let by_text = post(&app, json!({ "query": text })).await;
+    assert!(by_text.body["data"]["programs"]["totalCount"].is_number(), "{}", by_text.text);
+    // Known by hash from the start: no round trip for the text.
+    let by_hash = post(&app, json!({ "extensions": persisted(&sha(text)) })).await;
+    assert_eq!(by_hash.body, by_text.body, "{}", by_hash.text);
+    let other = app.post(None, "{ programs(first: 1) { totalCount } }", json!({})).await;
+    assert_eq!(other.status, 403, "{}", other.text);
+    assert_eq!(other.code(), Some("FORBIDDEN"));
+    let learner = app.token("ada", &[licensegraph::auth::Role::Learner], Some(1));
+    assert_eq!(app.post(Some(&learner), "{ viewer { subject } }", json!({})).await.status, 403);
+    let admin = app.token("desk", &[licensegraph::auth::Role::Admin], None);
+    let explored = app.post(Some(&admin), "{ viewer { subject } }", json!({})).await;
+    assert_eq!(explored.body["data"]["viewer"]["subject"], "desk", "admins keep the whole API");
+}
