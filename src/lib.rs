@@ -142,12 +142,7 @@ impl AppState {
 fn operation_type(request: &mut async_graphql::Request) -> Option<OperationType> {
     let name = request.operation_name.clone();
     let document = request.parsed_query().ok()?;
-    let mut named = document
-        .operations
-        .iter()
-        .filter(|(op_name, _)| name.as_deref().is_none_or(|want| op_name.is_some_and(|n| n.as_str() == want)));
-    let (_, op) = named.next()?;
-    named.next().is_none().then_some(op.node.ty)
+    graphql::documents::operation(document, name.as_deref()).map(|(_, op)| op.node.ty)
 }
 
 /// The whole HTTP application; tests call it without a socket.

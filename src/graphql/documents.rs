@@ -19,9 +19,30 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use async_graphql::{Request, ServerError};
+use async_graphql::{
+    Name, Request, ServerError,
+    parser::{
+        Positioned,
+        types::{ExecutableDocument, OperationDefinition},
+    },
+};
 
 use super::limits::{DocumentLimits, Measured};
+
+/// The operation a request runs, picked as async-graphql picks it: the one
+/// `name`d, or without a name the document's only one; `None` when there is
+/// no such operation or the choice is ambiguous (execution reports it).
+pub fn operation<'a>(
+    document: &'a ExecutableDocument,
+    name: Option<&str>,
+) -> Option<(Option<&'a Name>, &'a Positioned<OperationDefinition>)> {
+    let mut candidates = document
+        .operations
+        .iter()
+        .filter(|(op_name, _)| name.is_none_or(|want| op_name.is_some_and(|n| n.as_str() == want)));
+    let selected = candidates.next()?;
+    candidates.next().is_none().then_some(selected)
+}
 
 /// Documents kept at most.
 pub const MAX_DOCUMENTS: usize = 512;

@@ -21,7 +21,7 @@ use async_graphql::{
     Name, Value, Variables,
     parser::{
         Positioned,
-        types::{Directive, ExecutableDocument, OperationDefinition, Selection, SelectionSet, TypeCondition},
+        types::{Directive, ExecutableDocument, Selection, SelectionSet, TypeCondition},
     },
 };
 use async_graphql_value::Value as Literal;
@@ -77,19 +77,9 @@ impl Plan {
     /// The plan of the operation `name` picks (the only one when `None`)
     /// with `variables`; `None` when there is no such operation.
     pub fn of(document: &ExecutableDocument, name: Option<&str>, variables: &Variables) -> Option<Self> {
-        let operation: &OperationDefinition = match name {
-            Some(name) => &document.operations.iter().find(|(n, _)| n.is_some_and(|n| n.as_str() == name))?.1.node,
-            None => {
-                let mut all = document.operations.iter();
-                let (_, only) = all.next()?;
-                if all.next().is_some() {
-                    return None;
-                }
-                &only.node
-            }
-        };
+        let (_, operation) = super::documents::operation(document, name)?;
         let context = Collect { document, variables };
-        Some(context.plan(&[(&operation.selection_set.node, Vec::new())]))
+        Some(context.plan(&[(&operation.node.selection_set.node, Vec::new())]))
     }
 
     /// Puts `value` (and everything in it) in this plan's order, using

@@ -164,11 +164,7 @@ pub(super) fn selects_mutation(documents: &Documents, params: &Params) -> bool {
 /// is never parsed, and is reported when it is executed (`None` here).
 pub(super) fn operation_of(documents: &Documents, params: &Params) -> Option<(Option<String>, OperationType)> {
     let measured = documents.measured(&params.query).ok()?;
-    let mut operations = measured.document.operations.iter();
-    let (name, operation) = match &params.operation_name {
-        Some(name) => operations.find(|(n, _)| n.map(|n| n.as_str()) == Some(name.as_str()))?,
-        None => operations.next()?,
-    };
+    let (name, operation) = crate::graphql::documents::operation(&measured.document, params.operation_name.as_deref())?;
     Some((name.map(|n| n.to_string()), operation.node.ty))
 }
 
