@@ -14,6 +14,7 @@
 //! - a bad token gets 401 before anything runs (never anonymous).
 
 pub mod cors;
+mod graphiql;
 mod params;
 mod respond;
 
@@ -30,7 +31,7 @@ use axum::{
     extract::{Query, Request, State, rejection::QueryRejection},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     middleware::{self, Next},
-    response::{Html, Response},
+    response::Response,
     routing::get,
 };
 use serde_json::json;
@@ -72,8 +73,10 @@ pub fn router(state: AppState) -> Router {
 /// The routes, without CORS.
 fn routes(state: AppState) -> Router {
     Router::new()
-        .route("/", get(graphiql))
-        .route("/graphiql", get(graphiql))
+        .route("/", get(graphiql::page))
+        .route("/graphiql", get(graphiql::page))
+        .route("/graphiql/assets/{name}", get(graphiql::asset))
+        .route("/graphiql/examples.json", get(graphiql::examples))
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -240,10 +243,6 @@ async fn execute(state: &AppState, headers: &HeaderMap, media: Media, params: Pa
         http.headers_mut().insert(header::RETRY_AFTER, seconds);
     }
     http
-}
-
-async fn graphiql() -> Html<&'static str> {
-    Html(include_str!("../graphiql.html"))
 }
 
 async fn healthz() -> Response {

@@ -153,7 +153,38 @@ async fn graphiql_is_served_with_a_token_field() {
         assert_eq!(res.status, 200);
         assert!(res.header("content-type").is_some_and(|c| c.starts_with("text/html")));
         assert!(res.text.contains("GraphiQL") && res.text.contains("Bearer token"), "{path}");
+        // Everything it loads is ours: a same-origin policy with a fresh
+        // style nonce, and the protective headers.
+        let csp = res.header("content-security-policy").unwrap_or_default().to_owned();
+        assert!(csp.contains("script-src 'self';") && csp.contains("frame-ancestors 'none'"), "{csp}");
+        let nonce = csp.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).unwrap_or_default();
+        assert!(nonce.len() >= 16 && res.text.contains(nonce), "{csp}");
+        assert!(!res.text.contains("https://"), "the page names another origin");
+        assert_eq!(res.header("x-content-type-options"), Some("nosniff"));
+        assert_eq!(res.header("x-frame-options"), Some("DENY"));
+        assert_eq!(res.header("referrer-policy"), Some("no-referrer"));
+        let again = app.http(get(path)).await;
+        assert_ne!(again.header("content-security-policy"), Some(csp.as_str()), "the nonce is per response");
     }
+}
+
+#[tokio::test]
+async fn graphiql_assets_are_served_with_validators_and_the_examples_are_the_readme_s() {
+    let app = TestApp::spawn().await;
+    let js = app.http(get("/graphiql/assets/graphiql.min.js")).await;
+    assert_eq!(js.status, 200);
+    assert!(js.header("content-type").is_some_and(|c| c.starts_with("text/javascript")));
+    assert_eq!(js.header("x-content-type-options"), Some("nosniff"));
+    let tag = js.header("etag").expect("an ETag").to_owned();
+    let mut conditional = get("/graphiql/assets/graphiql.min.js");
+    conditional.headers_mut().insert("if-none-match", tag.parse().unwrap());
+    assert_eq!(app.http(conditional).await.status, 304);
+    assert_eq!(app.http(get("/graphiql/assets/nothing.js")).await.status, 404);
+    assert_eq!(app.http(get("/graphiql/assets/..%2FCargo.toml")).await.status, 404);
+    let examples = app.http(get("/graphiql/examples.json")).await;
+    let titles: Vec<&str> =
+        examples.body.as_array().expect("a list").iter().filter_map(|e| e["title"].as_str()).collect();
+    assert!(titles.contains(&"Programs") && titles.contains(&"Me · CreateLab"), "{titles:?}");
 }
 
 #[tokio::test]
