@@ -5,6 +5,7 @@ load, and SQLite's concurrent writers.
     python3 hardening/faults.py kill --engine postgres
     python3 hardening/faults.py outage          # PostgreSQL only
     python3 hardening/faults.py writers         # SQLite only
+    python3 hardening/faults.py retries --engine sqlite|postgres
 
 kill     Fulfils an order of 99 990 codes once to time it, then starts the
          same fulfilment on a second order and SIGKILLs the server halfway
@@ -21,10 +22,18 @@ outage   Runs the server on a private PostgreSQL cluster (initdb in a
 writers  Checks the SQLite file is in WAL mode, then sends bursts of 32
          concurrent assignments: every one succeeds (writers wait on the
          busy timeout instead of failing with "database is locked").
+retries  Idempotency-Key through a crash: a burst of placeOrder requests,
+         each with its own key, is cut by SIGKILL; after a restart and the
+         keys' lease, every key is retried with its body. Each key ends with
+         exactly one order (its retry runs it, replays its answer, or says
+         IDEMPOTENCY_ANSWER_LOST when it took effect but its answer died
+         with the process): orders placed == keys. Then 32 concurrent
+         retries of one new key place one order.
 """
 
 import argparse
 import collections
+import http.client
 import json
 import os
 import shutil
@@ -40,13 +49,13 @@ PACKS = 3333  # 99 990 codes: just under the 100 000 per order limit
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("test", choices=["kill", "outage", "writers"])
+    parser.add_argument("test", choices=["kill", "outage", "writers", "retries"])
     parser.add_argument("--engine", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--no-build", action="store_true")
     args = parser.parse_args()
     if not args.no_build:
         lg.build()
-    {"kill": kill, "outage": outage, "writers": writers}[args.test](args)
+    {"kill": kill, "outage": outage, "writers": writers, "retries": retries}[args.test](args)
 
 
 def count_codes(database, order):
@@ -119,6 +128,103 @@ def kill(args):
     lg.log(json.dumps({"engine": args.engine, "codes_per_order": expected, "fulfil_seconds": round(took, 2),
                        "kills": results}, indent=2))
     lg.log(f"[{args.engine}] kill during fulfilment: all-or-none held {len(results)} times")
+
+
+def retries(args):
+    keys = 60
+    work, cleanup = lg.workdir()
+    database = lg.Database(args.engine, work)
+    # A short request limit makes a short lease (the limit + 5 s).
+    server = lg.Server(database.url, work, "faults-" + "r" * 40, {"LICENSEGRAPH_REQUEST_TIMEOUT_SECS": "2"})
+    try:
+        server.start()
+        token = server.token("desk@hardening.example", "admin")
+        admin = lg.Client(server.port, token)
+        _, agreement = lg.customer(admin, "Retry Academy")
+        oid = lg.row_id(agreement)
+        variables = {"input": {"agreementId": agreement, "packageSku": "CLASS-MCP-30", "quantity": 1,
+                               "term": "PRORATED"}}
+
+        def place(client, key):
+            return client.post_with_headers(lg.PLACE, variables, {"idempotency-key": key})
+
+        answered = collections.Counter()
+        lock = threading.Lock()
+
+        def burst(worker):
+            client = lg.Client(server.port, token, timeout=30)
+            for n in range(worker, keys, 6):
+                try:
+                    status, body, _ = place(client, f"burst-{n}")
+                    kind = lg.error_kind(status, body)
+                except (OSError, http.client.HTTPException):
+                    with lock:
+                        answered["connection lost"] += 1
+                    return  # the server is gone
+                with lock:
+                    answered[kind] += 1
+
+        threads = [threading.Thread(target=burst, args=(w,)) for w in range(6)]
+        for thread in threads:
+            thread.start()
+        while sum(answered.values()) < keys // 3:
+            time.sleep(0.005)
+        server.kill()
+        for thread in threads:
+            thread.join()
+        before = database.scalar(f"SELECT COUNT(*) FROM orders WHERE agreement_id = {oid}")
+        lg.log(f"[{args.engine}] killed after {dict(answered)}; {before} orders in the database")
+        server.start()
+        time.sleep(7.5)  # the keys' lease: 2 s + 5 s
+        client = lg.Client(server.port, token)
+        outcomes = collections.Counter()
+        for n in range(keys):
+            status, body, headers = place(client, f"burst-{n}")
+            kind = lg.error_kind(status, body)
+            if kind == "ok":
+                kind = "replayed" if headers.get("idempotent-replayed") == "true" else "ran now"
+            outcomes[kind] += 1
+            if kind not in ("replayed", "ran now", "http-409-IDEMPOTENCY_ANSWER_LOST"):
+                lg.fail(f"burst-{n} after the restart: {status} {json.dumps(body)[:300]}")
+        # A second round: every key is settled now.
+        for n in range(keys):
+            status, body, headers = place(client, f"burst-{n}")
+            settled = headers.get("idempotent-replayed") == "true" or \
+                lg.error_kind(status, body) == "http-409-IDEMPOTENCY_ANSWER_LOST"
+            if not settled:
+                lg.fail(f"burst-{n} ran again: {status} {json.dumps(body)[:300]}")
+        placed = database.scalar(f"SELECT COUNT(*) FROM orders WHERE agreement_id = {oid}")
+        if placed != keys:
+            lg.fail(f"{placed} orders for {keys} keys")
+
+        # 32 concurrent retries of one key, over real connections.
+        answers = []
+
+        def retry():
+            status, body, headers = place(lg.Client(server.port, token), "together")
+            with lock:
+                answers.append((lg.error_kind(status, body), headers.get("idempotent-replayed")))
+
+        threads = [threading.Thread(target=retry) for _ in range(32)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        ran = sum(1 for kind, replayed in answers if kind == "ok" and replayed is None)
+        others = collections.Counter(kind if replayed is None else "replayed" for kind, replayed in answers)
+        together = database.scalar(f"SELECT COUNT(*) FROM orders WHERE agreement_id = {oid}") - keys
+        if ran != 1 or together != 1 or set(others) - {"ok", "replayed", "http-409-IDEMPOTENCY_KEY_IN_USE"}:
+            lg.fail(f"32 retries of one key: {dict(others)}, {together} orders")
+        if server.panicked():
+            lg.fail("the server log has a panic")
+    finally:
+        server.stop()
+        database.close()
+        cleanup()
+    lg.log(json.dumps({"engine": args.engine, "keys": keys, "killed_after": dict(answered),
+                       "orders_before_restart": before, "after_restart": dict(outcomes),
+                       "thirty_two_retries": dict(others)}, indent=2))
+    lg.log(f"[{args.engine}] idempotency through a kill: {keys} keys, {keys} orders; 32 retries, 1 order")
 
 
 class PrivateCluster:

@@ -172,11 +172,17 @@ class Client:
         self.timeout = timeout
         self.conn = None
 
-    def post(self, query, variables=None):
+    def post(self, query, variables=None, extra_headers=None):
         """(HTTP status, body as JSON or None). Raises OSError when the
         connection fails (counted by callers as a transport error)."""
+        status, body, _ = self.post_with_headers(query, variables, extra_headers)
+        return status, body
+
+    def post_with_headers(self, query, variables=None, extra_headers=None):
+        """(HTTP status, body as JSON or None, response headers)."""
         body = json.dumps({"query": query, "variables": variables or {}})
         headers = {"content-type": "application/json", "accept": "application/graphql-response+json"}
+        headers.update(extra_headers or {})
         if self.token:
             headers["authorization"] = f"Bearer {self.token}"
         for attempt in (1, 2):
@@ -186,10 +192,11 @@ class Client:
                 self.conn.request("POST", "/graphql", body, headers)
                 response = self.conn.getresponse()
                 raw = response.read()
+                answer = dict((k.lower(), v) for k, v in response.getheaders())
                 try:
-                    return response.status, json.loads(raw)
+                    return response.status, json.loads(raw), answer
                 except ValueError:
-                    return response.status, None
+                    return response.status, None, answer
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
                 # A kept-alive connection the server closed: retry once on a new one.
                 self.conn.close()

@@ -21,6 +21,10 @@ step "faults: kill -9 during a 99 990-code fulfilment (SQLite)"
 python3 hardening/faults.py kill --engine sqlite --no-build
 step "faults: kill -9 during a 99 990-code fulfilment (PostgreSQL)"
 python3 hardening/faults.py kill --engine postgres --no-build
+step "faults: Idempotency-Key through a kill -9, 32 concurrent retries (SQLite)"
+python3 hardening/faults.py retries --engine sqlite --no-build
+step "faults: Idempotency-Key through a kill -9, 32 concurrent retries (PostgreSQL)"
+python3 hardening/faults.py retries --engine postgres --no-build
 step "faults: PostgreSQL stopped and started under load"
 python3 hardening/faults.py outage --no-build
 

@@ -269,11 +269,26 @@ pub struct LimitArgs {
     /// activate a code by its value (against guessing, R-19).
     #[arg(long, env = "LICENSEGRAPH_CODE_ATTEMPTS_PER_MINUTE", default_value_t = 30)]
     pub code_attempts_per_minute: u32,
+
+    /// How long an `Idempotency-Key` and its kept answer live, in hours.
+    #[arg(long, env = "LICENSEGRAPH_IDEMPOTENCY_TTL_HOURS", default_value_t = 24,
+          value_parser = clap::value_parser!(u64).range(1..=720))]
+    pub idempotency_ttl_hours: u64,
 }
 
 impl LimitArgs {
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs)
+    }
+
+    pub fn idempotency_ttl(&self) -> Duration {
+        Duration::from_secs(self.idempotency_ttl_hours * 3600)
+    }
+
+    /// How long a request may hold its idempotency key before a retry may
+    /// take it over: the request's own limit, and a margin.
+    pub fn idempotency_lease(&self) -> Duration {
+        self.request_timeout() + Duration::from_secs(5)
     }
 
     pub fn header_timeout(&self) -> Duration {
@@ -303,6 +318,7 @@ impl Default for LimitArgs {
             introspection: None,
             request_timeout_secs: 30,
             code_attempts_per_minute: 30,
+            idempotency_ttl_hours: 24,
         }
     }
 }

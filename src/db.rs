@@ -16,7 +16,7 @@ use std::{
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, TransactionTrait,
     sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous},
 };
 use tokio::sync::{Mutex, MutexGuard};
@@ -67,6 +67,16 @@ pub fn counting_statements(db: &DatabaseConnection) -> (DatabaseConnection, Arc<
 /// Applies every pending migration.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
+}
+
+/// Begins a transaction for a service. Under an `Idempotency-Key` claim,
+/// its first statement marks the key in the same transaction
+/// ([`crate::idempotency::mark`]), so the key says whether anything took
+/// effect even if the process dies before the answer is kept.
+pub async fn begin<C: TransactionTrait>(db: &C) -> Result<C::Transaction, DbErr> {
+    let txn = db.begin().await?;
+    crate::idempotency::mark(&txn).await?;
+    Ok(txn)
 }
 
 /// The writers of this process, one at a time, on SQLite.

@@ -11,6 +11,7 @@ pub mod export;
 pub mod graphql;
 pub mod http;
 pub mod id;
+pub mod idempotency;
 pub mod logs;
 pub mod ratelimit;
 pub mod serve;

@@ -75,8 +75,14 @@ impl CorsOrigins {
                 header::ACCEPT,
                 HeaderName::from_static(ROLE_HEADER),
                 HeaderName::from_static("x-request-id"),
+                HeaderName::from_static("idempotency-key"),
             ])
-            .expose_headers([HeaderName::from_static("x-request-id"), header::RETRY_AFTER, header::CONTENT_DISPOSITION])
+            .expose_headers([
+                HeaderName::from_static("x-request-id"),
+                header::RETRY_AFTER,
+                header::CONTENT_DISPOSITION,
+                HeaderName::from_static("idempotent-replayed"),
+            ])
             .max_age(MAX_AGE)
     }
 }

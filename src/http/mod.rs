@@ -15,6 +15,7 @@
 
 pub mod cors;
 mod graphiql;
+mod idempotent;
 mod params;
 mod respond;
 
@@ -127,7 +128,7 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
         }
     };
     match post_params(&body, state.limits.max_nesting as usize, &state.persisted) {
-        Ok(params) => execute(&state, &headers, media, params).await,
+        Ok(params) => idempotent::run(&state, &headers, media, params, &body).await,
         Err(error) => error.response(media),
     }
 }

@@ -11,7 +11,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Select, Set, TransactionTrait, sea_query::Query,
+    QueryOrder, Select, Set, sea_query::Query,
 };
 
 use crate::{
@@ -378,7 +378,7 @@ pub async fn create_package(
     if package_by_sku(db, &draft.sku).await?.is_some() {
         return Ok(Err(vec![UserError::on("sku", UserErrorCode::Taken, "a package with this sku already exists")]));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db).await?;
     let outcome = insert_package(&txn, now, &draft).await?;
     if outcome.is_ok() {
         txn.commit().await?;
@@ -399,7 +399,7 @@ pub async fn update_package(
     if let Err(errors) = patch.validate(existing.kind) {
         return Ok(Err(errors));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db).await?;
     let program_ids = match &patch.program_codes {
         Some(codes) => match program_ids(&txn, codes).await? {
             Ok(ids) => Some(ids),

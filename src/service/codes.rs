@@ -15,8 +15,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    IdenStatic, Iterable, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set, Statement, TransactionTrait,
-    UpdateMany,
+    IdenStatic, Iterable, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set, Statement, UpdateMany,
     sea_query::{Expr, ExprTrait},
 };
 
@@ -393,10 +392,10 @@ async fn guarded(
     let update = update.filter(code::Column::Id.eq(id)).filter(guard);
     let backend = db.get_database_backend();
     if backend != DbBackend::Postgres {
-        // A deferred BEGIN takes no lock: only the statements after it wait
-        // for the writer's turn.
-        let txn = db.begin().await?;
+        // The writer's turn first: the transaction's first statement (an
+        // idempotency key's mark, or the update) takes SQLite's lock.
         let _writer = crate::db::sqlite_writer(db).await;
+        let txn = crate::db::begin(db).await?;
         let Some(updated) = update.exec_with_returning(&txn).await?.pop() else {
             return Ok(None);
         };
@@ -746,7 +745,7 @@ pub async fn replace(
     if !(1..=full).contains(&seats) {
         return refuse("seats", UserErrorCode::OutOfRange, format!("a replacement carries 1 to {full} seats"));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db).await?;
     let done = code::Entity::update_many()
         .col_expr(code::Column::Status, Expr::value(StoredCodeStatus::Replaced))
         .filter(code::Column::Id.eq(id))

@@ -18,7 +18,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Select,
-    Set, TransactionTrait,
+    Set,
     sea_query::{Expr, ExprTrait},
 };
 
@@ -292,7 +292,7 @@ pub async fn enroll(
             .filter(|m| standing(anniversary_of(m).unwrap_or(today), None, today) != Standing::Expired),
         _ => None,
     };
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db).await?;
     if let Some(silver) = &upgraded_from {
         membership::Entity::update_many()
             .col_expr(membership::Column::EndedOn, Expr::value(today))
@@ -386,7 +386,7 @@ pub async fn renew(
         return Ok(Err(errors));
     }
     // Guarded on the renewals count read: two renewals at once move it once.
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db).await?;
     let done = membership::Entity::update_many()
         .col_expr(membership::Column::Renewals, Expr::col(membership::Column::Renewals).add(1))
         .filter(membership::Column::Id.eq(id))
@@ -430,7 +430,7 @@ pub async fn reactivate(
     let renewals = renewals_for_reactivation(m.purchased_on, today)
         .and_then(|r| i32::try_from(r).ok())
         .ok_or_else(|| AppError::internal("no reactivation term"))?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db).await?;
     let done = membership::Entity::update_many()
         .col_expr(membership::Column::Renewals, Expr::value(renewals))
         .filter(membership::Column::Id.eq(id))
@@ -598,7 +598,7 @@ pub async fn grant_extra(
         activations: input.activations,
         core: false,
     };
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db).await?;
     grant(&txn, &m, &[extra], now, actor(viewer)).await?;
     txn.commit().await?;
     Ok(Ok(m))

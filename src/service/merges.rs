@@ -11,7 +11,7 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use entity::{enums::OrganizationKind, membership, organization, partner_merge};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
-    Statement, TransactionTrait, sea_query::Expr,
+    Statement, sea_query::Expr,
 };
 
 use crate::{
@@ -163,7 +163,7 @@ pub async fn merge(
     merged_id: i64,
 ) -> Result<Outcome<(organization::Model, partner_merge::Model)>, AppError> {
     let today = now.date_naive();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db).await?;
     // First statement, and the guard: marks the merged account, so two
     // merges of it cannot both happen, and on SQLite takes the write lock.
     let marked = organization::Entity::update_many()

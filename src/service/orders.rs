@@ -12,7 +12,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Select,
-    Set, TransactionTrait,
+    Set,
     sea_query::{Expr, Query},
 };
 
@@ -90,7 +90,7 @@ pub async fn place_order(
     now: DateTime<Utc>,
     input: PlaceOrder,
 ) -> Result<Outcome<order::Model>, AppError> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db).await?;
     // Serialises placements on one agreement (a row lock on PostgreSQL, the
     // write lock on SQLite), so two first 12-month orders cannot both miss
     // each other. A no-op write, and the first statement, so SQLite
@@ -235,7 +235,7 @@ pub async fn fulfil(
     actor: &str,
     id: i64,
 ) -> Result<Outcome<order::Model>, AppError> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db).await?;
     // The guard is the first statement: on SQLite it takes the write lock
     // before anything is read, so concurrent fulfilments queue instead of
     // failing on a stale snapshot.

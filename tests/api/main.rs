@@ -12,6 +12,7 @@ mod fixtures;
 mod helpers;
 mod hostile;
 mod http;
+mod idempotency;
 mod isolation;
 mod journey;
 mod limits;
