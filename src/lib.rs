@@ -51,6 +51,8 @@ pub struct AppState {
     pub cors: Arc<http::cors::CorsOrigins>,
     /// The schema's interfaces and unions, for putting answers in order.
     pub possible_types: Arc<graphql::order::PossibleTypes>,
+    /// The schema's fields and their cost rules ([`graphql::cost`]).
+    pub cost: Arc<graphql::cost::CostModel>,
     /// Automatic persisted queries, by hash ([`graphql::persisted`]).
     pub persisted: Arc<graphql::persisted::Persisted>,
     /// Trusted documents ([`graphql::trusted`]); none unless configured.
@@ -71,7 +73,9 @@ impl AppState {
             .finish();
         let documents = Arc::new(Documents::new(DocumentLimits::from(&limits)));
         let cors = Arc::default();
-        let possible_types = Arc::new(graphql::order::PossibleTypes::of_sdl(&schema.sdl()));
+        let sdl = schema.sdl();
+        let possible_types = Arc::new(graphql::order::PossibleTypes::of_sdl(&sdl));
+        let cost = Arc::new(graphql::cost::CostModel::of_sdl(&sdl));
         let (persisted, trusted) = (Arc::default(), Arc::default());
         Self {
             db,
@@ -82,6 +86,7 @@ impl AppState {
             clock,
             cors,
             possible_types,
+            cost,
             persisted,
             trusted,
         }
@@ -122,6 +127,19 @@ impl AppState {
             Ok(measured) => measured,
             Err(error) => return async_graphql::Response::from_errors(vec![error]),
         };
+        // The cost, as async-graphql's complexity limit counts it: refused
+        // here with the figures, and reported on every answer.
+        let cost = self.cost.cost(&measured.document, &request.variables);
+        let limit = self.limits.max_complexity;
+        logs::record_cost(cost);
+        if cost > limit {
+            let mut error = graphql::limits::limit_error(format!(
+                "the query costs {cost}, above the limit of {limit} (LICENSEGRAPH_MAX_COMPLEXITY); \
+                 ask for smaller pages (first/last) or fewer nested connections"
+            ));
+            error.extensions.get_or_insert_with(Default::default).set("cost", graphql::cost::extension(cost, limit));
+            return async_graphql::Response::from_errors(vec![error]);
+        }
         if operation_type(&mut request) == Some(OperationType::Query) {
             loaders::cache_reads(&loaders);
         }
@@ -133,6 +151,7 @@ impl AppState {
         {
             plan.apply(&mut response.data, &self.possible_types);
         }
+        response.extensions.insert("cost".to_owned(), graphql::cost::extension(cost, limit));
         response
     }
 }

@@ -52,6 +52,8 @@ pub struct Operation {
     pub role: String,
     /// The `extensions.code` of every error it answered with, once each.
     pub codes: Vec<String>,
+    /// Its cost ([`crate::graphql::cost`]), once worked out.
+    pub cost: Option<usize>,
 }
 
 tokio::task_local! {
@@ -80,6 +82,11 @@ pub fn record_operation(name: Option<String>, kind: &'static str, role: String) 
         let mut operation = r.operation.borrow_mut();
         (operation.name, operation.kind, operation.role) = (name, kind, role);
     });
+}
+
+/// Notes the cost of the current request's document.
+pub fn record_cost(cost: usize) {
+    let _ = REQUEST.try_with(|r| r.operation.borrow_mut().cost = Some(cost));
 }
 
 /// Notes the error codes the current request answered with.

@@ -4,6 +4,7 @@ pub mod catalog;
 pub mod codes;
 pub mod context;
 pub mod controls;
+pub mod cost;
 pub mod documents;
 pub mod fragments;
 pub mod leaves;

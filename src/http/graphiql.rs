@@ -144,8 +144,11 @@ fn operation_names(source: &str) -> Vec<String> {
     let Ok(document) = async_graphql::parser::parse_query(source) else { return Vec::new() };
     match document.operations {
         async_graphql::parser::types::DocumentOperations::Single(_) => Vec::new(),
+        // A map: put the names back in the order they were written.
         async_graphql::parser::types::DocumentOperations::Multiple(operations) => {
-            operations.keys().map(|name| name.to_string()).collect()
+            let mut named: Vec<_> = operations.iter().map(|(name, op)| (op.pos, name.to_string())).collect();
+            named.sort_by_key(|(pos, _)| (pos.line, pos.column));
+            named.into_iter().map(|(_, name)| name).collect()
         }
     }
 }
@@ -173,11 +176,11 @@ mod tests {
 
     #[test]
     fn indented_blocks_lose_their_indent_and_titles_name_every_operation() {
-        let readme = "text\n  ```graphql\n  query A { a }\n  mutation B { b }\n  ```\n```graphql\nquery C { c }\n```\n";
+        let readme = "text\n  ```graphql\n  query Z { a }\n  mutation B { b }\n  query A { c }\n  ```\n```graphql\nquery C { c }\n```\n";
         let examples = readme_examples(readme);
         assert_eq!(examples.len(), 2);
-        assert_eq!(examples[0].source, "query A { a }\nmutation B { b }\n");
-        assert_eq!(examples[0].title, "A · B");
+        assert_eq!(examples[0].source, "query Z { a }\nmutation B { b }\nquery A { c }\n");
+        assert_eq!(examples[0].title, "Z · B · A", "in the order written");
         assert_eq!(examples[1].title, "C");
     }
 

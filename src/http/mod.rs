@@ -285,7 +285,8 @@ async fn request_context(request: Request, next: Next) -> Response {
         let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
         let statements = logs::statements();
         let op = logs::operation();
-        let (operation, kind, role, codes) = (op.name.as_deref(), op.kind, op.role.as_str(), op.codes.join(","));
+        let (operation, kind, role, codes, cost) =
+            (op.name.as_deref(), op.kind, op.role.as_str(), op.codes.join(","), op.cost);
         // A request answered INTERNAL (or a 500) is our fault: error. Every
         // refusal (a bad token, a limit, FORBIDDEN, a user error) is the
         // caller's: info.
@@ -293,9 +294,9 @@ async fn request_context(request: Request, next: Next) -> Response {
         if method == Method::GET && (path == "/healthz" || path == "/readyz") {
             tracing::debug!(%method, %path, status, elapsed_ms, "served");
         } else if ours {
-            tracing::error!(%method, %path, operation, kind, role, codes, statements, status, elapsed_ms, "served");
+            tracing::error!(%method, %path, operation, kind, role, codes, cost, statements, status, elapsed_ms, "served");
         } else {
-            tracing::info!(%method, %path, operation, kind, role, codes, statements, status, elapsed_ms, "served");
+            tracing::info!(%method, %path, operation, kind, role, codes, cost, statements, status, elapsed_ms, "served");
         }
         response
     })
@@ -311,6 +312,12 @@ fn new_request_id() -> Arc<str> {
     use rand::Rng;
     let id: u64 = rand::rng().random();
     Arc::from(format!("{id:016x}"))
+}
+
+/// The README's GraphQL examples, for tests elsewhere.
+#[cfg(test)]
+pub(crate) fn readme_examples_for_tests() -> Vec<String> {
+    graphiql::readme_examples(include_str!("../../README.md")).into_iter().map(|e| e.source).collect()
 }
 
 #[cfg(test)]

@@ -52,6 +52,35 @@ async fn complex_queries_are_refused() {
     let app = TestApp::spawn().await;
     let q = "{ packages(first: 100) { nodes { programs { packages(first: 100) { nodes { sku name kind } } } } } }";
     assert_limited(&app, q, "100 x 100 nested pages").await;
+    // The refusal says the figures, as numbers and in words.
+    let res = app.post(None, q, json!({})).await;
+    let cost = &res.body["errors"][0]["extensions"]["cost"];
+    assert_eq!(cost["maximumQueryCost"], 10_000, "{}", res.text);
+    let figure = cost["requestedQueryCost"].as_u64().expect("a figure");
+    assert!(figure > 10_000, "{}", res.text);
+    let message = res.body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(&figure.to_string()) && message.contains("10000"), "{message}");
+}
+
+/// Every answer reports its cost and the limit (as Shopify's Admin API
+/// does), the figure async-graphql's own limit works with: the limit set
+/// to the figure passes, one below refuses.
+#[tokio::test]
+async fn every_answer_carries_its_cost_and_the_limit() {
+    let app = TestApp::spawn().await;
+    let q = "query Pages { programs(first: 5) { totalCount nodes { code packages(first: 3) { nodes { sku } } } } }";
+    let res = app.post(None, q, json!({})).await;
+    assert!(res.body.get("errors").is_none(), "{}", res.text);
+    let cost = res.body["extensions"]["cost"]["requestedQueryCost"].as_u64().expect("a cost");
+    assert_eq!(res.body["extensions"]["cost"]["maximumQueryCost"], 10_000);
+    // Named variables count as their values.
+    let res = app.post(None, "query P($n: Int) { programs(first: $n) { nodes { code } } }", json!({ "n": 7 })).await;
+    assert_eq!(res.body["extensions"]["cost"]["requestedQueryCost"], 7 * 2 + 1, "{}", res.text);
+    let at = |limit: usize| TestApp::with_limits(LimitArgs { max_complexity: limit, ..LimitArgs::default() });
+    let exact = at(cost as usize).await.post(None, q, json!({})).await;
+    assert!(exact.body.get("errors").is_none(), "{}", exact.text);
+    let below = at(cost as usize - 1).await.post(None, q, json!({})).await;
+    assert_eq!(below.code(), Some("LIMIT_EXCEEDED"), "{}", below.text);
 }
 
 #[tokio::test]
