@@ -28,6 +28,11 @@ python3 hardening/faults.py retries --engine postgres --no-build
 step "faults: PostgreSQL stopped and started under load"
 python3 hardening/faults.py outage --no-build
 
+step "metrics: /metrics parsed by prometheus_client, its figures moving (SQLite, PostgreSQL)"
+venv="$(bash hardening/venv.sh)"
+"$venv/bin/python" hardening/metrics.py --engine sqlite --no-build
+"$venv/bin/python" hardening/metrics.py --engine postgres --no-build
+
 step "hostile clients: deep texts, slow clients, timing (SQLite)"
 python3 hardening/hostile.py all --engine sqlite --no-build
 step "hostile clients: deep texts, slow clients, timing (PostgreSQL)"

@@ -94,6 +94,11 @@ pub struct ServeArgs {
     #[arg(long, env = "LICENSEGRAPH_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
 
+    /// Serve `/metrics` on this address instead of with the API (for a
+    /// port only the monitoring network reaches).
+    #[arg(long, env = "LICENSEGRAPH_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// A folder of `.graphql` files, each one operation your front ends
     /// send: loaded at start (each checked against the limits) and known by
     /// hash to persisted queries.

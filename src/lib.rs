@@ -13,6 +13,7 @@ pub mod http;
 pub mod id;
 pub mod idempotency;
 pub mod logs;
+pub mod metrics;
 pub mod ratelimit;
 pub mod serve;
 pub mod service;
@@ -57,6 +58,9 @@ pub struct AppState {
     pub persisted: Arc<graphql::persisted::Persisted>,
     /// Trusted documents ([`graphql::trusted`]); none unless configured.
     pub trusted: Arc<graphql::trusted::TrustedDocuments>,
+    /// Whether `/metrics` is served with the API (else on a listener of
+    /// its own: [`metrics::router`]).
+    pub metrics_with_api: bool,
 }
 
 impl AppState {
@@ -64,6 +68,7 @@ impl AppState {
     /// Called on a tokio runtime, it starts the redemption committer there
     /// ([`service::redemptions`]).
     pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>, jwt: JwtVerifier, limits: LimitArgs) -> Self {
+        metrics::handle();
         let attempts = Arc::new(ratelimit::CodeAttempts::new(limits.code_attempts_per_minute));
         let schema = graphql::schema_builder(&limits)
             .data(db.clone())
@@ -89,7 +94,14 @@ impl AppState {
             cost,
             persisted,
             trusted,
+            metrics_with_api: true,
         }
+    }
+
+    /// The same state, leaving `/metrics` to a listener of its own.
+    pub fn with_metrics_elsewhere(mut self) -> Self {
+        self.metrics_with_api = false;
+        self
     }
 
     /// The same state with `trusted` documents: known by hash to persisted

@@ -54,6 +54,9 @@ pub struct Operation {
     pub codes: Vec<String>,
     /// Its cost ([`crate::graphql::cost`]), once worked out.
     pub cost: Option<usize>,
+    /// Whether its name comes from a bounded set (a trusted document, a
+    /// persisted query), so metrics may carry it.
+    pub named: bool,
 }
 
 tokio::task_local! {
@@ -82,6 +85,11 @@ pub fn record_operation(name: Option<String>, kind: &'static str, role: String) 
         let mut operation = r.operation.borrow_mut();
         (operation.name, operation.kind, operation.role) = (name, kind, role);
     });
+}
+
+/// Notes that the current request's operation name may label metrics.
+pub fn record_named() {
+    let _ = REQUEST.try_with(|r| r.operation.borrow_mut().named = true);
 }
 
 /// Notes the cost of the current request's document.

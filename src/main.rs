@@ -148,6 +148,19 @@ async fn serve(database_url: &str, max_connections: u32, args: ServeArgs) -> Res
         tracing::info!(documents = trusted.len(), only = trusted.only(), "trusted documents loaded");
         state = state.with_trusted(trusted);
     }
+    if let Some(address) = args.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(|e| format!("cannot listen for metrics on {address}: {e}"))?;
+        state = state.with_metrics_elsewhere();
+        let metrics = licensegraph::metrics::router(state.clone());
+        tracing::info!(%address, "metrics at http://{address}/metrics");
+        tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, metrics).await {
+                tracing::error!(%error, "the metrics listener stopped");
+            }
+        });
+    }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;

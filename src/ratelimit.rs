@@ -40,6 +40,7 @@ impl CodeAttempts {
         }
         if entry.1 >= self.per_minute {
             let retry_after = 60 - now.timestamp().rem_euclid(60).unsigned_abs();
+            crate::metrics::rate_limited();
             return Err(AppError::RateLimited(
                 format!("at most {} code attempts per minute; retry in {retry_after} s", self.per_minute),
                 retry_after.max(1),

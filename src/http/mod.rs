@@ -73,7 +73,11 @@ pub fn router(state: AppState) -> Router {
 
 /// The routes, without CORS.
 fn routes(state: AppState) -> Router {
-    Router::new()
+    let mut router = Router::new();
+    if state.metrics_with_api {
+        router = router.route("/metrics", get(crate::metrics::render));
+    }
+    router
         .route("/", get(graphiql::page))
         .route("/graphiql", get(graphiql::page))
         .route("/graphiql/assets/{name}", get(graphiql::asset))
@@ -183,6 +187,10 @@ async fn execute(state: &AppState, headers: &HeaderMap, media: Media, params: Pa
     let roles: Vec<&str> = viewer.roles.iter().map(|r| r.as_claim()).collect();
     let role = if roles.is_empty() { "anonymous".to_owned() } else { roles.join("+") };
     logs::record_operation(name, kind, role);
+    // Only names from bounded sets label metrics.
+    if state.trusted.trusts(&params.query) || params.extensions.contains_key("persistedQuery") {
+        logs::record_named();
+    }
     let (db, statements) = db::counting_statements(&state.db);
     let mut request = async_graphql::Request::new(params.query)
         .variables(Variables::from_json(serde_json::Value::Object(params.variables)));
@@ -291,6 +299,18 @@ async fn request_context(request: Request, next: Next) -> Response {
         // refusal (a bad token, a limit, FORBIDDEN, a user error) is the
         // caller's: info.
         let ours = op.codes.iter().any(|c| c == "INTERNAL") || status == 500;
+        if path == "/graphql" {
+            let metric_name = match (op.named, operation) {
+                (true, Some(name)) => name,
+                _ => "anonymous",
+            };
+            let outcome = match op.codes.first() {
+                Some(code) => code.as_str(),
+                None if status < 400 => "ok",
+                None => "http_error",
+            };
+            crate::metrics::request(kind, metric_name, outcome, status, elapsed_ms / 1000.0, statements.unwrap_or(0));
+        }
         if method == Method::GET && (path == "/healthz" || path == "/readyz") {
             tracing::debug!(%method, %path, status, elapsed_ms, "served");
         } else if ours {

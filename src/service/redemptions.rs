@@ -115,6 +115,7 @@ async fn commit_batches(mut pending: mpsc::Receiver<Pending>) {
     while pending.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let vouchers: Vec<OwnVoucher> = batch.iter().map(|p| p.voucher.clone()).collect();
         let outcome = commit(&batch[0].db, &vouchers).await;
+        crate::metrics::redemption_group(vouchers.len());
         tracing::debug!(redemptions = vouchers.len(), ok = outcome.is_ok(), "redemption batch committed");
         match outcome {
             Ok(redeemed) => {

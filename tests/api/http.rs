@@ -189,6 +189,29 @@ async fn graphiql_assets_are_served_with_validators_and_the_examples_are_the_rea
 }
 
 #[tokio::test]
+async fn metrics_are_served_in_the_prometheus_text_format_and_count_requests() {
+    let app = TestApp::spawn().await;
+    let count = |text: &str| -> f64 {
+        text.lines()
+            .filter(|l| l.starts_with("licensegraph_requests_total{") && l.contains("operation=\"anonymous\""))
+            .filter(|l| l.contains("outcome=\"ok\"") && l.contains("type=\"query\""))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    let before = app.http(get("/metrics")).await;
+    assert_eq!(before.status, 200);
+    assert!(before.header("content-type").is_some_and(|c| c.starts_with("text/plain; version=0.0.4")));
+    for _ in 0..3 {
+        app.http(post(query("{ __typename }"), JSON, GQL)).await;
+    }
+    let after = app.http(get("/metrics")).await;
+    // Tests share the process's recorder: at least our three.
+    assert!(count(&after.text) >= count(&before.text) + 3.0, "{}", after.text);
+    assert!(after.text.contains("# TYPE licensegraph_request_duration_seconds histogram"), "{}", after.text);
+    assert!(after.text.contains("licensegraph_db_pool_connections{state=\"idle\"}"), "{}", after.text);
+}
+
+#[tokio::test]
 async fn health_and_readiness_answer() {
     let app = TestApp::spawn().await;
     assert_eq!(app.http(get("/healthz")).await.body, json!({ "status": "ok" }));
