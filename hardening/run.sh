@@ -33,6 +33,9 @@ venv="$(bash hardening/venv.sh)"
 "$venv/bin/python" hardening/metrics.py --engine sqlite --no-build
 "$venv/bin/python" hardening/metrics.py --engine postgres --no-build
 
+step "tracing: traceparent continued, spans received by an OTLP/HTTP collector (opentelemetry-proto)"
+"$venv/bin/python" hardening/otlp.py --no-build
+
 step "hostile clients: deep texts, slow clients, timing (SQLite)"
 python3 hardening/hostile.py all --engine sqlite --no-build
 step "hostile clients: deep texts, slow clients, timing (PostgreSQL)"

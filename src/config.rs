@@ -94,6 +94,12 @@ pub struct ServeArgs {
     #[arg(long, env = "LICENSEGRAPH_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
 
+    /// Export a span per request to this OTLP/HTTP collector (its base
+    /// URL; `/v1/traces` is added), e.g. `http://127.0.0.1:4318`. Unset:
+    /// nothing is exported.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+
     /// Serve `/metrics` on this address instead of with the API (for a
     /// port only the monitoring network reaches).
     #[arg(long, env = "LICENSEGRAPH_METRICS_LISTEN")]

@@ -18,6 +18,7 @@ pub mod ratelimit;
 pub mod serve;
 pub mod service;
 pub mod stall;
+pub mod trace;
 
 use std::sync::Arc;
 

@@ -37,6 +37,8 @@ use tracing_subscriber::{
 #[derive(Debug)]
 struct RequestLog {
     id: Arc<str>,
+    /// Its trace and span ([`crate::trace`]), written after the id.
+    trace: Option<crate::trace::TraceIds>,
     statements: Cell<Option<usize>>,
     operation: RefCell<Operation>,
 }
@@ -65,7 +67,21 @@ tokio::task_local! {
 
 /// Runs `future` as the request `id`: every log line it writes carries it.
 pub fn scope<F: Future>(id: Arc<str>, future: F) -> impl Future<Output = F::Output> {
-    REQUEST.scope(RequestLog { id, statements: Cell::new(None), operation: RefCell::default() }, future)
+    traced(id, None, future)
+}
+
+/// Like [`scope`], the lines also carrying the request's trace and span ids.
+pub fn traced<F: Future>(
+    id: Arc<str>,
+    trace: Option<crate::trace::TraceIds>,
+    future: F,
+) -> impl Future<Output = F::Output> {
+    REQUEST.scope(RequestLog { id, trace, statements: Cell::new(None), operation: RefCell::default() }, future)
+}
+
+/// The trace of the request this task serves, if any.
+fn current_trace() -> Option<crate::trace::TraceIds> {
+    REQUEST.try_with(|r| r.trace).ok().flatten()
 }
 
 /// The id of the request this task serves, if any.
@@ -125,9 +141,9 @@ pub fn spawner<F>() -> impl Fn(F) -> tokio::task::JoinHandle<()> + Send + Sync +
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    let request = current_id();
+    let (request, trace) = (current_id(), current_trace());
     move |task| match request.clone() {
-        Some(id) => tokio::spawn(scope(id, task)),
+        Some(id) => tokio::spawn(traced(id, trace, task)),
         None => tokio::spawn(task),
     }
 }
@@ -155,6 +171,7 @@ where
     fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut w: Writer<'_>, event: &Event<'_>) -> fmt::Result {
         let meta = event.metadata();
         let id = current_id();
+        let trace = current_trace();
         match self.0 {
             Shape::Text => {
                 SystemTime.format_time(&mut w)?;
@@ -181,6 +198,9 @@ where
                 if let Some(id) = id {
                     write!(w, " request_id={id}")?;
                 }
+                if let Some(trace) = trace {
+                    write!(w, " trace_id={} span_id={}", trace.trace_hex(), trace.span_hex())?;
+                }
                 writeln!(w)
             }
             Shape::Json => {
@@ -191,6 +211,9 @@ where
                 if let Some(id) = id {
                     // Ids are 1..64 of [A-Za-z0-9_-] (http.rs): nothing to escape.
                     write!(w, ",\"request_id\":\"{id}\"")?;
+                }
+                if let Some(trace) = trace {
+                    write!(w, ",\"trace_id\":\"{}\",\"span_id\":\"{}\"", trace.trace_hex(), trace.span_hex())?;
                 }
                 w.write_str(",\"fields\":")?;
                 ctx.field_format().format_fields(w.by_ref(), event)?;
@@ -474,6 +497,22 @@ mod tests {
         })
         .await;
         assert!(inside.is_ok(), "the spawned task did not see the request id");
+    }
+
+    #[tokio::test]
+    async fn lines_carry_the_trace_a_request_continues() {
+        let buffer = Buffer::default();
+        let builder = tracing_subscriber::fmt().with_writer(buffer.clone()).with_ansi(false);
+        let _guard = tracing::subscriber::set_default(builder.event_format(Lines(Shape::Text)).finish());
+        let ids = crate::trace::TraceIds::from_header(Some(b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
+        traced(Arc::from("t1"), Some(ids), async {
+            let spawn = spawner();
+            let _ = spawn(async { tracing::info!("in a loader") }).await;
+        })
+        .await;
+        let text = buffer.text();
+        let expected = format!("request_id=t1 trace_id=4bf92f3577b34da6a3ce929d0e0e4736 span_id={}", ids.span_hex());
+        assert!(text.trim_end().ends_with(&expected), "{text}");
     }
 
     #[tokio::test]

@@ -148,6 +148,10 @@ async fn serve(database_url: &str, max_connections: u32, args: ServeArgs) -> Res
         tracing::info!(documents = trusted.len(), only = trusted.only(), "trusted documents loaded");
         state = state.with_trusted(trusted);
     }
+    if let Some(endpoint) = &args.otlp_endpoint {
+        licensegraph::trace::init(endpoint)?;
+        tracing::info!(%endpoint, "exporting a span per request over OTLP/HTTP");
+    }
     if let Some(address) = args.metrics_listen {
         let listener = tokio::net::TcpListener::bind(address)
             .await
@@ -173,6 +177,7 @@ async fn serve(database_url: &str, max_connections: u32, args: ServeArgs) -> Res
         drain_timeout: limits.request_timeout(),
     };
     licensegraph::serve::serve(listener, licensegraph::app(state), connections, shutdown_signal()).await;
+    licensegraph::trace::shutdown();
     db.close().await.map_err(|e| format!("closing the database: {e}"))?;
     tracing::info!("stopped");
     Ok(())

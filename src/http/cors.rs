@@ -76,12 +76,15 @@ impl CorsOrigins {
                 HeaderName::from_static(ROLE_HEADER),
                 HeaderName::from_static("x-request-id"),
                 HeaderName::from_static("idempotency-key"),
+                HeaderName::from_static("traceparent"),
+                HeaderName::from_static("tracestate"),
             ])
             .expose_headers([
                 HeaderName::from_static("x-request-id"),
                 header::RETRY_AFTER,
                 header::CONTENT_DISPOSITION,
                 HeaderName::from_static("idempotent-replayed"),
+                HeaderName::from_static("traceresponse"),
             ])
             .max_age(MAX_AGE)
     }

@@ -287,7 +287,9 @@ async fn request_context(request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let started = Instant::now();
-    let mut response = logs::scope(request_id.clone(), async move {
+    let ids = crate::trace::TraceIds::from_header(request.headers().get("traceparent").map(|v| v.as_bytes()));
+    let span = crate::trace::start(&ids, method.as_str(), &path);
+    let mut response = logs::traced(request_id.clone(), Some(ids), async move {
         let response = next.run(request).await;
         let status = response.status().as_u16();
         let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -299,6 +301,9 @@ async fn request_context(request: Request, next: Next) -> Response {
         // refusal (a bad token, a limit, FORBIDDEN, a user error) is the
         // caller's: info.
         let ours = op.codes.iter().any(|c| c == "INTERNAL") || status == 500;
+        if let Some(span) = span {
+            span.end(status, operation, kind, &op.codes, cost);
+        }
         if path == "/graphql" {
             let metric_name = match (op.named, operation) {
                 (true, Some(name)) => name,
@@ -323,6 +328,10 @@ async fn request_context(request: Request, next: Next) -> Response {
     .await;
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID, value);
+    }
+    // W3C Trace Context Level 2's answer header: this request's span.
+    if let Ok(value) = HeaderValue::from_str(&ids.traceparent()) {
+        response.headers_mut().insert("traceresponse", value);
     }
     response
 }

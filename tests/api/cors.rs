@@ -51,7 +51,9 @@ async fn a_preflight_from_an_allowed_origin_is_answered_with_what_the_api_accept
     let methods = res.header("access-control-allow-methods").unwrap_or_default().to_ascii_uppercase();
     assert!(methods.contains("POST") && methods.contains("GET"), "{methods}");
     let headers = res.header("access-control-allow-headers").unwrap_or_default().to_ascii_lowercase();
-    for needed in ["authorization", "content-type", "x-licensegraph-role", "x-request-id", "idempotency-key"] {
+    for needed in
+        ["authorization", "content-type", "x-licensegraph-role", "x-request-id", "idempotency-key", "traceparent"]
+    {
         assert!(headers.contains(needed), "{needed} in {headers}");
     }
     assert_eq!(res.header("access-control-max-age"), Some("600"));
