@@ -7,6 +7,9 @@
 # builds are what the npm registry serves for the pinned versions. Installs
 # Debian's chromium if it is missing, and the npm packages pinned in
 # package-lock.json. Screenshots: target/cors.png, target/graphiql.png.
+# Last, graphql-codegen: the schema by introspection from the server, every
+# README example as a document (codegen.yml, with the README's scalar
+# mapping), and tsc over what it generated and codegen-check.ts.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
@@ -30,3 +33,20 @@ node "$here/apq.mjs" "http://127.0.0.1:$port/graphql" "$token"
 
 token="$("$bin" token --sub graphiql-test@licensegraph.example --role admin --ttl 10m)"
 node "$here/graphiql.mjs" "http://127.0.0.1:$port" "$token" "$root/target/graphiql.png"
+
+echo "graphql-codegen: the README's operations against the server's schema"
+token="$("$bin" token --sub codegen@licensegraph.example --role admin --ttl 10m)"
+docs="$work/codegen-documents"
+mkdir -p "$docs"
+curl -fsS "http://127.0.0.1:$port/graphiql/examples.json" | python3 -c '
+import json, re, sys
+for i, example in enumerate(json.load(sys.stdin)):
+    name = re.sub(r"[^A-Za-z0-9]+", "-", example["title"]).strip("-")
+    with open(f"{sys.argv[1]}/{i:02d}-{name}.graphql", "w") as f:
+        f.write(example["source"])
+' "$docs"
+rm -rf "$here/gql"
+(cd "$here" && LICENSEGRAPH_URL="http://127.0.0.1:$port/graphql" LICENSEGRAPH_TOKEN="$token" \
+  CODEGEN_DOCUMENTS="$docs" CODEGEN_OUT="$here/gql" npx --no-install graphql-codegen --config codegen.yml --silent)
+(cd "$here" && npx --no-install tsc -p tsconfig.json)
+echo "ok: $(ls "$docs" | wc -l) README examples generated types that compile (clients/gql/)"
