@@ -1,28 +1,36 @@
-//! Codes in GraphQL (R-13 .. R-20): reading them (values only for those
-//! allowed), their history, every transition, `validateCode` and
-//! `voucherPlan`.
+//! Codes in GraphQL (R-13 .. R-20): the `Code` object (values only for
+//! those allowed) and its history, reading codes (`codes`, `code`, nested
+//! pages), and the roots the actions below add to. One file per action:
+//! [`assign`], [`redeem`], [`activate`] (and replacement tokens),
+//! [`revoke`], [`validate`] (`validateCode`), [`plan`] (`voucherPlan`).
+
+mod activate;
+mod assign;
+mod plan;
+mod redeem;
+mod revoke;
+mod validate;
 
 use std::{borrow::Cow, sync::Arc};
 
 use futures_util::future::BoxFuture;
 
 use async_graphql::{
-    ContainerType, Context, ContextSelectionSet, Enum, ID, InputObject, Lookahead, Object, ObjectType, OutputType,
+    ContainerType, Context, ContextSelectionSet, ID, Lookahead, MergedObject, Object, ObjectType, OutputType,
     Positioned, Result, SelectionField, ServerResult, SimpleObject, Value, parser::types::Field, registry::Registry,
 };
-use chrono::{DateTime, Utc};
 use entity::{
     code, code_event,
     enums::{BenefitProduct, CodeKind, CodeStatus},
 };
 
 use crate::{
-    auth::{Role, Viewer},
+    auth::Viewer,
     domain::{
         code_format,
-        codes::{self as rules, CertificationLevel as Level},
+        codes::{self as rules},
     },
-    error::{AppError, GqlResultExt, UserError, UserErrorCode},
+    error::{AppError, GqlResultExt, UserError},
     graphql::{
         context::ContextExt,
         leaves,
@@ -33,18 +41,14 @@ use crate::{
         memberships::Membership,
         orders::Order,
         organizations::{Agreement, Organization},
-        relay::{
-            IdConnection, TotalCount, connection, connection_cost, id_arg, input_id, input_row, page_request,
-            payload_from_outcome,
-        },
-        scalars::{Date, Instant, count},
+        relay::{IdConnection, TotalCount, connection, connection_cost, id_arg, page_request, payload_from_outcome},
+        scalars::{Date, Instant},
     },
     id,
     service::{
         catalog::{self},
         code_rows::Columns,
-        codes::{self as service, CodeFilter, CodeSource, Use},
-        organizations,
+        codes::{self as service, CodeFilter, CodeSource},
         page::{Page, PageRequest},
         scope,
     },
@@ -52,6 +56,15 @@ use crate::{
 
 /// A delivered code: a bearer secret (R-13 .. R-19).
 ///
+pub use self::{
+    activate::{ActivateCodeInput, IssueReplacementTokenInput, ReplacementPayload},
+    assign::AssignCodeInput,
+    plan::{CertificationLevel, VoucherPlan, VoucherPlanInput},
+    redeem::RedeemCodeInput,
+    revoke::RevokeCodeInput,
+    validate::{CodeProblem, CodeValidation},
+};
+
 /// The codes of a page share its rows rather than each owning a copy: a
 /// nested page's rows sit in the loaders' cache, and copying 1 000 of them
 /// out of it was 4 % of the server's CPU on the benchmark's page.
@@ -406,109 +419,13 @@ impl CodeEvent {
     }
 }
 
-/// Why a value cannot be used now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-pub enum CodeProblem {
-    /// No code you may know of has this value (also for malformed values).
-    Unknown,
-    /// Well formed, but the check character is wrong: a typo.
-    CheckCharacterMismatch,
-    /// Its agreement or subscription has ended.
-    Expired,
-    /// The voucher was already redeemed.
-    AlreadyRedeemed,
-    /// The code was revoked.
-    Revoked,
-    /// The token was replaced.
-    Replaced,
-    /// It must be assigned to a person first.
-    NotAssigned,
-    /// It is assigned to someone else.
-    NotAssignedToYou,
-    /// The product key has no activations left.
-    NoActivationsLeft,
-    /// It is already activated.
-    AlreadyActive,
-}
+/// Code queries: reading codes, `validateCode`, `voucherPlan`.
+#[derive(MergedObject, Default)]
+pub struct CodeQuery(ReadQuery, validate::ValidateQuery, plan::PlanQuery);
 
-impl CodeProblem {
-    fn from_code(code: UserErrorCode) -> Self {
-        match code {
-            UserErrorCode::CheckCharacterMismatch => Self::CheckCharacterMismatch,
-            UserErrorCode::Expired => Self::Expired,
-            UserErrorCode::AlreadyRedeemed => Self::AlreadyRedeemed,
-            UserErrorCode::Revoked => Self::Revoked,
-            UserErrorCode::Replaced => Self::Replaced,
-            UserErrorCode::NotAssigned => Self::NotAssigned,
-            UserErrorCode::NotAssignedToYou => Self::NotAssignedToYou,
-            UserErrorCode::NoActivationsLeft => Self::NoActivationsLeft,
-            UserErrorCode::AlreadyActive => Self::AlreadyActive,
-            _ => Self::Unknown,
-        }
-    }
-}
-
-/// The answer of `validateCode`. Unknown values all get the same answer:
-/// `usable: false`, `problem: UNKNOWN`, everything else null.
-#[derive(SimpleObject)]
-pub struct CodeValidation {
-    /// Whether you could redeem or activate it now.
-    pub usable: bool,
-    /// Why not, when it is not usable.
-    pub problem: Option<CodeProblem>,
-    /// The code's kind, when the value names one of your organization's codes.
-    pub kind: Option<CodeKind>,
-    /// Its status today, likewise.
-    pub status: Option<CodeStatus>,
-    /// Its last usable day, likewise.
-    pub expires_on: Option<Date>,
-}
-
-/// How long certifications take to prepare for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-pub enum CertificationLevel {
-    /// Basic certifications: about 6 months of preparation.
-    Basic,
-    /// Advanced certifications: about 12 months of preparation.
-    Advanced,
-}
-
-/// Input of `voucherPlan`.
-#[derive(InputObject)]
-pub struct VoucherPlanInput {
-    /// The agreement the vouchers would be ordered under.
-    pub agreement_id: ID,
-    /// People to certify.
-    pub people: i32,
-    /// Certifications each person takes.
-    pub certifications_each: i32,
-    /// Exams per certification.
-    pub exams_per_certification: i32,
-    /// Level of the certifications.
-    pub level: CertificationLevel,
-}
-
-/// How many vouchers a plan needs, and whether the agreement leaves time.
-#[derive(SimpleObject)]
-pub struct VoucherPlan {
-    /// People x certifications each x exams per certification.
-    pub vouchers_needed: i32,
-    /// Months left on the agreement today, a started month counting whole.
-    pub months_left: i32,
-    /// Months of preparation the level needs (6 basic, 12 advanced).
-    pub preparation_months: i32,
-    /// Whether the months left cover the preparation.
-    pub enough_time: bool,
-    /// The agreement planned against.
-    pub agreement: Agreement,
-}
-
-/// Most of each count in a voucher plan.
-const MAX_PLAN_COUNT: i32 = 1_000_000;
-
-/// Code queries.
+/// Reading codes.
 #[derive(Default)]
-pub struct CodeQuery;
+pub struct ReadQuery;
 
 /// A page of the codes matching `filter` that the caller may see, with a lazy total.
 pub(crate) async fn codes_connection(
@@ -604,7 +521,7 @@ pub(crate) async fn nested_codes(
 }
 
 #[Object]
-impl CodeQuery {
+impl ReadQuery {
     /// Codes the caller may see: admins all; customer and partner
     /// administrators their organization's; resellers those of the
     /// organizations they serve (values masked); learners those assigned
@@ -643,134 +560,6 @@ impl CodeQuery {
         let Some(row) = id::decode_as("Code", &id) else { return Ok(None) };
         Ok(service::code(ctx.db().gql()?, viewer, row).await.gql()?.map(Code::from))
     }
-
-    /// Says, without changing anything, whether you could use a code value
-    /// now, and if not why. Rate-limited per caller; unknown values all get
-    /// the same answer in the same time, whatever their prefix.
-    async fn validate_code(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "The value as typed; case, spaces and dashes do not matter.")] value: String,
-    ) -> Result<CodeValidation> {
-        let viewer = ctx.signed_in().gql()?;
-        let now = ctx.clock().gql()?.now();
-        count_attempt(ctx, viewer, now)?;
-        let today = now.date_naive();
-        let answer = service::validate(ctx.db().gql()?, viewer, today, &value).await.gql()?;
-        let code = answer.code.as_ref();
-        Ok(CodeValidation {
-            usable: answer.problem.is_none(),
-            problem: answer.problem.map(CodeProblem::from_code),
-            kind: code.map(|c| c.kind),
-            status: code.map(|c| rules::effective_status(c.status, c.valid_until, today)),
-            expires_on: code.map(|c| c.valid_until.into()),
-        })
-    }
-
-    /// Vouchers needed for a certification plan, and whether the months
-    /// left on the agreement cover the preparation. Null when the
-    /// agreement is not the caller's to see.
-    async fn voucher_plan(&self, ctx: &Context<'_>, input: VoucherPlanInput) -> Result<Option<VoucherPlan>> {
-        let viewer = ctx.signed_in().gql()?;
-        let agreement_id = id_arg("Agreement", "agreementId", &input.agreement_id).gql()?;
-        for (name, n) in [
-            ("people", input.people),
-            ("certificationsEach", input.certifications_each),
-            ("examsPerCertification", input.exams_per_certification),
-        ] {
-            if !(1..=MAX_PLAN_COUNT).contains(&n) {
-                return Err(
-                    AppError::bad_input(format!("`{name}` must be between 1 and {MAX_PLAN_COUNT}")).into_graphql()
-                );
-            }
-        }
-        let too_many = || {
-            AppError::bad_input(format!(
-                "a plan may need at most {} vouchers (people x certificationsEach x examsPerCertification)",
-                rules::MAX_PLAN_VOUCHERS
-            ))
-            .into_graphql()
-        };
-        rules::vouchers_needed(input.people, input.certifications_each, input.exams_per_certification)
-            .ok_or_else(too_many)?;
-        let Some(agreement) = organizations::agreement(ctx.db().gql()?, viewer, agreement_id).await.gql()? else {
-            return Ok(None);
-        };
-        let level = match input.level {
-            CertificationLevel::Basic => Level::Basic,
-            CertificationLevel::Advanced => Level::Advanced,
-        };
-        let today = ctx.clock().gql()?.now().date_naive();
-        let plan = rules::voucher_plan(
-            input.people,
-            input.certifications_each,
-            input.exams_per_certification,
-            level,
-            today,
-            agreement.ends_on,
-        )
-        .ok_or_else(too_many)?;
-        Ok(Some(VoucherPlan {
-            vouchers_needed: count(plan.vouchers_needed),
-            months_left: i32::try_from(plan.months_left).unwrap_or(i32::MAX),
-            preparation_months: i32::try_from(plan.preparation_months).unwrap_or(12),
-            enough_time: plan.enough_time,
-            agreement: Agreement(agreement),
-        }))
-    }
-}
-
-fn count_attempt(ctx: &Context<'_>, viewer: &Viewer, now: DateTime<Utc>) -> Result<()> {
-    let subject = viewer.subject.as_deref().unwrap_or_default();
-    ctx.code_attempts().gql()?.check(subject, now).gql()
-}
-
-/// Input of `assignCode`.
-#[derive(InputObject)]
-pub struct AssignCodeInput {
-    /// The code.
-    pub code_id: ID,
-    /// The person it is for: their token subject. Final.
-    pub assignee: String,
-}
-
-/// Input of `redeemCode`.
-#[derive(InputObject)]
-pub struct RedeemCodeInput {
-    /// The voucher's value.
-    pub value: String,
-    /// The exam it registers for, such as `MO-100`.
-    pub exam: String,
-}
-
-/// Input of `activateCode`.
-#[derive(InputObject)]
-pub struct ActivateCodeInput {
-    /// The code's value.
-    pub value: String,
-    /// The tenant an activation token is activated on (required for tokens).
-    pub tenant: Option<String>,
-    /// Seats to activate: a token is activated whole, so this may only
-    /// repeat its seat count.
-    pub seats: Option<i32>,
-}
-
-/// Input of `issueReplacementToken`.
-#[derive(InputObject)]
-pub struct IssueReplacementTokenInput {
-    /// The activated token to replace.
-    pub code_id: ID,
-    /// Seats on the replacement (default: the original's; never more).
-    pub seats: Option<i32>,
-}
-
-/// Input of `revokeCode`.
-#[derive(InputObject)]
-pub struct RevokeCodeInput {
-    /// The code.
-    pub code_id: ID,
-    /// Why (kept in the code's history).
-    pub reason: String,
 }
 
 /// Result of the code mutations.
@@ -784,95 +573,19 @@ pub struct CodePayload {
 
 payload_from_outcome!(CodePayload { code: code::Model => Code::from });
 
-/// Result of `issueReplacementToken`.
-#[derive(SimpleObject)]
-pub struct ReplacementPayload {
-    /// The original token, now `REPLACED`.
-    pub original: Option<Code>,
-    /// The new token.
-    pub replacement: Option<Code>,
-    /// Why the replacement was refused; empty on success.
-    pub user_errors: Vec<UserError>,
-}
-
-/// Code mutations.
-#[derive(Default)]
-pub struct CodeMutation;
-
-#[Object]
-impl CodeMutation {
-    /// Assigns a code to one person, for good (customer or partner
-    /// administrator of the owning organization, or admin; R-17).
-    async fn assign_code(&self, ctx: &Context<'_>, input: AssignCodeInput) -> Result<CodePayload> {
-        let viewer = ctx.viewer().gql()?;
-        viewer.require_any(&[Role::CustomerAdmin, Role::PartnerAdmin, Role::Admin]).gql()?;
-        let row = input_row!("Code", "codeId", &input.code_id);
-        let now = ctx.clock().gql()?.now();
-        Ok(service::assign(ctx.db().gql()?, viewer, now, row, input.assignee).await.gql()?.into())
-    }
-
-    /// Redeems an exam voucher for one exam: only its assignee (or an
-    /// admin), exactly once, however many try at once.
-    async fn redeem_code(&self, ctx: &Context<'_>, input: RedeemCodeInput) -> Result<CodePayload> {
-        let viewer = ctx.signed_in().gql()?;
-        let now = ctx.clock().gql()?.now();
-        count_attempt(ctx, viewer, now)?;
-        let how = Use::Redeem { exam: input.exam.trim().to_uppercase() };
-        let redemptions = ctx.redemptions().gql()?;
-        Ok(service::use_code(ctx.db().gql()?, viewer, now, &input.value, how, redemptions).await.gql()?.into())
-    }
-
-    /// Activates a library access code, an activation token on one
-    /// tenant, whole, one activation of a product key, or a
-    /// subscription.
-    async fn activate_code(&self, ctx: &Context<'_>, input: ActivateCodeInput) -> Result<CodePayload> {
-        let viewer = ctx.signed_in().gql()?;
-        let now = ctx.clock().gql()?.now();
-        count_attempt(ctx, viewer, now)?;
-        let how = Use::Activate { tenant: input.tenant, seats: input.seats };
-        let redemptions = ctx.redemptions().gql()?;
-        Ok(service::use_code(ctx.db().gql()?, viewer, now, &input.value, how, redemptions).await.gql()?.into())
-    }
-
-    /// Issues the one replacement an activated token may get, within 30
-    /// days after activation; the original becomes `REPLACED`.
-    async fn issue_replacement_token(
-        &self,
-        ctx: &Context<'_>,
-        input: IssueReplacementTokenInput,
-    ) -> Result<ReplacementPayload> {
-        let viewer = ctx.viewer().gql()?;
-        viewer.require_any(&[Role::CustomerAdmin, Role::PartnerAdmin, Role::Admin]).gql()?;
-        let refused = |user_errors| ReplacementPayload { original: None, replacement: None, user_errors };
-        let row = match input_id("Code", "codeId", &input.code_id) {
-            Ok(row) => row,
-            Err(errors) => return Ok(refused(errors)),
-        };
-        let now = ctx.clock().gql()?.now();
-        Ok(match service::replace(ctx.db().gql()?, viewer, now, row, input.seats).await.gql()? {
-            Ok((original, replacement)) => ReplacementPayload {
-                original: Some(Code::from(original)),
-                replacement: Some(Code::from(replacement)),
-                user_errors: vec![],
-            },
-            Err(errors) => refused(errors),
-        })
-    }
-
-    /// Revokes a code that is not used up (admin).
-    async fn revoke_code(&self, ctx: &Context<'_>, input: RevokeCodeInput) -> Result<CodePayload> {
-        let viewer = ctx.viewer().gql()?;
-        viewer.require_admin().gql()?;
-        let row = input_row!("Code", "codeId", &input.code_id);
-        let now = ctx.clock().gql()?.now();
-        Ok(service::revoke(ctx.db().gql()?, viewer, now, row, input.reason).await.gql()?.into())
-    }
-}
+/// Code mutations, one file each.
+#[derive(MergedObject, Default)]
+pub struct CodeMutation(
+    assign::AssignMutation,
+    redeem::RedeemMutation,
+    activate::ActivateMutation,
+    revoke::RevokeMutation,
+);
 
 #[cfg(test)]
 mod tests {
     use async_graphql::{EmptyMutation, EmptySubscription, Schema};
-    use chrono::TimeZone;
+    use chrono::{TimeZone, Utc};
     use entity::enums::StoredCodeStatus;
 
     use super::*;
