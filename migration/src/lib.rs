@@ -15,6 +15,7 @@ mod m20261121_000004_codes;
 mod m20261121_000005_code_capacity;
 mod m20261121_000006_membership_benefits;
 mod m20261130_000007_idempotency_keys;
+mod m20261130_000008_prorated_months;
 mod sql;
 
 /// Runs every migration in order.
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000005_code_capacity::Migration),
             Box::new(m20261121_000006_membership_benefits::Migration),
             Box::new(m20261130_000007_idempotency_keys::Migration),
+            Box::new(m20261130_000008_prorated_months::Migration),
         ]
     }
 }

@@ -28,6 +28,24 @@ pub fn effective_status(stored: StoredCodeStatus, valid_until: NaiveDate, today:
     }
 }
 
+/// The last day an order's code may be used: the order's end (the
+/// agreement's, or its subscription's); for a voucher of a class or site
+/// pack (an exam-voucher package of more than one voucher a pack), also
+/// never past one year from delivery: delivered on D, usable through
+/// D + 12 months - 1 day, whichever comes first.
+pub fn order_code_valid_until(
+    kind: entity::enums::PackageKind,
+    vouchers_per_pack: Option<i32>,
+    delivered_on: NaiveDate,
+    order_ends_on: NaiveDate,
+) -> NaiveDate {
+    let pack = kind == entity::enums::PackageKind::ExamVoucher && vouchers_per_pack.is_some_and(|n| n > 1);
+    match crate::domain::dates::twelve_month_end(delivered_on) {
+        Some(year) if pack => year.min(order_ends_on),
+        _ => order_ends_on,
+    }
+}
+
 /// The last day a replacement may be issued for a token activated on
 /// `activated_on`: day D + 30 allowed, D + 31 refused.
 pub fn replacement_deadline(activated_on: NaiveDate) -> Option<NaiveDate> {
@@ -155,6 +173,23 @@ mod tests {
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).expect("valid date")
+    }
+
+    #[test]
+    fn pack_vouchers_last_one_year_from_delivery_or_until_the_order_ends() {
+        use entity::enums::PackageKind::{ExamVoucher, LibraryAccess};
+        // delivered 2027-03-15, usable through 2028-03-14.
+        assert_eq!(order_code_valid_until(ExamVoucher, Some(30), d(2027, 3, 15), d(2028, 12, 31)), d(2028, 3, 14));
+        // The order ends first: its end.
+        assert_eq!(order_code_valid_until(ExamVoucher, Some(125), d(2027, 3, 15), d(2027, 6, 30)), d(2027, 6, 30));
+        // One year exactly to the order's end: the same day either way.
+        assert_eq!(order_code_valid_until(ExamVoucher, Some(500), d(2027, 3, 15), d(2028, 3, 14)), d(2028, 3, 14));
+        assert_eq!(order_code_valid_until(ExamVoucher, Some(500), d(2027, 3, 15), d(2028, 3, 15)), d(2028, 3, 14));
+        // 29 February: + 12 months is 28 February, less a day.
+        assert_eq!(order_code_valid_until(ExamVoucher, Some(30), d(2028, 2, 29), d(2030, 6, 30)), d(2029, 2, 27));
+        // A single voucher, a library code: the order's end.
+        assert_eq!(order_code_valid_until(ExamVoucher, Some(1), d(2027, 3, 15), d(2028, 12, 31)), d(2028, 12, 31));
+        assert_eq!(order_code_valid_until(LibraryAccess, None, d(2027, 3, 15), d(2028, 12, 31)), d(2028, 12, 31));
     }
 
     #[test]

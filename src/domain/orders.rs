@@ -9,7 +9,7 @@ use entity::enums::{OrderStatus, OrderTerm, OrganizationKind, PackageKind};
 
 use crate::{
     domain::{
-        dates::{add_business_days, add_months},
+        dates::add_business_days,
         pricing::{Price, discount_for, price, prorated_months, twelve_month_term},
     },
     error::{UserError, UserErrorCode},
@@ -79,21 +79,6 @@ pub struct Quote {
 /// pack when the package names no count).
 pub fn codes_for(quantity: i32, vouchers_per_pack: Option<i32>) -> i64 {
     i64::from(quantity) * i64::from(vouchers_per_pack.unwrap_or(1))
-}
-
-/// The last day of the agreement year containing `day`: the day before the
-/// next anniversary of the agreement's start. A prorated order with more
-/// than 12 months left on a multi-year agreement runs to it, so an order
-/// never runs longer than the 12 months it can be charged for.
-pub fn agreement_year_end(starts_on: NaiveDate, day: NaiveDate) -> Option<NaiveDate> {
-    let mut years = 1u32;
-    loop {
-        let end = add_months(starts_on, 12 * years)?.pred_opt()?;
-        if end >= day {
-            return Some(end);
-        }
-        years = years.checked_add(1)?;
-    }
 }
 
 fn refuse(field: &str, code: UserErrorCode, message: impl Into<String>) -> Vec<UserError> {
@@ -183,11 +168,10 @@ pub fn quote(req: &OrderRequest) -> Result<Quote, Vec<UserError>> {
             };
             (start, end, 12)
         }
+        // to the agreement's end (or the running subscription's, R-6),
+        // charged every started month, however many: no agreement-year cut.
         OrderTerm::Prorated => {
-            let end = running_subscription
-                .or_else(|| agreement_year_end(req.agreement_starts_on, day))
-                .unwrap_or(req.agreement_ends_on)
-                .min(req.agreement_ends_on);
+            let end = running_subscription.unwrap_or(req.agreement_ends_on).min(req.agreement_ends_on);
             (day, end, prorated_months(day, end))
         }
     };
@@ -374,18 +358,30 @@ mod tests {
     }
 
     #[test]
-    fn a_prorated_order_on_a_multi_year_agreement_ends_with_the_agreement_year() {
-        // agreement 2026-07-01 .. 2029-06-30, ordered 2027-02-10: the
-        // year ends 2027-06-30; Feb (started) .. Jun = 5 months.
+    fn a_prorated_order_runs_to_the_agreement_end_and_is_charged_every_started_month() {
+        // R-5 (corrected): 2027-03-15 under an agreement ending 2028-12-31
+        // runs to 2028-12-31 and is charged 22 months, not 10 to an
+        // "agreement year" end.
         let mut req = request();
         req.term = OrderTerm::Prorated;
+        req.agreement_starts_on = d(2026, 1, 1);
+        req.agreement_ends_on = d(2028, 12, 31);
+        req.today = d(2027, 3, 15);
+        req.item.vouchers_per_pack = Some(1);
         let q = quote(&req).expect("prorated");
-        assert_eq!(q.ends_on, d(2027, 6, 30));
-        assert_eq!(q.price.months_charged, 5);
-        assert_eq!(agreement_year_end(d(2026, 7, 1), d(2027, 7, 1)), Some(d(2028, 6, 30)));
-        assert_eq!(agreement_year_end(d(2026, 7, 1), d(2027, 6, 30)), Some(d(2027, 6, 30)));
-        // 29 February start: the year ends on 27 February the next year (the day before 28 Feb).
-        assert_eq!(agreement_year_end(d(2028, 2, 29), d(2028, 3, 1)), Some(d(2029, 2, 27)));
+        assert_eq!((q.starts_on, q.ends_on), (d(2027, 3, 15), d(2028, 12, 31)));
+        assert_eq!(q.price.months_charged, 22);
+        // 12 000.00 x 22 / 12 = 22 000.00.
+        assert_eq!(q.price.unit_price_cents, 2_200_000);
+        // The boundary: from 2027-04-01 the span is 21 whole months; from
+        // 2027-03-31, 21 months end on 2028-12-30 and the last day starts a 22nd.
+        req.today = d(2027, 4, 1);
+        assert_eq!(quote(&req).expect("prorated").price.months_charged, 21);
+        req.today = d(2027, 3, 31);
+        assert_eq!(quote(&req).expect("prorated").price.months_charged, 22);
+        // A three-year agreement ordered on its first day: 36 months.
+        req.today = d(2026, 1, 1);
+        assert_eq!(quote(&req).expect("prorated").price.months_charged, 36);
     }
 
     #[test]

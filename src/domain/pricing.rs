@@ -54,9 +54,10 @@ pub fn twelve_month_term(day: NaiveDate, agreement_end: NaiveDate) -> Option<(Na
 }
 
 /// A prorated order runs from `day` to `end` (the agreement's end, or the
-/// co-terminous subscription's end, R-6) and is charged the started months.
+/// co-terminous subscription's end, R-6) and is charged every started
+/// month of that span, more than 12 if so.
 pub fn prorated_months(day: NaiveDate, end: NaiveDate) -> u32 {
-    started_months(day, end).min(12)
+    started_months(day, end)
 }
 
 #[cfg(test)]

@@ -275,8 +275,14 @@ pub async fn fulfil(
         membership_id: Set(None),
         kind: Set(code_kind(package.kind)),
         status: Set(StoredCodeStatus::Issued),
-        // unused codes expire with the agreement or the subscription.
-        valid_until: Set(existing.ends_on),
+        // unused codes expire with the agreement or the subscription;
+        // pack vouchers also one year after delivery.
+        valid_until: Set(crate::domain::codes::order_code_valid_until(
+            package.kind,
+            package.vouchers_per_pack,
+            now.date_naive(),
+            existing.ends_on,
+        )),
         assignee: Set(None),
         assigned_at: Set(None),
         redeemed_at: Set(None),

@@ -505,6 +505,53 @@ async fn validate_code_says_why_without_changing_anything() {
     assert_eq!(error_code(&anonymous), Some("UNAUTHENTICATED"));
 }
 
+/// a class pack's vouchers are usable for one year from delivery,
+/// never past the order's end; `expiresOn`, `EXPIRED`, `validateCode`, the
+/// redemption and the CSV export agree on the day.
+#[tokio::test]
+async fn pack_vouchers_last_one_year_from_delivery() {
+    let app = roomy().await;
+    let school = academic(&app, "Year School").await;
+    let agreement = agreement(&app, &school, "EES", "EES-2026-0600", "2026-01-01", "2028-12-31").await;
+    app.clock.set(Utc.with_ymd_and_hms(2027, 3, 15, 12, 0, 0).unwrap());
+    let order = fulfilled(&app, &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
+    let codes = codes_of(&app, &order, 2).await;
+    let ada = ada(&school);
+    for (id, _) in &codes {
+        let payload = mutate(&app, &customer_admin(&school), ASSIGN, json!({ "codeId": id, "assignee": "ada" })).await;
+        assert_eq!(user_errors(&payload), Vec::<String>::new(), "{payload}");
+    }
+    let check = |value: String| {
+        let (app, ada) = (&app, ada.clone());
+        async move { app.execute(&ada, VALIDATE, json!({ "v": value })).await["data"]["validateCode"].clone() }
+    };
+    // The order runs to 2028-12-31; its vouchers through 2028-03-14.
+    app.clock.set(Utc.with_ymd_and_hms(2028, 3, 14, 23, 59, 59).unwrap());
+    let last_day = check(codes[0].1.clone()).await;
+    assert_eq!((last_day["usable"].clone(), last_day["expiresOn"].clone()), (json!(true), json!("2028-03-14")));
+    let redeemed = mutate(&app, &ada, REDEEM, json!({ "value": codes[0].1, "exam": "MO-100" })).await;
+    assert_eq!(user_errors(&redeemed), Vec::<String>::new(), "the last day still counts: {redeemed}");
+    let csv = export(&app, &order, Some(app.token("desk", &[Role::Admin], None))).await;
+    assert!(csv.text.lines().skip(1).all(|line| line.ends_with(",2028-03-14")), "{}", csv.text);
+    app.clock.set(Utc.with_ymd_and_hms(2028, 3, 15, 0, 0, 0).unwrap());
+    let after = check(codes[1].1.clone()).await;
+    assert_eq!((after["usable"].clone(), after["status"].clone()), (json!(false), json!("EXPIRED")), "{after}");
+    let refused = mutate(&app, &ada, REDEEM, json!({ "value": codes[1].1, "exam": "MO-100" })).await;
+    assert_eq!(user_errors(&refused), vec!["EXPIRED"], "{refused}");
+    let listed = app
+        .execute(
+            &admin(),
+            "query($o: ID!) { codes(orderId: $o, first: 2) { nodes { status expiresOn } } }",
+            json!({ "o": order }),
+        )
+        .await;
+    assert_eq!(
+        listed["data"]["codes"]["nodes"][1],
+        json!({ "status": "EXPIRED", "expiresOn": "2028-03-14" }),
+        "{listed}"
+    );
+}
+
 #[tokio::test]
 async fn code_attempts_are_rate_limited_per_subject() {
     // 30 attempts a minute by default, shared by validate, redeem and activate.

@@ -11,6 +11,36 @@ use crate::{
     helpers::{TestApp, admin, error_code},
 };
 
+/// R-5 (corrected): a prorated order runs to the agreement's end and is
+/// charged every started month, more than 12 if so; `monthsLeft` agrees.
+#[tokio::test]
+async fn a_prorated_order_runs_to_the_agreement_end_however_many_months() {
+    let app = TestApp::spawn().await;
+    let school = academic(&app, "Long Agreement School").await;
+    let agreement = agreement(&app, &school, "EES", "EES-2026-0500", "2026-01-01", "2028-12-31").await;
+    app.clock.set(Utc.with_ymd_and_hms(2027, 3, 15, 10, 0, 0).unwrap());
+    let placed = place(&app, &admin(), &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
+    assert_eq!(user_errors(&placed), Vec::<String>::new(), "{placed}");
+    let order = &placed["order"];
+    assert_eq!((order["startsOn"].as_str(), order["endsOn"].as_str()), (Some("2027-03-15"), Some("2028-12-31")));
+    assert_eq!(order["pricing"]["monthsCharged"], 22);
+    // 3 000.00 x 22 / 12 = 5 500.00.
+    assert_eq!(order["pricing"]["unitPrice"]["cents"], 550_000);
+    let left = app
+        .execute(
+            &admin(),
+            "query($id: ID!) { node(id: $id) { ... on Agreement { monthsLeft } } }",
+            json!({ "id": agreement }),
+        )
+        .await;
+    assert_eq!(left["data"]["node"]["monthsLeft"], 22, "{left}");
+    // From the first of the next month: 21.
+    app.clock.set(Utc.with_ymd_and_hms(2027, 4, 1, 0, 0, 0).unwrap());
+    let placed = place(&app, &admin(), &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
+    assert_eq!(placed["order"]["pricing"]["monthsCharged"], 21, "{placed}");
+    assert_eq!(placed["order"]["endsOn"], "2028-12-31");
+}
+
 #[tokio::test]
 async fn the_whole_journey_from_agreement_to_a_redeemed_voucher_works_through_graphql() {
     let app = TestApp::spawn().await;
