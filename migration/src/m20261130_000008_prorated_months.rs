@@ -33,16 +33,27 @@ async fn set_check(manager: &SchemaManager<'_>, from: &str, to: &str) -> Result<
                 .await?
                 .ok_or_else(|| DbErr::Custom("no schema_version".into()))?
                 .try_get_by_index(0)?;
-            conn.execute_unprepared("PRAGMA writable_schema = ON").await?;
+            // One batch, so one connection of the pool runs all of it.
+            conn.execute_unprepared(&format!(
+                "PRAGMA writable_schema = ON; \
+                 UPDATE sqlite_schema SET sql = replace(sql, 'CHECK ({from})', 'CHECK ({to})') \
+                 WHERE type = 'table' AND name = 'orders'; \
+                 PRAGMA schema_version = {}; \
+                 PRAGMA writable_schema = OFF;",
+                version + 1
+            ))
+            .await?;
             let changed = conn
-                .execute_unprepared(&format!(
-                    "UPDATE sqlite_schema SET sql = replace(sql, 'CHECK ({from})', 'CHECK ({to})') \
-                     WHERE type = 'table' AND name = 'orders'"
+                .query_one_raw(sea_orm::Statement::from_string(
+                    DbBackend::Sqlite,
+                    format!(
+                        "SELECT COUNT(*) FROM sqlite_schema WHERE name = 'orders' AND instr(sql, 'CHECK ({to})') > 0"
+                    ),
                 ))
                 .await?
-                .rows_affected();
-            conn.execute_unprepared(&format!("PRAGMA schema_version = {}", version + 1)).await?;
-            conn.execute_unprepared("PRAGMA writable_schema = OFF").await?;
+                .map(|row| row.try_get_by_index::<i64>(0))
+                .transpose()?
+                .unwrap_or(0);
             if changed != 1 {
                 return Err(DbErr::Custom("the orders table's definition was not found".into()));
             }
