@@ -77,7 +77,8 @@ def get(port, query):
 
 def alive(port):
     status, body = post(port, b'{"query":"{ __typename }"}')
-    return status == 200 and json.loads(body) == {"data": {"__typename": "Query"}}
+    answer = json.loads(body)
+    return status == 200 and answer.get("data") == {"__typename": "Query"} and "errors" not in answer
 
 
 def deep(server):
