@@ -237,6 +237,11 @@ pub enum UserErrorCode {
     InvalidTransition,
     /// The code is already assigned; codes are not transferable.
     AlreadyAssigned,
+    /// The person already holds a code of this order.
+    AlreadyHoldsCode,
+    /// The order has fewer unassigned codes that can still be used than
+    /// people to give them to.
+    NotEnoughCodes,
     /// The code must be assigned to a person first.
     NotAssigned,
     /// The code is assigned to someone else.

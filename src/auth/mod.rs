@@ -88,6 +88,12 @@ impl Viewer {
         Self::default()
     }
 
+    /// The caller as a person codes are assigned to: the subject, trimmed
+    /// and lowercase.
+    pub fn person(&self) -> Option<String> {
+        self.subject.as_deref().map(crate::domain::people::person_key)
+    }
+
     pub fn is_authenticated(&self) -> bool {
         self.subject.is_some()
     }

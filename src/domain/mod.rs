@@ -9,4 +9,5 @@ pub mod dates;
 pub mod memberships;
 pub mod orders;
 pub mod organizations;
+pub mod people;
 pub mod pricing;

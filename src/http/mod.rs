@@ -13,6 +13,7 @@
 //! - a mutation over GET gets 405 with `Allow: POST`;
 //! - a bad token gets 401 before anything runs (never anonymous).
 
+mod assignments;
 pub mod cors;
 mod graphiql;
 mod idempotent;
@@ -86,6 +87,7 @@ fn routes(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/exports/orders/{id}/codes.csv", get(crate::export::order_codes_csv))
+        .route("/orders/{id}/assignments", axum::routing::post(assignments::assign_csv))
         .fallback(not_found)
         .with_state(state)
 }

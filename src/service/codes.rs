@@ -24,7 +24,6 @@ use crate::{
     domain::{
         code_format::{self, Parsed},
         codes::{CodeFacts, effective_status, is_exam, replacement_deadline, usability_problem},
-        organizations::check_assignee,
     },
     error::{AppError, UserErrorCode, constraint_to_user_error},
     service::{
@@ -39,7 +38,7 @@ use crate::{
 
 /// Times a transition re-reads and retries when another writer changed
 /// the code between its read and its guarded update.
-const ATTEMPTS: usize = 3;
+pub(super) const ATTEMPTS: usize = 3;
 
 /// Filters of `codes`.
 #[derive(Debug, Clone, Default)]
@@ -88,7 +87,7 @@ pub fn codes_query(viewer: &Viewer, filter: &CodeFilter, today: NaiveDate) -> Se
         select = select.filter(code::Column::Kind.eq(kind));
     }
     if let Some(assignee) = &filter.assignee {
-        select = select.filter(code::Column::Assignee.eq(assignee.as_str()));
+        select = select.filter(code::Column::Assignee.eq(crate::domain::people::person_key(assignee)));
     }
     if let Some(day) = filter.expiring_before {
         select = select.filter(code::Column::ValidUntil.lt(day));
@@ -346,7 +345,7 @@ pub(crate) fn actor(viewer: &Viewer) -> &str {
 }
 
 /// What a refusal code says, for messages.
-fn explain(code: UserErrorCode) -> &'static str {
+pub(super) fn explain(code: UserErrorCode) -> &'static str {
     match code {
         UserErrorCode::Expired => "the code's agreement or subscription has ended (R-18)",
         UserErrorCode::Revoked => "the code was revoked",
@@ -365,7 +364,7 @@ fn explain(code: UserErrorCode) -> &'static str {
     }
 }
 
-fn refuse_code<T>(field: &str, code: UserErrorCode) -> Result<Outcome<T>, AppError> {
+pub(super) fn refuse_code<T>(field: &str, code: UserErrorCode) -> Result<Outcome<T>, AppError> {
     refuse(field, code, explain(code))
 }
 
@@ -378,7 +377,7 @@ fn refuse_code<T>(field: &str, code: UserErrorCode) -> Result<Outcome<T>, AppErr
 /// data-modifying CTE: `UPDATE .. RETURNING *` then the event, in one
 /// transaction whose first statement is the UPDATE, taking turns with the
 /// process's other writers ([`crate::db::sqlite_writer`]).
-async fn guarded(
+pub(super) async fn guarded(
     db: &DatabaseConnection,
     id: i64,
     guard: Condition,
@@ -424,7 +423,7 @@ async fn guarded(
     Ok(code::Entity::find().from_raw_sql(statement).one(db).await?)
 }
 
-fn still(code: &code::Model, today: NaiveDate) -> Condition {
+pub(super) fn still(code: &code::Model, today: NaiveDate) -> Condition {
     Condition::all().add(code::Column::Status.eq(code.status)).add(code::Column::ValidUntil.gte(today))
 }
 
@@ -452,50 +451,6 @@ fn canonical(value: &str) -> Result<String, UserErrorCode> {
         Parsed::CheckMismatch => Err(UserErrorCode::CheckCharacterMismatch),
         Parsed::Malformed => Err(UserErrorCode::UnknownCode),
     }
-}
-
-/// Assigns a code to one person, for good. The caller administers
-/// the owning organization (checked here) or is an admin.
-pub async fn assign(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    now: DateTime<Utc>,
-    id: i64,
-    assignee: String,
-) -> Result<Outcome<code::Model>, AppError> {
-    let assignee = assignee.trim().to_owned();
-    if let Err(errors) = check_assignee(&assignee) {
-        return Ok(Err(errors));
-    }
-    let today = now.date_naive();
-    for _ in 0..ATTEMPTS {
-        let Some(code) = code(db, viewer, id).await?.filter(|c| scope::administers(viewer, c.organization_id)) else {
-            return refuse("codeId", UserErrorCode::NotFound, "code not found");
-        };
-        let problem = match effective_status(code.status, code.valid_until, today) {
-            _ if code.assignee.is_some() => Some(UserErrorCode::AlreadyAssigned),
-            CodeStatus::Issued => None,
-            CodeStatus::Expired => Some(UserErrorCode::Expired),
-            CodeStatus::Revoked => Some(UserErrorCode::Revoked),
-            CodeStatus::Replaced => Some(UserErrorCode::Replaced),
-            CodeStatus::Redeemed => Some(UserErrorCode::AlreadyRedeemed),
-            CodeStatus::Assigned | CodeStatus::Active => Some(UserErrorCode::AlreadyActive),
-        };
-        if let Some(problem) = problem {
-            return refuse_code("codeId", problem);
-        }
-        let update = code::Entity::update_many()
-            .col_expr(code::Column::Status, Expr::value(StoredCodeStatus::Assigned))
-            .col_expr(code::Column::Assignee, Expr::value(assignee.clone()))
-            .col_expr(code::Column::AssignedAt, Expr::value(now));
-        let guard = still(&code, today).add(code::Column::Assignee.is_null());
-        let detail = Some(format!("assigned to {assignee}"));
-        if let Some(updated) = guarded(db, id, guard, update, now, actor(viewer), "ASSIGN", code.status, detail).await?
-        {
-            return Ok(Ok(updated));
-        }
-    }
-    refuse("codeId", UserErrorCode::AlreadyAssigned, explain(UserErrorCode::AlreadyAssigned))
 }
 
 /// How a code is used by its value.
@@ -555,19 +510,20 @@ pub async fn use_code(
             return refuse_code("value", UserErrorCode::WrongKind);
         }
         let privileged = uses_for_others(viewer, &code);
-        if let Some(problem) = usability_problem(&facts(&code, today), viewer.subject.as_deref(), privileged) {
+        let person = viewer.person();
+        if let Some(problem) = usability_problem(&facts(&code, today), person.as_deref(), privileged) {
             return refuse_code("value", problem);
         }
         let mut guard = still(&code, today);
         if !privileged {
-            guard = guard.add(code::Column::Assignee.eq(viewer.subject.as_deref().unwrap_or_default()));
+            guard = guard.add(code::Column::Assignee.eq(person.as_deref().unwrap_or_default()));
         }
         let base = code::Entity::update_many();
         let (update, action, detail) = match (&how, code.kind) {
             (Use::Redeem { exam }, _) => {
                 let detail = match code.assignee.as_deref() {
-                    Some(person) if viewer.subject.as_deref() != Some(person) => {
-                        format!("exam {exam}, redeemed by the licensing desk on behalf of {person}")
+                    Some(holder) if person.as_deref() != Some(holder) => {
+                        format!("exam {exam}, redeemed by the licensing desk on behalf of {holder}")
                     }
                     _ => format!("exam {exam}"),
                 };
@@ -607,7 +563,7 @@ pub async fn use_code(
                     .add(code::Column::ValidUntil.gte(today))
                     .add(Expr::col(code::Column::ActivationsUsed).lt(Expr::col(code::Column::ActivationsTotal)));
                 if !privileged {
-                    guard = guard.add(code::Column::Assignee.eq(viewer.subject.as_deref().unwrap_or_default()));
+                    guard = guard.add(code::Column::Assignee.eq(person.as_deref().unwrap_or_default()));
                 }
                 (
                     base.col_expr(code::Column::Status, Expr::value(StoredCodeStatus::Active))
@@ -642,7 +598,7 @@ pub async fn use_code(
         return refuse_code("value", UserErrorCode::UnknownCode);
     };
     let privileged = uses_for_others(viewer, &code);
-    let problem = usability_problem(&facts(&code, today), viewer.subject.as_deref(), privileged)
+    let problem = usability_problem(&facts(&code, today), viewer.person().as_deref(), privileged)
         .unwrap_or(UserErrorCode::AlreadyActive);
     refuse_code("value", problem)
 }
@@ -683,7 +639,7 @@ async fn redeem_own_voucher(
     canonical: &str,
     exam: &str,
 ) -> Result<Option<code::Model>, AppError> {
-    let (Some(subject), Some(organization)) = (viewer.subject.as_deref(), viewer.organization_id) else {
+    let (Some(subject), Some(organization)) = (viewer.person(), viewer.organization_id) else {
         return Ok(None);
     };
     // Only what cannot fail a shared statement joins a group: a value in
@@ -693,13 +649,7 @@ async fn redeem_own_voucher(
     if subject.chars().any(char::is_control) {
         return Ok(None);
     }
-    let voucher = OwnVoucher {
-        value: canonical.to_owned(),
-        subject: subject.to_owned(),
-        organization,
-        exam: exam.to_owned(),
-        now,
-    };
+    let voucher = OwnVoucher { value: canonical.to_owned(), subject, organization, exam: exam.to_owned(), now };
     redemptions.redeem(db, voucher).await
 }
 
@@ -852,7 +802,7 @@ pub async fn validate(
         (Ok(_), None) => (Some(UserErrorCode::UnknownCode), None),
         (Ok(_), Some(code)) => {
             let privileged = uses_for_others(viewer, &code);
-            (usability_problem(&facts(&code, today), viewer.subject.as_deref(), privileged), Some(code))
+            (usability_problem(&facts(&code, today), viewer.person().as_deref(), privileged), Some(code))
         }
     };
     Ok(Validation { problem, code })

@@ -176,7 +176,7 @@ pub async fn seed_demo(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<De
     let admin = desk();
     for (code, learner) in vouchers.iter().zip(["ada@contoso.example", "grace@contoso.example", "alan@contoso.example"])
     {
-        ok("assignment", codes::assign(db, &admin, now, code.id, learner.into()).await?)?;
+        ok("assignment", super::assignments::assign(db, &admin, now, code.id, learner.into()).await?)?;
     }
     if let Some(code) = vouchers.get(1) {
         let redeem = Use::Redeem { exam: "MO-100".into() };
@@ -185,7 +185,7 @@ pub async fn seed_demo(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<De
     // Library access for the enterprise, one activated.
     let library = fulfilled(db, now, ea.id, "EREF-LIB", 3).await?;
     if let Some(code) = library.first() {
-        ok("assignment", codes::assign(db, &admin, now, code.id, "carol@fabrikam.example".into()).await?)?;
+        ok("assignment", super::assignments::assign(db, &admin, now, code.id, "carol@fabrikam.example".into()).await?)?;
         let activate = Use::Activate { tenant: None, seats: None };
         ok("activation", codes::use_code(db, &admin, now, &code.value, activate, &Redemptions::inline()).await?)?;
     }

@@ -6,6 +6,7 @@
 
 use crate::error::{AppError, UserError, UserErrorCode};
 
+pub mod assignments;
 pub mod catalog;
 pub mod code_rows;
 pub mod codes;

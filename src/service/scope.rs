@@ -113,11 +113,11 @@ pub fn codes(viewer: &Viewer) -> Condition {
         return Condition::all();
     }
     let mut any = ordering_organizations(viewer, code::Column::OrganizationId);
-    if let (Some(own), Some(subject)) = (viewer.organization_id, viewer.subject.as_deref())
+    if let (Some(own), Some(person)) = (viewer.organization_id, viewer.person())
         && viewer.has(Role::Learner)
     {
         any =
-            any.add(Condition::all().add(code::Column::OrganizationId.eq(own)).add(code::Column::Assignee.eq(subject)));
+            any.add(Condition::all().add(code::Column::OrganizationId.eq(own)).add(code::Column::Assignee.eq(person)));
     }
     any
 }
@@ -136,7 +136,7 @@ pub fn may_see_value(viewer: &Viewer, code: &code::Model) -> bool {
     administers(viewer, code.organization_id)
         || (viewer.organization_id == Some(code.organization_id)
             && viewer.subject.is_some()
-            && viewer.subject.as_deref() == code.assignee.as_deref())
+            && viewer.person().as_deref() == code.assignee.as_deref())
 }
 
 #[cfg(test)]

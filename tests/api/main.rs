@@ -3,6 +3,7 @@
 // A test harness fails by panicking; its helpers are not request paths.
 #![allow(clippy::expect_used, clippy::unwrap_used, reason = "tests fail by panicking")]
 
+mod assignments;
 mod auth;
 mod benefits;
 mod catalog;

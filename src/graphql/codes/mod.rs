@@ -538,7 +538,8 @@ impl ReadQuery {
         #[graphql(desc = "Only codes of this order.")] order_id: Option<ID>,
         #[graphql(desc = "Only codes showing this status today.")] status: Option<CodeStatus>,
         #[graphql(desc = "Only codes of this kind.")] kind: Option<CodeKind>,
-        #[graphql(desc = "Only codes assigned to this person.")] assignee: Option<String>,
+        #[graphql(desc = "Only codes assigned to this person (compared without case or surrounding spaces).")]
+        assignee: Option<String>,
         #[graphql(desc = "Only codes whose last usable day is before this date.")] expiring_before: Option<Date>,
         #[graphql(desc = "Only benefits of this membership (R-27).")] membership_id: Option<ID>,
     ) -> Result<IdConnection<Code>> {
