@@ -331,8 +331,10 @@ pub async fn enroll(
     }
 }
 
-/// Renews a membership inside its window, with the fee paid and the company
-/// profile reviewed: the anniversary moves one year on.
+/// Renews a membership inside its window, with the fee paid, the company
+/// profile reviewed and the offer's requirements met again on the day
+/// the anniversary moves one year on. Every unmet condition is
+/// reported at once.
 pub async fn renew(
     db: &DatabaseConnection,
     viewer: &Viewer,
@@ -382,6 +384,7 @@ pub async fn renew(
             "the company profile must be reviewed (R-22)",
         ));
     }
+    errors.extend(requalify(db, &m, anniversary, today).await?);
     if !errors.is_empty() {
         return Ok(Err(errors));
     }
@@ -402,6 +405,30 @@ pub async fn renew(
     follow_term(&txn, &renewed).await?;
     txn.commit().await?;
     Ok(Ok(renewed))
+}
+
+/// The offer's requirements, checked on the renewal day as the dry run
+/// checks them: KPIs of the 12 months before the anniversary
+/// visible today, trainers and exams for a competency, an MCT for a
+/// LEARNING_ACTION_PACK. The partner's own ACTION_PACK does not count
+/// against itself.
+async fn requalify(
+    db: &DatabaseConnection,
+    m: &membership::Model,
+    anniversary: NaiveDate,
+    today: NaiveDate,
+) -> Result<Vec<UserError>, AppError> {
+    let Some(partner) = organization::Entity::find_by_id(m.organization_id).one(db).await? else {
+        return Err(AppError::internal(format!("membership {} has no partner", m.id)));
+    };
+    let levels = match (&m.competency, m.level) {
+        (Some(name), Some(_)) => partners::requirements(db, name).await?.unwrap_or_default(),
+        _ => Levels::default(),
+    };
+    let facts = partners::facts(db, &partner, anniversary, today).await?;
+    let verdict = eligibility(m.offer, m.level, &levels, &facts);
+    let unmet: Vec<_> = verdict.unmet.into_iter().filter(|u| u.rule != "R-24").collect();
+    Ok(unmet_to_errors(&unmet))
 }
 
 /// Reactivates an expired membership by an administrator's exception, with

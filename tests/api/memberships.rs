@@ -143,6 +143,51 @@ async fn renewal_needs_the_window_the_fee_and_the_profile_and_expiry_needs_an_ex
     assert_eq!(user_errors(&again), vec!["NOT_EXPIRED"]);
 }
 
+/// R-22: renewing needs the offer's requirements met again on the day,
+/// checked as the dry run checks them, every unmet one listed with the fee
+/// and profile; the KPIs are those of the 12 months before the anniversary
+/// (R-28), so last year's invoice no longer counts.
+#[tokio::test]
+async fn renewal_requalifies_on_the_day_and_lists_everything_unmet() {
+    let app = TestApp::spawn().await;
+    let (org, pa) = partner(&app, "Northwind", "PGA-RQ").await;
+    requirement(&app, "Cloud Platform", "SILVER", 100, 1, 2).await;
+    let trainer =
+        mutate(&app, &pa, TRAINER, json!({ "organizationId": org.gid, "name": "Grace", "mctId": "MCT-7001" })).await;
+    let trainer_id = trainer["trainer"]["id"].as_str().unwrap().to_owned();
+    passed_exams(&app, &org, "grace", &["AZ-104", "AZ-305"]).await;
+    invoice(&app, &org, (2026, 9), "INV-RQ-1", 300, 0).await;
+    let input =
+        json!({ "organizationId": org.gid, "offer": "COMPETENCY", "competency": "Cloud Platform", "level": "SILVER" });
+    let enrolled = mutate(&app, &pa, ENROLL, input).await;
+    assert_eq!(user_errors(&enrolled), Vec::<String>::new(), "{enrolled}");
+    let id = enrolled["membership"]["id"].as_str().unwrap().to_owned();
+    // The window of the 2027-11-21 anniversary opens on 2027-11-22; the
+    // trainer has left, and the September 2026 invoice is outside
+    // 2026-11-21 .. 2027-11-20.
+    let removed = mutate(
+        &app,
+        &pa,
+        "mutation($input: RemoveCertifiedTrainerInput!) { removeCertifiedTrainer(input: $input) { userErrors { code } } }",
+        json!({ "id": trainer_id }),
+    )
+    .await;
+    assert_eq!(user_errors(&removed), Vec::<String>::new(), "{removed}");
+    app.clock.set(Utc.with_ymd_and_hms(2027, 11, 22, 9, 0, 0).unwrap());
+    let refused = mutate(&app, &pa, RENEW, json!({ "id": id, "feePaid": false, "profileReviewed": true })).await;
+    assert_eq!(user_errors(&refused), vec!["FEE_NOT_PAID", "REQUIREMENT_NOT_MET", "REQUIREMENT_NOT_MET"], "{refused}");
+    let messages: Vec<&str> =
+        refused["userErrors"].as_array().unwrap().iter().map(|e| e["message"].as_str().unwrap()).collect();
+    assert!(messages[1].contains("kpiValue") || messages[2].contains("kpiValue"), "{messages:?}");
+    assert!(messages.iter().any(|m| m.contains("certifiedTrainers")), "{messages:?}");
+    // Facts of this year: an invoice dated June 2027 (visible since
+    // 2027-07-15) and a trainer again; then it renews.
+    invoice(&app, &org, (2027, 6), "INV-RQ-2", 150, 0).await;
+    mutate(&app, &pa, TRAINER, json!({ "organizationId": org.gid, "name": "Alan", "mctId": "MCT-7002" })).await;
+    let renewed = mutate(&app, &pa, RENEW, json!({ "id": id, "feePaid": true, "profileReviewed": true })).await;
+    assert_eq!(renewed["membership"], json!({ "renewals": 1, "anniversary": "2028-11-21" }), "{renewed}");
+}
+
 const PASSED: &str = "mutation($input: RecordPassedExamInput!) {
     recordPassedExam(input: $input) { passedExam { exam passedOn } userErrors { code field message } }
 }";
