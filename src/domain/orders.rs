@@ -233,6 +233,24 @@ pub fn delivery_window(invoiced_on: NaiveDate) -> Option<(NaiveDate, NaiveDate)>
     Some((add_business_days(invoiced_on, from)?, add_business_days(invoiced_on, to)?))
 }
 
+/// The instants before which an order is late at `now`, for queries: a
+/// PLACED order placed before the first, an INVOICED one invoiced before
+/// the second ([`is_late`] for one order; a test holds the two together).
+pub fn late_cutoffs(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    let placed_before = now - Duration::hours(CONFIRMATION_HOURS);
+    // The last due day grows with the invoice day: find the first invoice
+    // day whose last due day is still today or later.
+    let today = now.date_naive();
+    let mut first_on_time = today;
+    while let Some(before) = first_on_time.pred_opt()
+        && delivery_window(before).is_some_and(|(_, last)| last >= today)
+    {
+        first_on_time = before;
+    }
+    let invoiced_before = first_on_time.and_hms_opt(0, 0, 0).map_or(now, |t| t.and_utc());
+    (placed_before, invoiced_before)
+}
+
 /// Whether an order is late at `now`: not confirmed 48 hours after
 /// placement, or invoiced and still without codes after the last due day.
 pub fn is_late(
@@ -382,6 +400,26 @@ mod tests {
         // A three-year agreement ordered on its first day: 36 months.
         req.today = d(2026, 1, 1);
         assert_eq!(quote(&req).expect("prorated").price.months_charged, 36);
+    }
+
+    #[test]
+    fn late_cutoffs_agree_with_is_late_every_hour_for_a_month() {
+        // the query's cutoffs and the per-order rule never disagree,
+        // weekends included.
+        let start = Utc.with_ymd_and_hms(2026, 11, 1, 0, 30, 0).single().expect("instant");
+        for now_h in (0..24 * 30).step_by(7) {
+            let now = start + Duration::hours(now_h);
+            let (placed_before, invoiced_before) = late_cutoffs(now);
+            for back_h in (0..24 * 20).step_by(5) {
+                let at = now - Duration::hours(back_h);
+                assert_eq!(is_late(OrderStatus::Placed, at, None, now), at < placed_before, "placed {at} at {now}");
+                assert_eq!(
+                    is_late(OrderStatus::Invoiced, at, Some(at), now),
+                    at < invoiced_before,
+                    "invoiced {at} at {now}"
+                );
+            }
+        }
     }
 
     #[test]

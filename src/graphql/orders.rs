@@ -275,6 +275,9 @@ impl OrderQuery {
         #[graphql(desc = "Only orders in this status.")] status: Option<OrderStatus>,
         #[graphql(desc = "Only orders under this agreement.")] agreement_id: Option<ID>,
         #[graphql(desc = "Only this organization's orders.")] organization_id: Option<ID>,
+        #[graphql(desc = "Only late orders (true: placed and not confirmed within 48 hours, or invoiced and \
+                          without codes after 10 business days), or only orders that are not (false) (R-11).")]
+        late: Option<bool>,
     ) -> Result<IdConnection<Order>> {
         let request = page_request(first, after, last, before).gql()?;
         let viewer = ctx.signed_in().gql()?.clone();
@@ -285,6 +288,10 @@ impl OrderQuery {
                 .map(|id| id_arg("Organization", "organizationId", &id))
                 .transpose()
                 .gql()?,
+            late: match late {
+                Some(late) => Some((late, ctx.clock().gql()?.now())),
+                None => None,
+            },
         };
         let db = ctx.db().gql()?.clone();
         let page = service::list_orders(&db, &viewer, &filter, request).await.gql()?;

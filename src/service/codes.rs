@@ -51,6 +51,9 @@ pub struct CodeFilter {
     pub assignee: Option<String>,
     /// Codes whose validity ends before this day.
     pub expiring_before: Option<NaiveDate>,
+    /// Codes that can still be used and whose last usable day falls in
+    /// the next N days, today included.
+    pub expiring_within_days: Option<u32>,
 }
 
 const LIVE: [StoredCodeStatus; 3] = [StoredCodeStatus::Issued, StoredCodeStatus::Assigned, StoredCodeStatus::Active];
@@ -91,6 +94,13 @@ pub fn codes_query(viewer: &Viewer, filter: &CodeFilter, today: NaiveDate) -> Se
     }
     if let Some(day) = filter.expiring_before {
         select = select.filter(code::Column::ValidUntil.lt(day));
+    }
+    if let Some(days) = filter.expiring_within_days {
+        let last = today.checked_add_days(chrono::Days::new(u64::from(Ord::max(days, 1)) - 1)).unwrap_or(NaiveDate::MAX);
+        select = select
+            .filter(code::Column::Status.is_in(LIVE))
+            .filter(code::Column::ValidUntil.gte(today))
+            .filter(code::Column::ValidUntil.lte(last));
     }
     select
 }

@@ -11,8 +11,8 @@ use entity::{
     order, organization, package, package_program, program,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Select,
-    Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Select, Set,
     sea_query::{Expr, Query},
 };
 
@@ -34,6 +34,8 @@ pub struct OrderFilter {
     pub status: Option<OrderStatus>,
     pub agreement_id: Option<i64>,
     pub organization_id: Option<i64>,
+    /// Late (or not) at this instant.
+    pub late: Option<(bool, DateTime<Utc>)>,
 }
 
 pub fn orders_query(viewer: &Viewer, filter: &OrderFilter) -> Select<order::Entity> {
@@ -51,6 +53,21 @@ pub fn orders_query(viewer: &Viewer, filter: &OrderFilter) -> Select<order::Enti
             .and_where(agreement::Column::OrganizationId.eq(org))
             .to_owned();
         select = select.filter(order::Column::AgreementId.in_subquery(agreements));
+    }
+    if let Some((late, now)) = filter.late {
+        let (placed_before, invoiced_before) = crate::domain::orders::late_cutoffs(now);
+        let is_late = Condition::any()
+            .add(
+                Condition::all()
+                    .add(order::Column::Status.eq(OrderStatus::Placed))
+                    .add(order::Column::PlacedAt.lt(placed_before)),
+            )
+            .add(
+                Condition::all()
+                    .add(order::Column::Status.eq(OrderStatus::Invoiced))
+                    .add(order::Column::InvoicedAt.lt(invoiced_before)),
+            );
+        select = select.filter(if late { is_late } else { is_late.not() });
     }
     select
 }

@@ -552,6 +552,37 @@ async fn pack_vouchers_last_one_year_from_delivery() {
     );
 }
 
+/// The customers' worklist: `codes(expiringWithinDays: N)` lists the codes
+/// that can still be used and whose last day falls in the next N days,
+/// today included; used-up and expired codes never.
+#[tokio::test]
+async fn codes_expiring_within_days_are_the_usable_ones_ending_soon() {
+    let app = roomy().await;
+    let v = assigned_voucher(&app).await; // a class pack: codes end 2027-06-30
+    let boss = customer_admin(&v.school);
+    let count = |days: i32| {
+        let (app, boss) = (&app, boss.clone());
+        async move {
+            let q = "query($d: Int) { codes(expiringWithinDays: $d) { totalCount } }";
+            let answer = app.execute(&boss, q, json!({ "d": days })).await;
+            answer["data"]["codes"]["totalCount"].as_i64().unwrap_or(-1)
+        }
+    };
+    // On 2027-06-01 the last day is 30 days away (today counts): within 30, not 29.
+    app.clock.set(Utc.with_ymd_and_hms(2027, 6, 1, 8, 0, 0).unwrap());
+    assert_eq!((count(29).await, count(30).await), (0, 30));
+    // A redeemed voucher no longer expires.
+    mutate(&app, &ada(&v.school), REDEEM, json!({ "value": v.value, "exam": "MO-100" })).await;
+    assert_eq!(count(30).await, 29);
+    // On its last day, within 1; the day after, nothing.
+    app.clock.set(Utc.with_ymd_and_hms(2027, 6, 30, 8, 0, 0).unwrap());
+    assert_eq!(count(1).await, 29);
+    app.clock.set(Utc.with_ymd_and_hms(2027, 7, 1, 8, 0, 0).unwrap());
+    assert_eq!(count(366).await, 0);
+    let refused = app.execute(&boss, "{ codes(expiringWithinDays: 0) { totalCount } }", json!({})).await;
+    assert_eq!(error_code(&refused), Some("BAD_USER_INPUT"));
+}
+
 #[tokio::test]
 async fn code_attempts_are_rate_limited_per_subject() {
     // 30 attempts a minute by default, shared by validate, redeem and activate.

@@ -41,6 +41,50 @@ async fn a_prorated_order_runs_to_the_agreement_end_however_many_months() {
     assert_eq!(placed["order"]["endsOn"], "2028-12-31");
 }
 
+/// R-11 worklist: `orders(late: true)` is exactly the orders whose `late`
+/// says so, to the hour and across a weekend.
+#[tokio::test]
+async fn late_orders_are_listed_on_the_day_they_become_late() {
+    let app = TestApp::spawn().await;
+    let school = academic(&app, "Late School").await;
+    let agreement = ees_year(&app, &school, "EES-2026-0800").await;
+    // Saturday 2026-11-21 09:30: one order placed, one invoiced.
+    let placed = place(&app, &admin(), &agreement, "CLASS-MCP-30", 1, "PRORATED").await["order"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let invoiced = place(&app, &admin(), &agreement, "CLASS-MCP-30", 2, "PRORATED").await["order"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    step(&app, "confirmOrder", &invoiced).await;
+    step(&app, "invoiceOrder", &invoiced).await;
+    let listed = |late: bool| {
+        let app = &app;
+        async move {
+            let answer = app
+                .execute(&admin(), "query($l: Boolean) { orders(late: $l) { nodes { id late } } }", json!({ "l": late }))
+                .await;
+            let nodes = answer["data"]["orders"]["nodes"].as_array().cloned().unwrap_or_default();
+            assert!(nodes.iter().all(|n| n["late"] == late), "{answer}");
+            nodes.iter().map(|n| n["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(listed(true).await, Vec::<String>::new());
+    // 48 hours after placement: Monday 09:30 exactly is still on time.
+    app.clock.set(Utc.with_ymd_and_hms(2026, 11, 23, 9, 30, 0).unwrap());
+    assert_eq!(listed(true).await, Vec::<String>::new());
+    app.clock.set(Utc.with_ymd_and_hms(2026, 11, 23, 9, 31, 0).unwrap());
+    assert_eq!(listed(true).await, vec![placed.clone()]);
+    // Invoiced on a Saturday: the 10th business day is Friday 2026-12-04.
+    app.clock.set(Utc.with_ymd_and_hms(2026, 12, 4, 23, 59, 0).unwrap());
+    assert_eq!(listed(true).await, vec![placed.clone()]);
+    assert_eq!(listed(false).await, vec![invoiced.clone()]);
+    app.clock.set(Utc.with_ymd_and_hms(2026, 12, 5, 0, 0, 0).unwrap());
+    assert_eq!(listed(true).await, vec![placed.clone(), invoiced.clone()]);
+    assert_eq!(listed(false).await, Vec::<String>::new());
+}
+
 #[tokio::test]
 async fn the_whole_journey_from_agreement_to_a_redeemed_voucher_works_through_graphql() {
     let app = TestApp::spawn().await;

@@ -490,7 +490,8 @@ pub(crate) async fn nested_codes(
     let unfiltered = filter.status.is_none()
         && filter.kind.is_none()
         && filter.assignee.is_none()
-        && filter.expiring_before.is_none();
+        && filter.expiring_before.is_none()
+        && filter.expiring_within_days.is_none();
     if !unfiltered {
         return codes_connection(ctx, request, filter).await;
     }
@@ -541,6 +542,9 @@ impl ReadQuery {
         #[graphql(desc = "Only codes assigned to this person (compared without case or surrounding spaces).")]
         assignee: Option<String>,
         #[graphql(desc = "Only codes whose last usable day is before this date.")] expiring_before: Option<Date>,
+        #[graphql(desc = "Only codes that can still be used and whose last usable day falls within the next N days, \
+                          today included (1..366): `expiringWithinDays: 30` is what expires in the next 30 days.")]
+        expiring_within_days: Option<i32>,
         #[graphql(desc = "Only benefits of this membership (R-27).")] membership_id: Option<ID>,
     ) -> Result<IdConnection<Code>> {
         let request = page_request(first, after, last, before).gql()?;
@@ -551,6 +555,13 @@ impl ReadQuery {
             kind,
             assignee,
             expiring_before: expiring_before.map(|d| d.0),
+            expiring_within_days: match expiring_within_days {
+                None => None,
+                Some(days @ 1..=366) => Some(days.unsigned_abs()),
+                Some(_) => {
+                    return Err(AppError::bad_input("`expiringWithinDays` must be between 1 and 366").into_graphql());
+                }
+            },
         };
         codes_connection(ctx, request, filter).await
     }
