@@ -291,18 +291,39 @@ pub fn directory_schedule(submitted_on: NaiveDate) -> Option<(NaiveDate, NaiveDa
     Some((processing, visible))
 }
 
-/// An ISO 3166-1 alpha-2 country code in upper case. The list is checked
-/// for shape and for codes that are user-assigned or reserved, which are
-/// never countries.
-pub fn is_country_code(code: &str) -> bool {
-    const NOT_COUNTRIES: [&str; 6] = ["AA", "QM", "XA", "XX", "ZZ", "EU"];
-    code.len() == 2 && code.chars().all(|c| c.is_ascii_uppercase()) && !NOT_COUNTRIES.contains(&code)
+/// The ISO 3166-1 alpha-2 codes officially assigned (249), sorted. `UK`,
+/// `EU` and the user-assigned ranges are not among them.
+const COUNTRIES: [&str; 249] = [
+    "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ", "BA", "BB", "BD",
+    "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS", "BT", "BV", "BW", "BY", "BZ", "CA",
+    "CC", "CD", "CF", "CG", "CH", "CI", "CK", "CL", "CM", "CN", "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE",
+    "DJ", "DK", "DM", "DO", "DZ", "EC", "EE", "EG", "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR", "GA",
+    "GB", "GD", "GE", "GF", "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GS", "GT", "GU", "GW", "GY", "HK",
+    "HM", "HN", "HR", "HT", "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR", "IS", "IT", "JE", "JM", "JO", "JP",
+    "KE", "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW", "KY", "KZ", "LA", "LB", "LC", "LI", "LK", "LR", "LS", "LT",
+    "LU", "LV", "LY", "MA", "MC", "MD", "ME", "MF", "MG", "MH", "MK", "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS",
+    "MT", "MU", "MV", "MW", "MX", "MY", "MZ", "NA", "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP", "NR", "NU", "NZ",
+    "OM", "PA", "PE", "PF", "PG", "PH", "PK", "PL", "PM", "PN", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS",
+    "RU", "RW", "SA", "SB", "SC", "SD", "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS", "ST",
+    "SV", "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO", "TR", "TT", "TV", "TW",
+    "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI", "VN", "VU", "WF", "WS", "YE", "YT", "ZA",
+    "ZM", "ZW",
+];
+
+/// The country a listing names: an assigned ISO 3166-1 alpha-2 code,
+/// written in any case (`gb` is `GB`); `None` for anything else (`UK`).
+pub fn country_code(text: &str) -> Option<&'static str> {
+    let upper = text.trim().to_ascii_uppercase();
+    COUNTRIES.binary_search(&upper.as_str()).ok().map(|i| COUNTRIES[i])
 }
 
 /// A partner-owned homepage: an absolute `https://` URL with a host, no
 /// credentials, no spaces, at most 2 000 characters.
 pub fn is_https_homepage(url: &str) -> bool {
-    let Some(rest) = url.strip_prefix("https://") else { return false };
+    // Schemes are case-insensitive (RFC 3986): HTTPS:// is https://.
+    let Some(rest) = url.get(..8).filter(|scheme| scheme.eq_ignore_ascii_case("https://")).map(|_| &url[8..]) else {
+        return false;
+    };
     let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
     url.len() <= 2000
         && !host.is_empty()
@@ -522,10 +543,16 @@ mod tests {
     #[test]
     fn directory_fields_are_checked() {
         //
-        assert!(is_country_code("FR"));
-        assert!(!is_country_code("fr"));
-        assert!(!is_country_code("FRA"));
-        assert!(!is_country_code("ZZ"));
+        // assigned codes in any case; UK, EU, user-assigned and unassigned ones never.
+        assert_eq!(country_code("FR"), Some("FR"));
+        assert_eq!(country_code(" fr "), Some("FR"));
+        assert_eq!(country_code("gb"), Some("GB"));
+        for not_a_country in ["UK", "uk", "EU", "ZZ", "XK", "AA", "QM", "FRA", "", "F"] {
+            assert_eq!(country_code(not_a_country), None, "{not_a_country}");
+        }
+        assert!(COUNTRIES.windows(2).all(|w| w[0] < w[1]), "sorted, for the binary search");
+        assert!(is_https_homepage("HTTPS://www.northwind.example/training"));
+        assert!(is_https_homepage("Https://www.northwind.example"));
         assert!(is_https_homepage("https://www.northwind.example/training"));
         assert!(!is_https_homepage("http://www.northwind.example"));
         assert!(!is_https_homepage("https://"));

@@ -96,7 +96,8 @@ pub fn codes_query(viewer: &Viewer, filter: &CodeFilter, today: NaiveDate) -> Se
         select = select.filter(code::Column::ValidUntil.lt(day));
     }
     if let Some(days) = filter.expiring_within_days {
-        let last = today.checked_add_days(chrono::Days::new(u64::from(Ord::max(days, 1)) - 1)).unwrap_or(NaiveDate::MAX);
+        let last =
+            today.checked_add_days(chrono::Days::new(u64::from(Ord::max(days, 1)) - 1)).unwrap_or(NaiveDate::MAX);
         select = select
             .filter(code::Column::Status.is_in(LIVE))
             .filter(code::Column::ValidUntil.gte(today))

@@ -22,8 +22,8 @@ use crate::{
     domain::catalog::{Problems, check_text},
     domain::codes::is_exam,
     domain::memberships::{
-        Eligibility, Levels, PartnerFacts, Requirement, anniversary_in_force, directory_schedule, eligibility,
-        is_country_code, is_https_homepage, kpi_counts, last_visible_kpi_month, renewal_window,
+        Eligibility, Levels, PartnerFacts, Requirement, anniversary_in_force, country_code, directory_schedule,
+        eligibility, is_https_homepage, kpi_counts, last_visible_kpi_month, renewal_window,
     },
     error::{AppError, UserErrorCode, constraint_to_user_error},
     service::{
@@ -441,12 +441,12 @@ pub async fn submit_listing(
     let mut problems = Problems::default();
     let display_name = input.display_name.trim().to_owned();
     check_text(&mut problems, "displayName", &display_name, 200, true);
-    let country = input.country.trim().to_owned();
-    if !is_country_code(&country) {
+    let country = country_code(&input.country).unwrap_or_default().to_owned();
+    if country.is_empty() {
         problems.add(
             "country",
             UserErrorCode::InvalidFormat,
-            "a country is an ISO 3166-1 alpha-2 code in capitals, such as DE or US",
+            "a country is an assigned ISO 3166-1 alpha-2 code, such as DE, US or GB (not UK)",
         );
     }
     let homepage_url = input.homepage_url.trim().to_owned();

@@ -63,7 +63,11 @@ async fn late_orders_are_listed_on_the_day_they_become_late() {
         let app = &app;
         async move {
             let answer = app
-                .execute(&admin(), "query($l: Boolean) { orders(late: $l) { nodes { id late } } }", json!({ "l": late }))
+                .execute(
+                    &admin(),
+                    "query($l: Boolean) { orders(late: $l) { nodes { id late } } }",
+                    json!({ "l": late }),
+                )
                 .await;
             let nodes = answer["data"]["orders"]["nodes"].as_array().cloned().unwrap_or_default();
             assert!(nodes.iter().all(|n| n["late"] == late), "{answer}");

@@ -255,11 +255,19 @@ async fn directory_listings_are_processed_in_the_third_week_and_visible_on_the_7
             "{now:?}: {listed}"
         );
     }
-    let bad = json!({ "organizationId": org.gid, "displayName": " ", "country": "de", "homepageUrl": "http://northwind.example" });
+    let bad = json!({ "organizationId": org.gid, "displayName": " ", "country": "UK", "homepageUrl": "http://northwind.example" });
     let refused = mutate(&app, &pa, LISTING, bad).await;
     assert_eq!(user_errors(&refused), vec!["BLANK", "INVALID_FORMAT", "INVALID_FORMAT"], "{refused}");
+    // Country codes in any case become the assigned code; schemes in any case are https.
+    let mut lower = input.clone();
+    lower["country"] = json!("gb");
+    lower["homepageUrl"] = json!("HTTPS://learn.northwind.example");
+    let listed = mutate(&app, &pa, LISTING, lower).await;
+    assert_eq!(listed["listing"]["country"], "GB", "{listed}");
     for (country, url) in [
         ("XX", "https://northwind.example"),
+        ("UK", "https://northwind.example"),
+        ("XK", "https://northwind.example"),
         ("DEU", "https://northwind.example"),
         ("DE", "https://user:pw@northwind.example"),
     ] {
@@ -275,7 +283,7 @@ async fn directory_listings_are_processed_in_the_third_week_and_visible_on_the_7
             json!({ "org": org.gid }),
         )
         .await;
-    assert_eq!(listings["data"]["directoryListings"].as_array().unwrap().len(), 4, "refusals wrote nothing");
+    assert_eq!(listings["data"]["directoryListings"].as_array().unwrap().len(), 5, "refusals wrote nothing");
 }
 
 #[tokio::test]
