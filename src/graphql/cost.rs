@@ -163,36 +163,44 @@ impl Walk<'_> {
             Some(Rule::Connection) if on_object => {
                 connection_cost(self.int(field, "first"), self.int(field, "last"), children)
             }
-            Some(Rule::Nodes) if on_object => {
-                let ids = match self.argument(field, "ids") {
-                    Some(async_graphql::Value::List(ids)) => ids.len(),
-                    Some(async_graphql::Value::Null) | None => 0,
-                    Some(_) => 1,
-                };
-                ids.saturating_mul(children).saturating_add(1)
-            }
+            Some(Rule::Nodes) if on_object => self.list_len(field, "ids").saturating_mul(children).saturating_add(1),
             _ => children.saturating_add(1),
         }
     }
 
-    /// An argument's value, variables resolved (a variable left out takes
-    /// its default, else is absent).
-    fn argument(&self, field: &Field, name: &str) -> Option<async_graphql::Value> {
-        let value = field.get_argument(name)?;
-        value
-            .node
-            .clone()
-            .into_const_with(|variable| {
-                self.variables.get(&variable).or_else(|| self.defaults.get(&variable)).cloned().ok_or(())
-            })
-            .ok()
+    /// The number of ids a `nodes(ids:)` asks for: a list literal's length,
+    /// or a variable's, read in place (never copied: a request may bring a
+    /// megabyte of variables, and this runs before validation).
+    fn list_len(&self, field: &Field, name: &str) -> usize {
+        use async_graphql_value::Value as V;
+        let Some(value) = field.get_argument(name) else { return 0 };
+        match &value.node {
+            V::List(items) => items.len(),
+            V::Null => 0,
+            V::Variable(variable) => match self.variables.get(variable).or_else(|| self.defaults.get(variable)) {
+                Some(async_graphql::Value::List(items)) => items.len(),
+                Some(async_graphql::Value::Null) | None => 0,
+                Some(_) => 1,
+            },
+            _ => 1,
+        }
     }
 
+    /// An `Int` argument (a variable left out takes its default, else is
+    /// absent), read in place; anything not an `Int` is absent (validation
+    /// refuses it later).
     fn int(&self, field: &Field, name: &str) -> Option<i32> {
-        match self.argument(field, name)? {
-            async_graphql::Value::Number(n) => n.as_i64().and_then(|n| i32::try_from(n).ok()),
-            _ => None,
-        }
+        use async_graphql_value::Value as V;
+        let value = field.get_argument(name)?;
+        let number = match &value.node {
+            V::Number(n) => n,
+            V::Variable(variable) => match self.variables.get(variable).or_else(|| self.defaults.get(variable))? {
+                async_graphql::Value::Number(n) => n,
+                _ => return None,
+            },
+            _ => return None,
+        };
+        number.as_i64().and_then(|n| i32::try_from(n).ok())
     }
 }
 
