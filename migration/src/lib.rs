@@ -16,6 +16,7 @@ mod m20261121_000005_code_capacity;
 mod m20261121_000006_membership_benefits;
 mod m20261130_000007_idempotency_keys;
 mod m20261130_000008_prorated_months;
+pub mod m20261130_000009_people_lowercase;
 mod sql;
 
 /// Runs every migration in order.
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000006_membership_benefits::Migration),
             Box::new(m20261130_000007_idempotency_keys::Migration),
             Box::new(m20261130_000008_prorated_months::Migration),
+            Box::new(m20261130_000009_people_lowercase::Migration),
         ]
     }
 }

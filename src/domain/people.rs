@@ -17,4 +17,13 @@ mod tests {
         assert_eq!(person_key("ÉLODIE@exemple.fr"), "élodie@exemple.fr");
         assert_ne!(person_key("ada@example.edu"), person_key("ada.l@example.edu"));
     }
+
+    /// The migration that rewrote the assignees stored before people were
+    /// kept lowercase used its own copy of the rule: the same one.
+    #[test]
+    fn the_migration_normalizes_people_the_same_way() {
+        for text in [" Ada@Example.EDU ", "ÉLODIE@exemple.fr", "ß@x", "\tİstanbul@x ", "bob"] {
+            assert_eq!(migration::m20261130_000009_people_lowercase::person_key(text), person_key(text), "{text:?}");
+        }
+    }
 }

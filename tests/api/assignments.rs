@@ -185,3 +185,33 @@ async fn the_same_over_http_as_a_csv() {
     json = json.header("accept", "application/json");
     assert_eq!(app.http(json.body(Body::from("[]")).unwrap()).await.status, 415);
 }
+
+/// Codes assigned before people were kept lowercase (" Ada@Contoso.edu")
+/// are rewritten by migration 000009 and reach their person again.
+#[tokio::test]
+async fn assignees_stored_in_their_old_case_are_rewritten_and_reachable() {
+    use migration::MigrationTrait;
+    let app = TestApp::spawn().await;
+    let (school, order) = class_pack(&app).await;
+    let boss = customer_admin(&school);
+    let input = json!({ "orderId": order, "assignees": ["ada@contoso.edu", "bob@contoso.edu"] });
+    assert_eq!(mutate(&app, &boss, ASSIGN_MANY, input).await["assigned"], 2);
+    // As the server before this change would have stored them.
+    let backend = app.db.get_database_backend();
+    for (old, new) in [(" Ada@Contoso.EDU ", "ada@contoso.edu"), ("ÉLODIE@Contoso.edu", "bob@contoso.edu")] {
+        let sql = if backend == sea_orm::DbBackend::Postgres {
+            "UPDATE codes SET assignee = $1 WHERE assignee = $2"
+        } else {
+            "UPDATE codes SET assignee = ?1 WHERE assignee = ?2"
+        };
+        app.db.execute_raw(Statement::from_sql_and_values(backend, sql, [old.into(), new.into()])).await.unwrap();
+    }
+    let elodie = person("élodie@contoso.edu", &[Role::Learner], school.id);
+    let mine = || app.execute(&elodie, "{ codes { totalCount } }", json!({}));
+    assert_eq!(mine().await["data"]["codes"]["totalCount"], 0, "out of reach before the migration");
+    let manager = migration::SchemaManager::new(&app.db);
+    migration::m20261130_000009_people_lowercase::Migration.up(&manager).await.unwrap();
+    assert_eq!(mine().await["data"]["codes"]["totalCount"], 1);
+    let ada = app.execute(&boss, "{ codes(assignee: \"ADA@contoso.edu\") { nodes { assignee } } }", json!({})).await;
+    assert_eq!(ada["data"]["codes"]["nodes"], json!([{ "assignee": "ada@contoso.edu" }]), "{ada}");
+}
