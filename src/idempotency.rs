@@ -70,9 +70,32 @@ pub fn parse_key(raw: &[u8]) -> Option<String> {
     ok.then(|| text.to_owned())
 }
 
-/// The SHA-256 of a request body, in hex.
-pub fn body_hash(body: &[u8]) -> String {
-    Sha256::digest(body).iter().map(|b| format!("{b:02x}")).collect()
+/// What identifies a request for its key: the SHA-256, in hex, of the
+/// query text (a persisted query's, when it came by hash), the operation
+/// name, the variables and the role it narrows to, not of its bytes.
+pub fn request_hash(
+    query: &str,
+    operation_name: Option<&str>,
+    variables: &serde_json::Map<String, serde_json::Value>,
+    role: Option<&str>,
+) -> String {
+    let variables = canonical(&serde_json::Value::Object(variables.clone()));
+    let meaning = serde_json::json!([query, operation_name, variables, role]).to_string();
+    Sha256::digest(meaning.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `value` with every object's keys in sorted order (objects keep their
+/// insertion order here), so key order does not change a request.
+fn canonical(value: &serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            serde_json::Value::Object(keys.into_iter().map(|k| (k.clone(), canonical(&map[k]))).collect())
+        }
+        serde_json::Value::Array(items) => serde_json::Value::Array(items.iter().map(canonical).collect()),
+        other => other.clone(),
+    }
 }
 
 /// Claims `key` for `caller`, or says who has it.
@@ -161,6 +184,11 @@ pub async fn scope<F: Future>(id: i64, request: F) -> F::Output {
     CLAIMED.scope(id, request).await
 }
 
+/// Whether the current task runs under a claim ([`scope`]).
+pub fn claimed() -> bool {
+    CLAIMED.try_with(|_| ()).is_ok()
+}
+
 /// Marks the current request's key `committed` inside `txn`, if it runs
 /// under a claim ([`scope`]); the mark commits with the transaction's
 /// effects, or not at all.
@@ -240,7 +268,12 @@ mod tests {
     }
 
     #[test]
-    fn body_hashes_are_sha256_hex() {
-        assert_eq!(body_hash(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    fn a_request_is_its_meaning_not_its_bytes() {
+        let vars = |json: &str| serde_json::from_str::<serde_json::Map<_, _>>(json).unwrap();
+        let a = request_hash("mutation M { m }", Some("M"), &vars(r#"{"a": 1, "b": 2}"#), None);
+        assert_eq!(a.len(), 64);
+        assert_eq!(a, request_hash("mutation M { m }", Some("M"), &vars(r#"{ "b":2,"a":1 }"#), None));
+        assert_ne!(a, request_hash("mutation M { m }", Some("M"), &vars(r#"{"a": 1, "b": 3}"#), None));
+        assert_ne!(a, request_hash("mutation M { m }", Some("M"), &vars(r#"{"a": 1, "b": 2}"#), Some("learner")));
     }
 }

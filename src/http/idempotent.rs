@@ -17,7 +17,7 @@ pub const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
 /// Runs a POST's operation, at most once per caller and key when it
 /// carries `Idempotency-Key` and is a mutation.
-pub(super) async fn run(state: &AppState, headers: &HeaderMap, media: Media, params: Params, body: &[u8]) -> Response {
+pub(super) async fn run(state: &AppState, headers: &HeaderMap, media: Media, params: Params) -> Response {
     let Some(raw) = headers.get(IDEMPOTENCY_KEY) else { return execute(state, headers, media, params).await };
     let Some(key) = idempotency::parse_key(raw.as_bytes()) else {
         let message = format!(
@@ -39,7 +39,10 @@ pub(super) async fn run(state: &AppState, headers: &HeaderMap, media: Media, par
     };
     let now = state.clock.now();
     let limits = &state.limits;
-    let hash = idempotency::body_hash(body);
+    // What the request asks, not its bytes: a persisted query's retry by
+    // hash alone is the same request; the role it narrows to is part of it.
+    let role = headers.get(crate::auth::ROLE_HEADER).and_then(|v| v.to_str().ok());
+    let hash = idempotency::request_hash(&params.query, params.operation_name.as_deref(), &params.variables, role);
     let claimed =
         idempotency::claim(&state.db, &caller, &key, &hash, now, limits.idempotency_lease(), limits.idempotency_ttl())
             .await;
@@ -99,7 +102,10 @@ async fn keep(state: &AppState, id: i64, response: Response) -> Response {
         }
     };
     let status = parts.status;
-    let transient = status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS;
+    // Not worth keeping for a day: a 5xx, a 429, and a 200 whose errors
+    // are ours or the database's (INTERNAL, SERVICE_UNAVAILABLE).
+    let failed = crate::logs::operation().codes.iter().any(|c| c == "INTERNAL" || c == "SERVICE_UNAVAILABLE");
+    let transient = status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS || failed;
     let stored = if transient {
         idempotency::release(&state.db, id, state.clock.now()).await
     } else {

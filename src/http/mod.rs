@@ -134,7 +134,7 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
         }
     };
     match post_params(&body, state.limits.max_nesting as usize, &state.persisted) {
-        Ok(params) => idempotent::run(&state, &headers, media, params, &body).await,
+        Ok(params) => idempotent::run(&state, &headers, media, params).await,
         Err(error) => error.response(media),
     }
 }

@@ -431,6 +431,13 @@ pub(super) async fn guarded(
     );
     values.extend([now.into(), actor.into(), action.into(), from.to_value().into(), detail.into()]);
     let statement = Statement::from_sql_and_values(backend, sql, values);
+    if crate::idempotency::claimed() {
+        // Under an Idempotency-Key: the key's mark commits with the change.
+        let txn = crate::db::begin(db).await?;
+        let updated = code::Entity::find().from_raw_sql(statement).one(&txn).await?;
+        txn.commit().await?;
+        return Ok(updated);
+    }
     Ok(code::Entity::find().from_raw_sql(statement).one(db).await?)
 }
 

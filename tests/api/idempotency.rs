@@ -168,7 +168,8 @@ async fn a_key_left_by_a_dead_process_is_resolved_by_what_committed() {
     let lease = std::time::Duration::from_secs(35);
     let ttl = std::time::Duration::from_secs(24 * 3600);
     let caller = "desk@licensegraph.example";
-    let hash = idempotency::body_hash(body.to_string().as_bytes());
+    let variables = body["variables"].as_object().cloned().unwrap_or_default();
+    let hash = idempotency::request_hash(PLACE, None, &variables, None);
     let claim = |key: &'static str| {
         let (db, hash) = (app.db.clone(), hash.clone());
         async move { idempotency::claim(&db, caller, key, &hash, now, lease, ttl).await.expect("claim") }
