@@ -57,14 +57,22 @@ pub fn is_email(address: &str) -> bool {
 
 /// A person a code is assigned to: their token subject, 1 to 200 printable
 /// characters.
+/// Invisible format characters (Unicode Cf) a copy-paste or a spreadsheet
+/// may bring: byte-order mark, zero-width space and joiners, directional
+/// marks and isolates, soft hyphen.
+fn is_format_char(c: char) -> bool {
+    matches!(c, '\u{ad}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}' | '\u{feff}')
+}
+
 pub fn check_assignee(assignee: &str) -> Result<(), Vec<UserError>> {
     let mut p = Problems::default();
     if assignee.trim().is_empty() {
         p.add("assignee", UserErrorCode::Blank, "assignee must not be blank");
     } else if assignee.chars().count() > 200 {
         p.add("assignee", UserErrorCode::TooLong, "assignee is longer than 200 characters");
-    } else if assignee.chars().any(char::is_control) {
-        p.add("assignee", UserErrorCode::InvalidFormat, "assignee must not contain control characters");
+    } else if assignee.chars().any(|c| c.is_control() || is_format_char(c)) {
+        p.add("assignee", UserErrorCode::InvalidFormat, "assignee must not contain control or format characters");
     }
     p.into_result()
 }
@@ -196,5 +204,10 @@ mod tests {
         assert!(check_assignee("  ").is_err());
         assert!(check_assignee(&"x".repeat(201)).is_err());
         assert!(check_assignee("ada\u{0}").is_err());
+        // Invisible format characters would make a person nobody's token matches.
+        for invisible in ["\u{feff}ada@x.edu", "ada\u{200b}@x.edu", "ada@x.edu\u{2066}"] {
+            assert!(check_assignee(invisible).is_err(), "{invisible:?}");
+        }
+        assert!(check_assignee("élodie@x.edu").is_ok());
     }
 }

@@ -76,6 +76,8 @@ pub async fn assign_csv(
 /// The people of a CSV: the first field of each line (RFC 4180 quotes
 /// undone), a header line skipped.
 fn people(text: &str) -> Vec<String> {
+    // Spreadsheets' "CSV UTF-8" starts with a byte-order mark.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = text.lines().map(|line| first_field(line.trim_end_matches('\r'))).filter(|f| !f.trim().is_empty());
     let mut people: Vec<String> = Vec::new();
     if let Some(first) = lines.next() {
@@ -126,6 +128,9 @@ mod tests {
         );
         assert_eq!(people("ada@x.edu\nbob@x.edu"), vec!["ada@x.edu", "bob@x.edu"]);
         assert!(people("assignee\n").is_empty());
+        // A spreadsheet's byte-order mark is not part of the header.
+        assert_eq!(people("\u{feff}email\nada@x.edu\n"), vec!["ada@x.edu"]);
+        assert_eq!(people("\u{feff}ada@x.edu\n"), vec!["ada@x.edu"]);
         assert!(people("").is_empty());
     }
 }

@@ -162,10 +162,12 @@ pub async fn assign_many(
         .query_all_raw(Statement::from_sql_and_values(backend, holders, [order_id.into(), list.clone().into()]))
         .await?;
     if !rows.is_empty() {
+        let position: std::collections::HashMap<&str, usize> =
+            people.iter().enumerate().map(|(i, p)| (p.as_str(), i)).collect();
         let mut errors = Vec::with_capacity(rows.len());
         for row in rows {
             let holder: String = row.try_get_by_index(0)?;
-            let index = people.iter().position(|p| *p == holder).unwrap_or(0);
+            let index = position.get(holder.as_str()).copied().unwrap_or(0);
             errors.push(on_person(
                 index,
                 UserErrorCode::AlreadyHoldsCode,
