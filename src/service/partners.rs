@@ -460,6 +460,9 @@ pub async fn submit_listing(
     if let Err(errors) = problems.into_result() {
         return Ok(Err(errors));
     }
+    // Kept with the scheme in its canonical lowercase (RFC 3986), as the
+    // table's check (and PostgreSQL's case-sensitive LIKE) expects.
+    let homepage_url = format!("https://{}", homepage_url.get(8..).unwrap_or_default());
     let today = now.date_naive();
     let (processing, visible) = directory_schedule(today).ok_or_else(|| AppError::internal("no directory schedule"))?;
     let row = directory_listing::ActiveModel {

@@ -264,6 +264,14 @@ async fn directory_listings_are_processed_in_the_third_week_and_visible_on_the_7
     lower["homepageUrl"] = json!("HTTPS://learn.northwind.example");
     let listed = mutate(&app, &pa, LISTING, lower).await;
     assert_eq!(listed["listing"]["country"], "GB", "{listed}");
+    let url = app
+        .execute(
+            &pa,
+            "query($org: ID!) { directoryListings(organizationId: $org) { homepageUrl } }",
+            json!({ "org": org.gid }),
+        )
+        .await;
+    assert_eq!(url["data"]["directoryListings"][0]["homepageUrl"], "https://learn.northwind.example", "{url}");
     for (country, url) in [
         ("XX", "https://northwind.example"),
         ("UK", "https://northwind.example"),
