@@ -117,7 +117,7 @@ def main():
         admin.mutate(ASSIGN, {"input": {"codeId": code["id"], "assignee": learner}})
         client = lg.Client(server.port, server.token(learner, "learner", org))
         before = scrape(server.port)
-        client.mutate(REDEEM, {"input": {"value": code["value"], "exam": "MO-100"}})
+        client.mutate(REDEEM, {"input": {"value": code["value"], "exam": "70-740"}})
         # The budget is 3 a minute: with the redemption, 7 attempts refuse at
         # least one even if a minute turns over between them.
         limited = sum(client.post(VALIDATE, {"v": "NOT-A-CODE"})[0] == 429 for _ in range(6))

@@ -150,7 +150,7 @@ def run(args, server, database):
                     continue
                 if random.random() < 0.3:
                     mine.append(value)  # leave it for the twin thread too: a race
-            kind, body = timed(client, tally, "redeem", REDEEM, {"input": {"value": value, "exam": "MO-100"}})
+            kind, body = timed(client, tally, "redeem", REDEEM, {"input": {"value": value, "exam": "70-740"}})
             if kind == "ok":
                 with tally.lock:
                     tally.redeemed += 1

@@ -298,6 +298,13 @@ pub enum UserErrorCode {
     DuplicateInvoice,
     /// The partner account was already merged into another.
     AlreadyMerged,
+    /// The exam catalog has no exam with this code.
+    UnknownExam,
+    /// The exam has retired and can no longer be booked.
+    ExamRetired,
+    /// The voucher's package covers no family of this exam: a MOS/MTA/MCE
+    /// site-pack voucher cannot book AZ-104.
+    ExamNotCovered,
 }
 
 /// A business-rule failure, returned as data in a mutation payload.
@@ -402,6 +409,13 @@ pub const KNOWN_CONSTRAINTS: &[KnownConstraint] = &[
         field: "sku",
         code: UserErrorCode::Taken,
         message: "a package with this sku already exists",
+    },
+    KnownConstraint {
+        postgres_name: "exams_code_unique",
+        sqlite_columns: "exams.code",
+        field: "code",
+        code: UserErrorCode::Taken,
+        message: "an exam with this code is already in the catalog",
     },
 ];
 

@@ -19,6 +19,18 @@ pub enum ProgramKind {
     Partner,
 }
 
+/// How long a certification's exams take to prepare for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum CertificationLevel {
+    /// Basic certifications: about 6 months of preparation.
+    #[sea_orm(string_value = "BASIC")]
+    Basic,
+    /// Advanced certifications: about 12 months of preparation.
+    #[sea_orm(string_value = "ADVANCED")]
+    Advanced,
+}
+
 /// What a package delivers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]

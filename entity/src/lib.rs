@@ -12,6 +12,7 @@ pub mod competency_requirement;
 pub mod directory_listing;
 pub mod discount_tier;
 pub mod enums;
+pub mod exam;
 pub mod kpi_record;
 pub mod membership;
 pub mod membership_exception;

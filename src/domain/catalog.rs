@@ -97,6 +97,10 @@ impl Problems {
         self.0.push(UserError::on(field, code, message));
     }
 
+    pub fn push(&mut self, error: UserError) {
+        self.0.push(error);
+    }
+
     pub fn into_result(self) -> Result<(), Vec<UserError>> {
         if self.0.is_empty() { Ok(()) } else { Err(self.0) }
     }
@@ -116,12 +120,17 @@ pub fn is_sku(sku: &str) -> bool {
         && sku.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
 }
 
-/// An exam family: upper-case names joined by `+` (`MOS`, `MTA+MCE`).
+/// An exam family: upper-case names joined by `+` (`MOS`, `MTA+MCE`,
+/// `ROLE_BASED`); each name is [`is_family_name`].
 pub fn is_exam_family(family: &str) -> bool {
-    (1..=40).contains(&family.len())
-        && family
-            .split('+')
-            .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()))
+    (1..=40).contains(&family.len()) && family.split('+').all(is_family_name)
+}
+
+/// One family name: A-Z, 0-9 and `_`, starting with a letter or digit.
+pub fn is_family_name(name: &str) -> bool {
+    (1..=40).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_uppercase() || c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
 /// A text field: not blank when `required`, at most `max` characters.

@@ -103,21 +103,14 @@ pub fn usability_problem(facts: &CodeFacts, caller: Option<&str>, privileged: bo
     }
 }
 
-/// How long certifications take to prepare for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CertificationLevel {
-    /// About 6 months of preparation.
-    Basic,
-    /// About 12 months of preparation.
-    Advanced,
-}
+pub use entity::enums::CertificationLevel;
 
-impl CertificationLevel {
-    pub fn preparation_months(self) -> u32 {
-        match self {
-            Self::Basic => 6,
-            Self::Advanced => 12,
-        }
+/// Months of preparation a level needs: about 6 for basic
+/// certifications, about 12 for advanced ones.
+pub fn preparation_months(level: CertificationLevel) -> u32 {
+    match level {
+        CertificationLevel::Basic => 6,
+        CertificationLevel::Advanced => 12,
     }
 }
 
@@ -158,7 +151,7 @@ pub fn voucher_plan(
 ) -> Option<VoucherPlan> {
     let needed = vouchers_needed(people, certifications_each, exams_per_certification)?;
     let months_left = started_months(today, agreement_ends_on);
-    let preparation_months = level.preparation_months();
+    let preparation_months = preparation_months(level);
     Some(VoucherPlan {
         vouchers_needed: needed,
         months_left,

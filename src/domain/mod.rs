@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod code_format;
 pub mod codes;
 pub mod dates;
+pub mod exams;
 pub mod memberships;
 pub mod orders;
 pub mod organizations;

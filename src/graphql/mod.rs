@@ -6,6 +6,7 @@ pub mod context;
 pub mod controls;
 pub mod cost;
 pub mod documents;
+pub mod exams;
 pub mod fragments;
 pub mod leaves;
 pub mod limits;
@@ -31,6 +32,7 @@ use crate::config::LimitArgs;
 pub struct Query(
     node::NodeQuery,
     catalog::CatalogQuery,
+    exams::ExamQuery,
     organizations::OrganizationQuery,
     orders::OrderQuery,
     codes::CodeQuery,
@@ -42,6 +44,7 @@ pub struct Query(
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     catalog::CatalogMutation,
+    exams::ExamMutation,
     organizations::OrganizationMutation,
     orders::OrderMutation,
     codes::CodeMutation,

@@ -29,6 +29,7 @@ use crate::{
     service::{
         Outcome,
         code_rows::{self, CodeRow, Columns},
+        exams,
         page::{self, Page, PageRequest},
         placeholder,
         redemptions::{OwnVoucher, Redemptions},
@@ -531,6 +532,11 @@ pub async fn use_code(
         let person = viewer.person();
         if let Some(problem) = usability_problem(&facts(&code, today), person.as_deref(), privileged) {
             return refuse_code("value", problem);
+        }
+        if let Use::Redeem { exam } = &how
+            && let Some(problem) = exams::voucher_refusal(db, &code, exam, now).await?
+        {
+            return Ok(Err(vec![problem]));
         }
         let mut guard = still(&code, today);
         if !privileged {

@@ -179,7 +179,7 @@ pub async fn seed_demo(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<De
         ok("assignment", super::assignments::assign(db, &admin, now, code.id, learner.into()).await?)?;
     }
     if let Some(code) = vouchers.get(1) {
-        let redeem = Use::Redeem { exam: "MO-100".into() };
+        let redeem = Use::Redeem { exam: "70-740".into() };
         ok("redemption", codes::use_code(db, &admin, now, &code.value, redeem, &Redemptions::inline()).await?)?;
     }
     // Library access for the enterprise, one activated.

@@ -11,6 +11,8 @@ pub mod catalog;
 pub mod code_rows;
 pub mod codes;
 pub mod demo;
+pub mod exam_seed;
+pub mod exams;
 pub mod memberships;
 pub mod merges;
 pub mod orders;

@@ -27,7 +27,7 @@ use crate::{
     },
     error::{AppError, UserErrorCode, constraint_to_user_error},
     service::{
-        Outcome,
+        Outcome, exams,
         memberships::partner,
         page::{self, Page, PageRequest},
         refuse, scope,
@@ -384,6 +384,8 @@ pub async fn record_passed_exam(
     let exam = input.exam.trim().to_owned();
     if !is_exam(&exam) {
         problems.add("exam", UserErrorCode::InvalidFormat, "an exam id is 2-40 of A-Z, 0-9 and -");
+    } else if let Some(problem) = exams::pass_refusal(db, &exam, input.passed_on).await? {
+        problems.push(problem);
     }
     if input.passed_on > now.date_naive() {
         problems.add("passedOn", UserErrorCode::OutOfRange, "an exam cannot be passed in the future");

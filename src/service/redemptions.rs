@@ -1,7 +1,8 @@
 //! Group commit for the common redemption: a person redeeming an exam
 //! voucher of their organization that is assigned to them, still
-//! `ASSIGNED` and valid today (R-13, R-17, R-18), which
-//! `usability_problem` never refuses.
+//! `ASSIGNED` and valid today (R-13, R-17, R-18), for an exam of the
+//! catalog its package covers that has not retired (R-13), which the long
+//! way never refuses.
 //!
 //! Requests hand such a redemption to one committer task and wait. The
 //! committer takes whatever has queued up (at most [`MAX_BATCH`]; it never
@@ -36,7 +37,7 @@ use crate::{
     error::AppError,
     service::{
         code_rows::{self, Columns},
-        placeholder,
+        exams, placeholder,
     },
 };
 
@@ -233,6 +234,19 @@ fn requests(backend: DbBackend, vouchers: &[&OwnVoucher]) -> (String, Vec<Value>
     (format!("WITH j(v, s, o, exam, at, today) AS (VALUES {})", rows.join(", ")), values, p)
 }
 
+/// The guard's exam part (R-13), on the code row `code`: the request's
+/// exam is in the catalog, not retired at the request's instant, and a
+/// family of the voucher's package covers it. A request it refuses goes
+/// the long way, which says which of these failed.
+fn bookable(backend: DbBackend, code: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM exams e JOIN orders o ON o.id = {code}.order_id \
+           JOIN package_exam_families f ON f.package_id = o.package_id \
+           WHERE e.code = j.exam AND (e.retires_at IS NULL OR e.retires_at > j.at) AND {covers})",
+        covers = exams::covers_sql(backend, "f.family", "e.family"),
+    )
+}
+
 /// SQLite: `UPDATE .. FROM` the requests, returning the codes redeemed.
 fn sqlite_batch(vouchers: &[&OwnVoucher]) -> Statement {
     let (with, values, p) = requests(DbBackend::Sqlite, vouchers);
@@ -241,10 +255,12 @@ fn sqlite_batch(vouchers: &[&OwnVoucher]) -> Statement {
         "{with} UPDATE codes SET status = {redeemed}, redeemed_at = j.at, exam = j.exam FROM j \
          WHERE codes.value = j.v AND codes.kind = {kind} AND codes.status = {assigned} \
          AND codes.assignee = j.s AND codes.organization_id = j.o AND codes.valid_until >= j.today \
+         AND {bookable} \
          RETURNING *",
         kind = p(k),
         assigned = p(k + 1),
         redeemed = p(k + 2),
+        bookable = bookable(DbBackend::Sqlite, "codes"),
     );
     Statement::from_sql_and_values(DbBackend::Sqlite, sql, values)
 }
@@ -259,7 +275,7 @@ fn postgres_batch(vouchers: &[&OwnVoucher]) -> Statement {
         "{with}, \
          matched AS (SELECT c.id, j.exam, j.at FROM codes c JOIN j ON c.value = j.v \
            WHERE c.kind = {kind} AND c.status = {assigned} AND c.assignee = j.s \
-           AND c.organization_id = j.o AND c.valid_until >= j.today \
+           AND c.organization_id = j.o AND c.valid_until >= j.today AND {bookable} \
            ORDER BY c.id FOR UPDATE OF c), \
          updated AS (UPDATE codes SET status = {redeemed}, redeemed_at = matched.at, exam = matched.exam \
            FROM matched WHERE codes.id = matched.id RETURNING codes.*), \
@@ -269,6 +285,7 @@ fn postgres_batch(vouchers: &[&OwnVoucher]) -> Statement {
         kind = p(k),
         assigned = p(k + 1),
         redeemed = p(k + 2),
+        bookable = bookable(DbBackend::Postgres, "c"),
     );
     Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
 }

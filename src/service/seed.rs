@@ -88,6 +88,12 @@ const PROGRAMS: &[SeedProgram] = &[
         kind: ProgramKind::Partner,
         description: "Partner memberships, competencies and benefits.",
     },
+    SeedProgram {
+        code: "OVS_ES",
+        name: "Open Value Subscription for Education Solutions",
+        kind: ProgramKind::Academic,
+        description: "Subscription licensing for academic institutions, with Imagine Academy.",
+    },
 ];
 
 const ALL_AREAS: &[SolutionArea] = &[
@@ -175,8 +181,8 @@ pub fn packages() -> Vec<PackageDraft> {
         PackageDraft {
             description: "Curriculum and 30 exam vouchers for faculty and staff.".into(),
             vouchers_per_pack: Some(30),
-            exam_families: strings(&["MOS", "MTA", "MCE"]),
-            program_codes: strings(ACADEMIC),
+            exam_families: strings(&["MOS", "MTA", "FUNDAMENTALS", "MCE"]),
+            program_codes: strings(&["EES", "SCHOOL", "OVS_ES"]),
             ..draft("IMAGINE-ACADEMY", "Microsoft Imagine Academy subscription", PackageKind::Subscription, 150_000)
         },
         PackageDraft {
@@ -247,6 +253,7 @@ pub async fn seed_catalog(db: &DatabaseConnection, now: DateTime<Utc>) -> Result
             .exec_without_returning(&txn)
             .await?;
     }
+    super::exam_seed::seed_exams(&txn, now).await?;
     txn.commit().await?;
     Ok(())
 }

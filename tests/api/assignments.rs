@@ -74,7 +74,7 @@ async fn one_code_each_all_or_none_and_people_are_their_lowercase_trimmed_addres
     let ada = person("Ada@EXAMPLE.edu", &[Role::Learner], school.id);
     let mine = app.execute(&ada, "{ codes { totalCount nodes { value } } }", json!({})).await;
     assert_eq!(mine["data"]["codes"]["nodes"], json!([{ "value": value }]), "{mine}");
-    let redeemed = mutate(&app, &ada, REDEEM, json!({ "value": value, "exam": "MO-100" })).await;
+    let redeemed = mutate(&app, &ada, REDEEM, json!({ "value": value, "exam": "70-740" })).await;
     assert_eq!(redeemed["code"]["status"], "REDEEMED", "{redeemed}");
 
     // Anyone who already holds a code of the order, or is listed twice:

@@ -253,7 +253,7 @@ async fn no_token_is_anonymous_and_sees_the_public_catalog() {
     let app = TestApp::spawn().await;
     let res = app.post(None, "{ viewer { authenticated } programs { totalCount } }", json!({})).await;
     assert_eq!(res.status, 200);
-    assert_eq!(res.body["data"], json!({ "viewer": { "authenticated": false }, "programs": { "totalCount": 10 } }));
+    assert_eq!(res.body["data"], json!({ "viewer": { "authenticated": false }, "programs": { "totalCount": 11 } }));
 }
 
 #[tokio::test]

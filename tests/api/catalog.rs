@@ -6,19 +6,20 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, admin, anonymous, error_code, non_admins, viewer};
 
-const PROGRAM_CODES: [&str; 10] = ["VL", "SA", "EES", "SCHOOL", "SELECT_PLUS_EDU", "EA", "OVS", "MPSA", "CSP", "MPN"];
+const PROGRAM_CODES: [&str; 11] =
+    ["VL", "SA", "EES", "SCHOOL", "SELECT_PLUS_EDU", "EA", "OVS", "MPSA", "CSP", "MPN", "OVS_ES"];
 
 fn codes(list: &Value, key: &str) -> Vec<String> {
     list.as_array().expect("a list").iter().map(|n| n[key].as_str().expect("a string").to_owned()).collect()
 }
 
 #[tokio::test]
-async fn the_ten_seeded_programs_are_listed_for_anyone() {
+async fn the_eleven_seeded_programs_are_listed_for_anyone() {
     // R-1 and section 1: every program exists on first start.
     let app = TestApp::spawn().await;
     let res = app.execute(&anonymous(), "{ programs { totalCount nodes { code name kind active } } }", json!({})).await;
     assert_eq!(res["errors"], Value::Null, "{res}");
-    assert_eq!(res["data"]["programs"]["totalCount"], 10);
+    assert_eq!(res["data"]["programs"]["totalCount"], 11);
     assert_eq!(codes(&res["data"]["programs"]["nodes"], "code"), PROGRAM_CODES);
     let ees = &res["data"]["programs"]["nodes"][2];
     assert_eq!(ees["name"], "Enrollment for Education Solutions");
@@ -105,7 +106,7 @@ async fn restarting_does_not_duplicate_the_catalog_or_undo_changes() {
     let res = app
         .execute(&admin(), r#"{ programs { totalCount } packages(includeRetired: true) { totalCount } package(sku: "MCP-VOUCHER") { name } }"#, json!({}))
         .await;
-    assert_eq!(res["data"]["programs"]["totalCount"], 10);
+    assert_eq!(res["data"]["programs"]["totalCount"], 11);
     assert_eq!(res["data"]["packages"]["totalCount"], 7);
     assert_eq!(res["data"]["package"]["name"], "Renamed voucher");
 }
@@ -171,7 +172,7 @@ async fn pages_follow_cursors_forward_and_backward() {
     let page = &first["data"]["programs"];
     assert_eq!(codes(&page["nodes"], "code"), PROGRAM_CODES[..4]);
     assert_eq!(page["pageInfo"]["hasNextPage"], true);
-    assert_eq!(page["totalCount"], 10);
+    assert_eq!(page["totalCount"], 11);
 
     let cursor = page["pageInfo"]["endCursor"].as_str().expect("cursor");
     let second = app
@@ -195,7 +196,7 @@ async fn pages_follow_cursors_forward_and_backward() {
             json!({}),
         )
         .await;
-    assert_eq!(codes(&last["data"]["programs"]["nodes"], "code"), PROGRAM_CODES[7..]);
+    assert_eq!(codes(&last["data"]["programs"]["nodes"], "code"), PROGRAM_CODES[8..]);
     assert_eq!(last["data"]["programs"]["pageInfo"]["hasPreviousPage"], true);
 }
 
@@ -272,7 +273,7 @@ async fn a_malformed_program_is_refused_with_every_reason() {
     assert_eq!(errors[0]["field"], json!(["input", "code"]));
     assert_eq!(errors[1]["code"], "BLANK");
     let count = app.execute(&admin(), "{ programs(includeInactive: true) { totalCount } }", json!({})).await;
-    assert_eq!(count["data"]["programs"]["totalCount"], 10, "nothing was created");
+    assert_eq!(count["data"]["programs"]["totalCount"], 11, "nothing was created");
 }
 
 #[tokio::test]
@@ -291,7 +292,7 @@ async fn retiring_a_program_hides_it_but_keeps_it() {
     assert_eq!(res["data"]["updateProgram"]["program"]["active"], false, "{res}");
     let anon =
         app.execute(&anonymous(), r#"{ programs { totalCount } program(code: "OVS") { code } }"#, json!({})).await;
-    assert_eq!(anon["data"]["programs"]["totalCount"], 9);
+    assert_eq!(anon["data"]["programs"]["totalCount"], 10);
     assert_eq!(anon["data"]["program"], Value::Null);
     let signed_in = app
         .execute(
@@ -300,7 +301,7 @@ async fn retiring_a_program_hides_it_but_keeps_it() {
             json!({}),
         )
         .await;
-    assert_eq!(signed_in["data"]["programs"]["totalCount"], 10);
+    assert_eq!(signed_in["data"]["programs"]["totalCount"], 11);
     assert_eq!(signed_in["data"]["program"]["active"], false);
 }
 
@@ -426,7 +427,7 @@ async fn catalog_mutations_are_for_admins_only() {
     let after = app
         .execute(&anonymous(), r#"{ programs { totalCount } package(sku: "EREF-LIB") { retired } }"#, json!({}))
         .await;
-    assert_eq!(after["data"]["programs"]["totalCount"], 10, "nothing changed");
+    assert_eq!(after["data"]["programs"]["totalCount"], 11, "nothing changed");
     assert_eq!(after["data"]["package"]["retired"], false, "nothing changed");
 }
 

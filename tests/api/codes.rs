@@ -68,11 +68,11 @@ async fn only_the_assignee_redeems_a_voucher_and_only_once() {
     let app = TestApp::spawn().await;
     let v = assigned_voucher(&app).await;
     let bob = person("bob", &[Role::Learner], v.school.id);
-    let input = json!({ "value": v.value, "exam": "MO-100" });
+    let input = json!({ "value": v.value, "exam": "70-740" });
     assert_eq!(user_errors(&mutate(&app, &bob, REDEEM, input.clone()).await), vec!["NOT_ASSIGNED_TO_YOU"]);
     // Typed loosely: lower case, spaces instead of dashes.
     let typed = v.value.to_lowercase().replace('-', " ");
-    let first = mutate(&app, &ada(&v.school), REDEEM, json!({ "value": typed, "exam": "mo-100" })).await;
+    let first = mutate(&app, &ada(&v.school), REDEEM, json!({ "value": typed, "exam": "70-740" })).await;
     assert_eq!(first["code"]["status"], "REDEEMED", "{first}");
     assert_eq!(user_errors(&mutate(&app, &ada(&v.school), REDEEM, input).await), vec!["ALREADY_REDEEMED"]);
     let bad_exam = mutate(&app, &ada(&v.school), REDEEM, json!({ "value": v.value, "exam": "" })).await;
@@ -88,7 +88,7 @@ async fn an_organizations_administrators_assign_vouchers_but_only_the_assignee_o
     // redeem on someone's behalf, recorded as such.
     let app = TestApp::spawn().await;
     let v = assigned_voucher(&app).await;
-    let input = json!({ "value": v.value, "exam": "MO-100" });
+    let input = json!({ "value": v.value, "exam": "70-740" });
     let boss = customer_admin(&v.school);
     let partner = person("pa", &[Role::PartnerAdmin, Role::CustomerAdmin], v.school.id);
     for administrator in [&boss, &partner] {
@@ -103,7 +103,7 @@ async fn an_organizations_administrators_assign_vouchers_but_only_the_assignee_o
     let last = &events.as_array().expect("events")[events.as_array().map_or(0, Vec::len) - 1];
     assert_eq!(last["action"], "REDEEM");
     assert_eq!(last["actor"], "desk");
-    assert_eq!(last["detail"], "exam MO-100, redeemed by the licensing desk on behalf of ada");
+    assert_eq!(last["detail"], "exam 70-740, redeemed by the licensing desk on behalf of ada");
     assert_eq!(user_errors(&mutate(&app, &ada(&v.school), REDEEM, input).await), vec!["ALREADY_REDEEMED"]);
 }
 
@@ -113,7 +113,7 @@ async fn an_administrator_racing_the_assignee_never_wins() {
     let app = roomy().await;
     for round in 0..8 {
         let v = voucher_in(&app, &format!("Race School {round}"), &format!("EES-2026-{:04}", 500 + round)).await;
-        let input = json!({ "value": v.value, "exam": "MO-100" });
+        let input = json!({ "value": v.value, "exam": "70-740" });
         let boss = customer_admin(&v.school);
         let learner = ada(&v.school);
         let (a, b) =
@@ -137,7 +137,7 @@ async fn a_learner_redeeming_their_own_voucher_costs_one_write_and_leaves_its_ev
     // with no look-up first; anything else falls back and says why.
     let app = TestApp::spawn().await;
     let v = assigned_voucher(&app).await;
-    let variables = json!({ "input": { "value": v.value, "exam": "MO-100" } });
+    let variables = json!({ "input": { "value": v.value, "exam": "70-740" } });
     // a namesake in another organization does not even find it.
     let elsewhere = academic(&app, "Elsewhere School").await;
     let (namesake, _) = app.execute_counting(&ada(&elsewhere), REDEEM, variables.clone()).await;
@@ -152,7 +152,7 @@ async fn a_learner_redeeming_their_own_voucher_costs_one_write_and_leaves_its_ev
     let events = code_events(&app, &v.id, "actor action fromStatus toStatus detail").await;
     assert_eq!(
         events[2],
-        json!({ "actor": "ada", "action": "REDEEM", "fromStatus": "ASSIGNED", "toStatus": "REDEEMED", "detail": "exam MO-100" }),
+        json!({ "actor": "ada", "action": "REDEEM", "fromStatus": "ASSIGNED", "toStatus": "REDEEMED", "detail": "exam 70-740" }),
         "{events}"
     );
     assert_eq!(events.as_array().map(Vec::len), Some(3), "{events}");
@@ -174,7 +174,7 @@ async fn redemptions_arriving_together_commit_together_and_each_gets_its_own_ans
         assert_eq!(user_errors(&mutate(&app, &customer_admin(&school), ASSIGN, input).await), Vec::<String>::new());
     }
     let elsewhere = academic(&app, "Elsewhere School").await;
-    let redeem = |value: &str| json!({ "input": { "value": value, "exam": "MO-100" } });
+    let redeem = |value: &str| json!({ "input": { "value": value, "exam": "70-740" } });
     // A namesake of learner2 in another school asks first, for learner2's voucher.
     let mut requests = vec![(person("learner2", &[Role::Learner], elsewhere.id), redeem(&codes[2].1))];
     requests.extend((0..28).map(|i| (learner(i), redeem(&codes[i].1))));
@@ -204,7 +204,7 @@ async fn redemptions_arriving_together_commit_together_and_each_gets_its_own_ans
     let last = code_events(&app, &codes[27].0, "actor action fromStatus toStatus detail").await;
     assert_eq!(
         last[2],
-        json!({ "actor": "learner27", "action": "REDEEM", "fromStatus": "ASSIGNED", "toStatus": "REDEEMED", "detail": "exam MO-100" })
+        json!({ "actor": "learner27", "action": "REDEEM", "fromStatus": "ASSIGNED", "toStatus": "REDEEMED", "detail": "exam 70-740" })
     );
 }
 
@@ -214,7 +214,7 @@ async fn sixty_four_clients_redeeming_one_voucher_get_exactly_one_success() {
     let app = roomy().await;
     let v = assigned_voucher(&app).await;
     let learner = ada(&v.school);
-    let input = json!({ "value": v.value, "exam": "MO-100" });
+    let input = json!({ "value": v.value, "exam": "70-740" });
     let attempts = (0..64).map(|_| {
         let (app, learner, input) = (&app, learner.clone(), input.clone());
         async move { mutate(app, &learner, REDEEM, input).await }
@@ -239,7 +239,7 @@ async fn unused_codes_expire_when_their_agreement_ends() {
     app.clock.set(Utc.with_ymd_and_hms(2027, 7, 1, 0, 0, 0).unwrap());
     let seen = app.execute(&admin(), status, json!({ "id": v.id })).await;
     assert_eq!(seen["data"]["node"]["status"], "EXPIRED");
-    let late = mutate(&app, &ada(&v.school), REDEEM, json!({ "value": v.value, "exam": "MO-100" })).await;
+    let late = mutate(&app, &ada(&v.school), REDEEM, json!({ "value": v.value, "exam": "70-740" })).await;
     assert_eq!(user_errors(&late), vec!["EXPIRED"]);
     let expired = app
         .execute(
@@ -260,7 +260,7 @@ async fn a_voucher_is_redeemed_in_one_write_on_its_last_valid_day() {
     let app = TestApp::spawn().await;
     let v = assigned_voucher(&app).await;
     app.clock.set(Utc.with_ymd_and_hms(2027, 6, 30, 23, 59, 0).unwrap());
-    let variables = json!({ "input": { "value": v.value, "exam": "MO-100" } });
+    let variables = json!({ "input": { "value": v.value, "exam": "70-740" } });
     let (response, statements) = app.execute_counting(&ada(&v.school), REDEEM, variables).await;
     assert_eq!(response["data"]["redeemCode"]["code"]["status"], "REDEEMED", "{response}");
     let pg = app.db.get_database_backend() == sea_orm::DbBackend::Postgres;
@@ -278,7 +278,7 @@ async fn a_revoked_code_cannot_be_used() {
     assert_eq!(error_code(&response), Some("FORBIDDEN"));
     let revoked = mutate(&app, &admin(), revoke, json!({ "codeId": v.id, "reason": "reported stolen" })).await;
     assert_eq!(revoked["code"]["status"], "REVOKED");
-    let used = mutate(&app, &ada(&v.school), REDEEM, json!({ "value": v.value, "exam": "MO-100" })).await;
+    let used = mutate(&app, &ada(&v.school), REDEEM, json!({ "value": v.value, "exam": "70-740" })).await;
     assert_eq!(user_errors(&used), vec!["REVOKED"]);
     assert_eq!(
         user_errors(&mutate(&app, &admin(), revoke, json!({ "codeId": v.id, "reason": "again" })).await),
@@ -330,7 +330,7 @@ async fn library_access_is_activated_once_by_its_assignee() {
     assert_eq!(on["code"]["status"], "ACTIVE", "{on}");
     assert_eq!(user_errors(&mutate(&app, &carol, ACTIVATE, json!({ "value": value })).await), vec!["ALREADY_ACTIVE"]);
     assert_eq!(
-        user_errors(&mutate(&app, &carol, REDEEM, json!({ "value": value, "exam": "MO-100" })).await),
+        user_errors(&mutate(&app, &carol, REDEEM, json!({ "value": value, "exam": "70-740" })).await),
         vec!["WRONG_KIND"]
     );
 }
@@ -344,7 +344,7 @@ async fn an_assigned_library_code_is_not_redeemed_as_a_voucher() {
     let (corp, id, value) = library_code(&app).await;
     let carol = person("carol", &[Role::Learner], corp.id);
     mutate(&app, &customer_admin(&corp), ASSIGN, json!({ "codeId": id, "assignee": "carol" })).await;
-    let redeemed = mutate(&app, &carol, REDEEM, json!({ "value": value, "exam": "MO-100" })).await;
+    let redeemed = mutate(&app, &carol, REDEEM, json!({ "value": value, "exam": "70-740" })).await;
     assert_eq!(user_errors(&redeemed), vec!["WRONG_KIND"], "{redeemed}");
     let seen = app
         .execute(&admin(), "query($id: ID!) { node(id: $id) { ... on Code { status } } }", json!({ "id": id }))
@@ -499,7 +499,7 @@ async fn validate_code_says_why_without_changing_anything() {
     }
     // Nothing changed.
     assert_eq!(ask(learner.clone(), v.value.clone()).await["usable"], true);
-    mutate(&app, &learner, REDEEM, json!({ "value": v.value, "exam": "MO-100" })).await;
+    mutate(&app, &learner, REDEEM, json!({ "value": v.value, "exam": "70-740" })).await;
     assert_eq!(ask(learner, v.value.clone()).await["problem"], "ALREADY_REDEEMED");
     let anonymous = app.execute(&licensegraph::auth::Viewer::anonymous(), VALIDATE, json!({ "v": v.value })).await;
     assert_eq!(error_code(&anonymous), Some("UNAUTHENTICATED"));
@@ -529,14 +529,14 @@ async fn pack_vouchers_last_one_year_from_delivery() {
     app.clock.set(Utc.with_ymd_and_hms(2028, 3, 14, 23, 59, 59).unwrap());
     let last_day = check(codes[0].1.clone()).await;
     assert_eq!((last_day["usable"].clone(), last_day["expiresOn"].clone()), (json!(true), json!("2028-03-14")));
-    let redeemed = mutate(&app, &ada, REDEEM, json!({ "value": codes[0].1, "exam": "MO-100" })).await;
+    let redeemed = mutate(&app, &ada, REDEEM, json!({ "value": codes[0].1, "exam": "70-740" })).await;
     assert_eq!(user_errors(&redeemed), Vec::<String>::new(), "the last day still counts: {redeemed}");
     let csv = export(&app, &order, Some(app.token("desk", &[Role::Admin], None))).await;
     assert!(csv.text.lines().skip(1).all(|line| line.ends_with(",2028-03-14")), "{}", csv.text);
     app.clock.set(Utc.with_ymd_and_hms(2028, 3, 15, 0, 0, 0).unwrap());
     let after = check(codes[1].1.clone()).await;
     assert_eq!((after["usable"].clone(), after["status"].clone()), (json!(false), json!("EXPIRED")), "{after}");
-    let refused = mutate(&app, &ada, REDEEM, json!({ "value": codes[1].1, "exam": "MO-100" })).await;
+    let refused = mutate(&app, &ada, REDEEM, json!({ "value": codes[1].1, "exam": "70-740" })).await;
     assert_eq!(user_errors(&refused), vec!["EXPIRED"], "{refused}");
     let listed = app
         .execute(
@@ -572,7 +572,7 @@ async fn codes_expiring_within_days_are_the_usable_ones_ending_soon() {
     app.clock.set(Utc.with_ymd_and_hms(2027, 6, 1, 8, 0, 0).unwrap());
     assert_eq!((count(29).await, count(30).await), (0, 30));
     // A redeemed voucher no longer expires.
-    mutate(&app, &ada(&v.school), REDEEM, json!({ "value": v.value, "exam": "MO-100" })).await;
+    mutate(&app, &ada(&v.school), REDEEM, json!({ "value": v.value, "exam": "70-740" })).await;
     assert_eq!(count(30).await, 29);
     // On its last day, within 1; the day after, nothing.
     app.clock.set(Utc.with_ymd_and_hms(2027, 6, 30, 8, 0, 0).unwrap());
@@ -596,7 +596,7 @@ async fn code_attempts_are_rate_limited_per_subject() {
     let blocked = app.execute(&guesser, VALIDATE, json!({ "v": "22222-22222-22222-22222-2" })).await;
     assert_eq!(error_code(&blocked), Some("RATE_LIMITED"));
     assert_eq!(blocked["errors"][0]["extensions"]["retryAfterSeconds"], 60, "the clock is at 09:30:00");
-    let redeem = app.execute(&guesser, REDEEM, json!({ "input": { "value": "x", "exam": "MO-100" } })).await;
+    let redeem = app.execute(&guesser, REDEEM, json!({ "input": { "value": "x", "exam": "70-740" } })).await;
     assert_eq!(error_code(&redeem), Some("RATE_LIMITED"));
     // Over HTTP: 429 with Retry-After (issue 5 item 3).
     let token = app.token("guesser", &[Role::Learner], Some(school.id));
@@ -784,6 +784,6 @@ async fn codes_of_a_twelve_month_subscription_expire_with_it_and_survive_the_pac
     let retired = mutate(&app, &admin(), retire, json!({ "id": package, "retired": true })).await;
     assert_eq!(retired["package"]["retired"], true);
     mutate(&app, &customer_admin(&school), ASSIGN, json!({ "codeId": id, "assignee": "ada" })).await;
-    let redeemed = mutate(&app, &ada(&school), REDEEM, json!({ "value": value, "exam": "MO-100" })).await;
+    let redeemed = mutate(&app, &ada(&school), REDEEM, json!({ "value": value, "exam": "70-740" })).await;
     assert_eq!(redeemed["code"]["status"], "REDEEMED", "{redeemed}");
 }

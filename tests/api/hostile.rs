@@ -300,7 +300,7 @@ async fn one_bad_member_of_a_redemption_group_does_not_fail_the_others() {
             value: value.clone(),
             subject: subject.clone(),
             organization: *organization,
-            exam: "MO-100".into(),
+            exam: "70-740".into(),
             now,
         })
         .collect();

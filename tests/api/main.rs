@@ -9,6 +9,7 @@ mod benefits;
 mod catalog;
 mod codes;
 mod cors;
+mod exams;
 mod fixtures;
 mod helpers;
 mod hostile;

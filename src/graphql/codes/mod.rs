@@ -59,7 +59,7 @@ use crate::{
 pub use self::{
     activate::{ActivateCodeInput, IssueReplacementTokenInput, ReplacementPayload},
     assign::AssignCodeInput,
-    plan::{CertificationLevel, VoucherPlan, VoucherPlanInput},
+    plan::{VoucherPlan, VoucherPlanInput},
     redeem::RedeemCodeInput,
     revoke::RevokeCodeInput,
     validate::{CodeProblem, CodeValidation},

@@ -1,24 +1,15 @@
 //! `voucherPlan`: vouchers a certification plan needs, and whether the
 //! agreement leaves the preparation time.
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 
 use super::Agreement;
 use crate::{
-    domain::codes::{self as rules, CertificationLevel as Level},
+    domain::codes::{self as rules, CertificationLevel},
     error::{AppError, GqlResultExt},
     graphql::{context::ContextExt, relay::id_arg, scalars::count},
-    service::organizations,
+    service::{exams, organizations},
 };
-
-/// How long certifications take to prepare for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-pub enum CertificationLevel {
-    /// Basic certifications: about 6 months of preparation.
-    Basic,
-    /// Advanced certifications: about 12 months of preparation.
-    Advanced,
-}
 
 /// Input of `voucherPlan`.
 #[derive(InputObject)]
@@ -31,8 +22,11 @@ pub struct VoucherPlanInput {
     pub certifications_each: i32,
     /// Exams per certification.
     pub exams_per_certification: i32,
-    /// Level of the certifications.
-    pub level: CertificationLevel,
+    /// Level of the certifications; may be left out when `exams` are named.
+    pub level: Option<CertificationLevel>,
+    /// The exams planned for, by code: each must be in the catalog
+    /// and not retired; the preparation is that of the most advanced.
+    pub exams: Option<Vec<String>>,
 }
 
 /// How many vouchers a plan needs, and whether the agreement leaves time.
@@ -48,6 +42,39 @@ pub struct VoucherPlan {
     pub enough_time: bool,
     /// The agreement planned against.
     pub agreement: Agreement,
+}
+
+/// Most exams one plan may name.
+const MAX_PLAN_EXAMS: usize = 100;
+
+/// The level a plan prepares for: the given one, or the most advanced of
+/// the named exams, each of which must be in the catalog and not retired.
+async fn plan_level(
+    ctx: &Context<'_>,
+    level: Option<CertificationLevel>,
+    named: Option<&[String]>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<CertificationLevel> {
+    let named = named.unwrap_or_default();
+    if named.len() > MAX_PLAN_EXAMS {
+        return Err(AppError::bad_input(format!("a plan names at most {MAX_PLAN_EXAMS} exams")).into_graphql());
+    }
+    let found = exams::by_codes(ctx.db().gql()?, named).await.gql()?;
+    let mut levels: Vec<CertificationLevel> = level.into_iter().collect();
+    for (code, exam) in named.iter().zip(&found) {
+        if let Some(problem) = exams::unusable("exams", code, exam.as_ref(), now) {
+            return Err(AppError::bad_input(problem.message).into_graphql());
+        }
+        levels.extend(exam.as_ref().map(|e| e.level));
+    }
+    if levels.is_empty() {
+        return Err(AppError::bad_input("give the plan a `level` or the `exams` it is for").into_graphql());
+    }
+    Ok(if levels.contains(&CertificationLevel::Advanced) {
+        CertificationLevel::Advanced
+    } else {
+        CertificationLevel::Basic
+    })
 }
 
 /// Most of each count in a voucher plan.
@@ -88,11 +115,9 @@ impl PlanQuery {
         let Some(agreement) = organizations::agreement(ctx.db().gql()?, viewer, agreement_id).await.gql()? else {
             return Ok(None);
         };
-        let level = match input.level {
-            CertificationLevel::Basic => Level::Basic,
-            CertificationLevel::Advanced => Level::Advanced,
-        };
-        let today = ctx.clock().gql()?.now().date_naive();
+        let now = ctx.clock().gql()?.now();
+        let level = plan_level(ctx, input.level, input.exams.as_deref(), now).await?;
+        let today = now.date_naive();
         let plan = rules::voucher_plan(
             input.people,
             input.certifications_each,
