@@ -247,14 +247,16 @@ STEP = """mutation($input: OrderStepInput!) {
 
 
 def customer(admin, name):
-    """An accredited academic testing center with a current EES agreement:
+    """An accredited academic testing center with a current Select Plus for
+    Education agreement (which, unlike EES, brings no Imagine Academy grant,
+    R-33, so every order and code under it is the suite's own):
     (organization id, agreement id)."""
     org = admin.mutate(CREATE_ORG, {"input": {
         "name": name, "kind": "ACADEMIC", "accredited": True, "certiportTestingCenter": True}})["organization"]["id"]
     today = datetime.datetime.now(datetime.timezone.utc).date()
     number = "HARD-" + secrets.token_hex(4).upper()
     agreement = admin.mutate(CREATE_AGREEMENT, {"input": {
-        "organizationId": org, "programCode": "EES", "number": number,
+        "organizationId": org, "programCode": "SELECT_PLUS_EDU", "number": number,
         "startsOn": str(today - datetime.timedelta(days=30)), "endsOn": str(today + datetime.timedelta(days=335)),
         "noticeContact": "licensing@hardening.example"}})["agreement"]["id"]
     return org, agreement

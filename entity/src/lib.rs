@@ -6,6 +6,7 @@
 
 pub mod agreement;
 pub mod certified_trainer;
+pub mod change;
 pub mod code;
 pub mod code_event;
 pub mod competency_requirement;

@@ -31,6 +31,8 @@ pub struct Model {
     pub cancel_reason: Option<String>,
     /// The agreement's notice contact at fulfilment.
     pub delivered_to: Option<String>,
+    /// The order carries a term's Imagine Academy grant, priced zero.
+    pub granted: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

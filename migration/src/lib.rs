@@ -18,6 +18,7 @@ mod m20261130_000007_idempotency_keys;
 mod m20261130_000008_prorated_months;
 pub mod m20261130_000009_people_lowercase;
 mod m20261201_000010_exams;
+mod m20261201_000011_books;
 mod sql;
 
 /// Runs every migration in order.
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000008_prorated_months::Migration),
             Box::new(m20261130_000009_people_lowercase::Migration),
             Box::new(m20261201_000010_exams::Migration),
+            Box::new(m20261201_000011_books::Migration),
         ]
     }
 }

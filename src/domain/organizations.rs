@@ -77,6 +77,42 @@ pub fn check_assignee(assignee: &str) -> Result<(), Vec<UserError>> {
     p.into_result()
 }
 
+/// Changes to an organization; `None` leaves a value as it is.
+#[derive(Debug, Clone, Default)]
+pub struct OrganizationPatch {
+    pub name: Option<String>,
+    pub accredited: Option<bool>,
+    pub certiport_testing_center: Option<bool>,
+    pub reason: Option<String>,
+}
+
+/// Changes to an agreement; `None` leaves a value as it is.
+#[derive(Debug, Clone, Default)]
+pub struct AgreementPatch {
+    pub notice_contact: Option<String>,
+    pub ends_on: Option<NaiveDate>,
+    pub reason: Option<String>,
+}
+
+/// Longest reason kept with a change, in characters.
+pub const MAX_REASON: usize = 500;
+
+/// A change's reason, when given: not blank, at most [`MAX_REASON`]
+/// characters, no control characters.
+pub fn check_reason(reason: Option<&str>) -> Vec<UserError> {
+    let mut p = Problems::default();
+    if let Some(reason) = reason {
+        if reason.trim().is_empty() {
+            p.add("reason", UserErrorCode::Blank, "a reason, when given, must not be blank");
+        } else if reason.chars().count() > MAX_REASON {
+            p.add("reason", UserErrorCode::TooLong, format!("a reason is at most {MAX_REASON} characters"));
+        } else if reason.chars().any(char::is_control) {
+            p.add("reason", UserErrorCode::InvalidFormat, "a reason must not contain control characters");
+        }
+    }
+    p.into_result().err().unwrap_or_default()
+}
+
 impl OrganizationDraft {
     /// academic flags on academic organizations only; a partner has
     /// one partner global account, and only partners have one.

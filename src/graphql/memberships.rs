@@ -358,6 +358,10 @@ pub struct EnrollMembershipInput {
     /// With the learning option.
     #[graphql(default)]
     pub learning_option: bool,
+    /// A purchase made before the books were kept here, on or before today
+    /// (admin only, R-34): recorded as renewed each year since. Left out,
+    /// the purchase is today.
+    pub purchased_on: Option<Date>,
 }
 
 /// Input of `renewMembership`.
@@ -450,6 +454,9 @@ impl MembershipMutation {
     async fn enroll_membership(&self, ctx: &Context<'_>, input: EnrollMembershipInput) -> Result<MembershipPayload> {
         let viewer = ctx.viewer().gql()?;
         viewer.require_any(&PARTNER_ROLES).gql()?;
+        if input.purchased_on.is_some() {
+            viewer.require_admin().gql()?;
+        }
         let organization_id = input_row!("Organization", "organizationId", &input.organization_id);
         let enrolment = Enrolment {
             organization_id,
@@ -457,6 +464,7 @@ impl MembershipMutation {
             competency: input.competency,
             level: input.level,
             learning_option: input.learning_option,
+            purchased_on: input.purchased_on.map(|d| d.0),
         };
         let now = ctx.clock().gql()?.now();
         Ok(service::enroll(ctx.db().gql()?, viewer, now, enrolment).await.gql()?.into())

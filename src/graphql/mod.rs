@@ -5,6 +5,7 @@ pub mod codes;
 pub mod context;
 pub mod controls;
 pub mod cost;
+pub mod desk;
 pub mod documents;
 pub mod exams;
 pub mod fragments;
@@ -46,6 +47,7 @@ pub struct Mutation(
     catalog::CatalogMutation,
     exams::ExamMutation,
     organizations::OrganizationMutation,
+    desk::DeskMutation,
     orders::OrderMutation,
     codes::CodeMutation,
     memberships::MembershipMutation,

@@ -173,6 +173,12 @@ impl Order {
         self.0.delivered_to.as_deref()
     }
 
+    /// Whether the order carries an agreement term's Imagine Academy grant,
+    /// priced zero and delivered with the agreement, not ordered.
+    async fn granted(&self) -> bool {
+        self.0.granted
+    }
+
     /// The agreement ordered under.
     async fn agreement(&self, ctx: &Context<'_>) -> Result<Option<Agreement>> {
         let loaders = ctx.loaders().gql()?;

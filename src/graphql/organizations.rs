@@ -12,6 +12,7 @@ use crate::{
     graphql::{
         catalog::Program,
         context::ContextExt,
+        desk::{Change, history_of},
         loaders::{OrganizationId, ProgramId, loader_error},
         relay::{
             IdConnection, TotalCount, connection, connection_cost, id_arg, input_id, input_row, page_request,
@@ -22,6 +23,7 @@ use crate::{
     id,
     service::{
         catalog::{self},
+        history::Subject,
         organizations::{self as service, AgreementFilter, OrganizationFilter},
     },
 };
@@ -71,6 +73,15 @@ impl Organization {
     /// When the organization was recorded.
     async fn created_at(&self) -> Instant {
         Instant(self.0.created_at)
+    }
+
+    /// The desk's changes to the organization, newest first.
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many of the latest, 1..100.", default = 20)] first: i32,
+    ) -> Result<Vec<Change>> {
+        history_of(ctx, Subject::Organization(self.0.id), first).await
     }
 }
 
@@ -130,6 +141,15 @@ impl Agreement {
     /// When the agreement was recorded.
     async fn created_at(&self) -> Instant {
         Instant(self.0.created_at)
+    }
+
+    /// The desk's changes to the agreement, newest first.
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many of the latest, 1..100.", default = 20)] first: i32,
+    ) -> Result<Vec<Change>> {
+        history_of(ctx, Subject::Agreement(self.0.id), first).await
     }
 }
 
@@ -309,7 +329,8 @@ impl OrganizationMutation {
 
     /// Records an agreement of an organization under a program (admin, R-3).
     async fn create_agreement(&self, ctx: &Context<'_>, input: CreateAgreementInput) -> Result<AgreementPayload> {
-        ctx.viewer().gql()?.require_admin().gql()?;
+        let viewer = ctx.viewer().gql()?;
+        viewer.require_admin().gql()?;
         let organization_id = input_row!("Organization", "organizationId", &input.organization_id);
         let draft = AgreementDraft {
             organization_id,
@@ -320,6 +341,7 @@ impl OrganizationMutation {
             notice_contact: input.notice_contact.trim().to_owned(),
         };
         let now = ctx.clock().gql()?.now();
-        Ok(service::create_agreement(ctx.db().gql()?, now, draft).await.gql()?.into())
+        let actor = crate::service::codes::actor(viewer);
+        Ok(service::create_agreement(ctx.db().gql()?, actor, now, draft).await.gql()?.into())
     }
 }

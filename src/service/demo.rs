@@ -43,8 +43,11 @@ pub struct DemoPeople {
     pub learner: String,
 }
 
+/// The desk's name on what the demo records.
+const DESK_ACTOR: &str = "demo-seed";
+
 fn desk() -> Viewer {
-    Viewer { subject: Some("demo-seed".into()), roles: BTreeSet::from([Role::Admin]), organization_id: None }
+    Viewer { subject: Some(DESK_ACTOR.into()), roles: BTreeSet::from([Role::Admin]), organization_id: None }
 }
 
 fn ok<T>(what: &str, outcome: Result<T, Vec<UserError>>) -> Result<T, AppError> {
@@ -163,12 +166,23 @@ pub async fn seed_demo(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<De
     };
     let ees = ok(
         "EES agreement",
-        organizations::create_agreement(db, now, draft(school.id, "EES", MARKER, "licensing@contoso.example")).await?,
+        organizations::create_agreement(
+            db,
+            DESK_ACTOR,
+            now,
+            draft(school.id, "EES", MARKER, "licensing@contoso.example"),
+        )
+        .await?,
     )?;
     let ea = ok(
         "EA agreement",
-        organizations::create_agreement(db, now, draft(enterprise.id, "EA", "DEMO-EA-0001", "it@fabrikam.example"))
-            .await?,
+        organizations::create_agreement(
+            db,
+            DESK_ACTOR,
+            now,
+            draft(enterprise.id, "EA", "DEMO-EA-0001", "it@fabrikam.example"),
+        )
+        .await?,
     )?;
 
     // A fulfilled class pack: three vouchers assigned, one of them redeemed.
@@ -228,8 +242,14 @@ pub async fn seed_demo(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<De
     };
     ok("KPI", partners::record_kpi(db, &admin, now, kpi).await?)?;
     for offer in [Offer::LearningActionPack, Offer::ActionPack] {
-        let enrolment =
-            Enrolment { organization_id: partner, offer, competency: None, level: None, learning_option: false };
+        let enrolment = Enrolment {
+            organization_id: partner,
+            offer,
+            competency: None,
+            level: None,
+            learning_option: false,
+            purchased_on: None,
+        };
         ok("membership", memberships::enroll(db, &admin, now, enrolment).await?)?;
     }
     let listing = Listing {

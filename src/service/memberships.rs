@@ -197,6 +197,9 @@ pub struct Enrolment {
     pub competency: Option<String>,
     pub level: Option<CompetencyLevel>,
     pub learning_option: bool,
+    /// A purchase made before the books were kept here (the desk only,
+    /// R-34); `None` is today.
+    pub purchased_on: Option<NaiveDate>,
 }
 
 fn unmet_to_errors(unmet: &[crate::domain::memberships::Unmet]) -> Vec<UserError> {
@@ -242,6 +245,13 @@ pub async fn enroll(
         return Err(AppError::internal(format!("partner {} has no partner global account", partner.id)));
     };
     let today = now.date_naive();
+    let purchased_on = input.purchased_on.unwrap_or(today);
+    if purchased_on > today {
+        return refuse("purchasedOn", UserErrorCode::OutOfRange, "a purchase is recorded on or before today");
+    }
+    // A past purchase is recorded as renewed each year since: in force,
+    // with the anniversary that ends its current term on or after today.
+    let renewals = crate::domain::memberships::renewals_for_reactivation(purchased_on, today).unwrap_or(0);
     let competency = input.competency.as_deref().map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned);
     let levels = match (input.offer, &competency, input.level) {
         (Offer::Competency, Some(name), Some(level)) if name.chars().count() <= 100 => {
@@ -311,8 +321,8 @@ pub async fn enroll(
         level: Set(input.level),
         competency: Set(competency),
         learning_option: Set(input.learning_option),
-        purchased_on: Set(today),
-        renewals: Set(0),
+        purchased_on: Set(purchased_on),
+        renewals: Set(i32::try_from(renewals).unwrap_or(0)),
         upgraded_from_id: Set(upgraded_from.as_ref().map(|m| m.id)),
         upgrade_discount: Set(upgraded_from.is_some()),
         ended_on: Set(None),

@@ -6,6 +6,7 @@
 
 use crate::error::{AppError, UserError, UserErrorCode};
 
+pub mod agreements;
 pub mod assignments;
 pub mod catalog;
 pub mod code_rows;
@@ -13,6 +14,8 @@ pub mod codes;
 pub mod demo;
 pub mod exam_seed;
 pub mod exams;
+pub mod grants;
+pub mod history;
 pub mod memberships;
 pub mod merges;
 pub mod orders;

@@ -129,6 +129,14 @@ pub async fn place_order(
     else {
         return refuse("packageSku", UserErrorCode::NotFound, "no package has this sku");
     };
+    if package.sku == crate::domain::grants::IMAGINE_ACADEMY_SKU {
+        return refuse(
+            "packageSku",
+            UserErrorCode::GrantedWithAgreement,
+            "Imagine Academy comes with an accredited institution's EES, SCHOOL or OVS_ES agreement, at no cost; \
+             it is not ordered (R-33)",
+        );
+    }
     let Some(org) = organization::Entity::find_by_id(agreement.organization_id).one(&txn).await? else {
         return Err(AppError::internal(format!("agreement {} has no organization", agreement.id)));
     };
@@ -285,9 +293,30 @@ pub async fn fulfil(
     let Some(package) = package::Entity::find_by_id(existing.package_id).one(&txn).await? else {
         return Err(AppError::internal(format!("order {id} has no package")));
     };
+    deliver_codes(&txn, &existing, &package, agreement.organization_id, now, actor).await?;
+    let order = order::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::internal(format!("order {id} vanished during fulfilment")))?;
+    txn.commit().await?;
+    Ok(Ok(order))
+}
+
+/// Generates an order's codes, quantity x vouchers-per-pack, and their
+/// `ISSUED` events, in the caller's transaction (R-12, R-18): fulfilment
+/// and the Imagine Academy grant (R-33) deliver the same way.
+pub(crate) async fn deliver_codes<C: ConnectionTrait>(
+    txn: &C,
+    existing: &order::Model,
+    package: &package::Model,
+    organization_id: i64,
+    now: DateTime<Utc>,
+    actor: &str,
+) -> Result<(), AppError> {
+    let id = existing.id;
     let count = orders::codes_for(existing.quantity, package.vouchers_per_pack);
     let template = code::ActiveModel {
-        organization_id: Set(agreement.organization_id),
+        organization_id: Set(organization_id),
         order_id: Set(Some(id)),
         membership_id: Set(None),
         kind: Set(code_kind(package.kind)),
@@ -315,12 +344,7 @@ pub async fn fulfil(
     };
     // A value collision rolls the whole fulfilment back.
     let count = u64::try_from(count).map_err(|_| AppError::internal(format!("order {id}: {count} codes")))?;
-    codes::insert_codes(&txn, &template, count).await?;
-    codes::issue_events(&txn, CodeSource::Order(id), now, actor).await?;
-    let order = order::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::internal(format!("order {id} vanished during fulfilment")))?;
-    txn.commit().await?;
-    Ok(Ok(order))
+    codes::insert_codes(txn, &template, count).await?;
+    codes::issue_events(txn, CodeSource::Order(id), now, actor).await?;
+    Ok(())
 }

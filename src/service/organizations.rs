@@ -9,10 +9,11 @@ use sea_orm::{
 
 use crate::{
     auth::Viewer,
-    domain::organizations::{AgreementDraft, OrganizationDraft},
+    domain::organizations::{AgreementDraft, OrganizationDraft, OrganizationPatch, check_reason},
     error::{AppError, UserErrorCode, constraint_to_user_error},
     service::{
         Outcome,
+        history::{self, Change, Subject},
         page::{self, Page, PageRequest},
         refuse, scope,
     },
@@ -163,9 +164,11 @@ pub async fn agreements_by_ids(db: &DatabaseConnection, ids: &[i64]) -> Result<V
     Ok(agreement::Entity::find().filter(agreement::Column::Id.is_in(ids.iter().copied())).all(db).await?)
 }
 
-/// Creates an agreement of an organization under a program (admin, R-3).
+/// Creates an agreement of an organization under a program (admin, R-3),
+/// with its first term's Imagine Academy grant when it brings one.
 pub async fn create_agreement(
     db: &DatabaseConnection,
+    actor: &str,
     now: DateTime<Utc>,
     draft: AgreementDraft,
 ) -> Result<Outcome<agreement::Model>, AppError> {
@@ -192,8 +195,58 @@ pub async fn create_agreement(
         created_at: Set(now),
         ..Default::default()
     };
-    match model.insert(db).await {
-        Ok(agreement) => Ok(Ok(agreement)),
-        Err(err) => constraint_to_user_error(err).map(|e| Err(vec![e])),
+    let txn = crate::db::begin(db).await?;
+    let agreement = match model.insert(&txn).await {
+        Ok(agreement) => agreement,
+        Err(err) => return constraint_to_user_error(err).map(|e| Err(vec![e])),
+    };
+    super::grants::grant_term(&txn, &agreement, agreement.starts_on, actor, now).await?;
+    txn.commit().await?;
+    Ok(Ok(agreement))
+}
+
+/// Changes an organization's name, accreditation or Certiport status
+/// (admin, R-34), recording each changed field in its history.
+pub async fn update_organization(
+    db: &DatabaseConnection,
+    actor: &str,
+    now: DateTime<Utc>,
+    id: i64,
+    patch: OrganizationPatch,
+) -> Result<Outcome<organization::Model>, AppError> {
+    let Some(existing) = organization::Entity::find_by_id(id).one(db).await? else {
+        return refuse("id", UserErrorCode::NotFound, "organization not found");
+    };
+    let draft = OrganizationDraft {
+        name: patch.name.as_deref().map_or_else(|| existing.name.clone(), |n| n.trim().to_owned()),
+        kind: existing.kind,
+        accredited: patch.accredited.unwrap_or(existing.accredited),
+        certiport_testing_center: patch.certiport_testing_center.unwrap_or(existing.certiport_testing_center),
+        partner_global_account: existing.partner_global_account.clone(),
+    };
+    let mut problems = match draft.validate() {
+        Ok(()) => vec![],
+        Err(errors) => errors,
+    };
+    problems.extend(check_reason(patch.reason.as_deref()));
+    if !problems.is_empty() {
+        return Ok(Err(problems));
     }
+    let changes: Vec<Change> = [
+        Change::of("name", &existing.name, &draft.name),
+        Change::of("accredited", &existing.accredited, &draft.accredited),
+        Change::of("certiportTestingCenter", &existing.certiport_testing_center, &draft.certiport_testing_center),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let txn = crate::db::begin(db).await?;
+    let mut model: organization::ActiveModel = existing.into();
+    model.name = Set(draft.name);
+    model.accredited = Set(draft.accredited);
+    model.certiport_testing_center = Set(draft.certiport_testing_center);
+    let org = model.update(&txn).await?;
+    history::record(&txn, Subject::Organization(id), &changes, patch.reason.as_deref(), actor, now).await?;
+    txn.commit().await?;
+    Ok(Ok(org))
 }

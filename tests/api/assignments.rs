@@ -43,7 +43,7 @@ fn codes_of_field(errors: &Value) -> Vec<(String, String)> {
 /// A class pack of 30 vouchers, fulfilled, at an accredited school.
 async fn class_pack(app: &TestApp) -> (Org, String) {
     let school = academic(app, "Bulk School").await;
-    let agreement = ees_year(app, &school, "EES-2026-0700").await;
+    let agreement = academic_year(app, &school, "EES-2026-0700").await;
     let order = fulfilled(app, &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
     (school, order)
 }
@@ -135,7 +135,7 @@ async fn only_the_owning_administrators_assign_and_another_organization_s_order_
 async fn ten_thousand_people_in_one_call() {
     let app = TestApp::spawn().await;
     let school = academic(&app, "Big School").await;
-    let agreement = ees_year(&app, &school, "EES-2026-0701").await;
+    let agreement = academic_year(&app, &school, "EES-2026-0701").await;
     let order = fulfilled(&app, &agreement, "SITE-MOS-MTA-MCE-500", 21, "PRORATED").await;
     let too_many: Vec<String> = (0..10_001).map(|i| format!("p{i}@example.edu")).collect();
     let refused = mutate(&app, &admin(), ASSIGN_MANY, json!({ "orderId": order, "assignees": too_many })).await;

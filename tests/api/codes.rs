@@ -29,7 +29,7 @@ async fn assigned_voucher(app: &TestApp) -> Voucher {
 /// [`assigned_voucher`] in a school named `school` under agreement `number`.
 async fn voucher_in(app: &TestApp, school: &str, number: &str) -> Voucher {
     let school = academic(app, school).await;
-    let agreement = ees_year(app, &school, number).await;
+    let agreement = academic_year(app, &school, number).await;
     let order = fulfilled(app, &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
     let (id, value) = codes_of(app, &order, 1).await.remove(0);
     let payload = mutate(app, &customer_admin(&school), ASSIGN, json!({ "codeId": id, "assignee": "ada" })).await;
@@ -165,7 +165,7 @@ async fn redemptions_arriving_together_commit_together_and_each_gets_its_own_ans
     // answer it would get alone, and each redeemed voucher one event.
     let app = roomy().await;
     let school = academic(&app, "Batch School").await;
-    let agreement = ees_year(&app, &school, "EES-2026-0100").await;
+    let agreement = academic_year(&app, &school, "EES-2026-0100").await;
     let order = fulfilled(&app, &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
     let codes = codes_of(&app, &order, 30).await;
     let learner = |i: usize| person(&format!("learner{i}"), &[Role::Learner], school.id);
@@ -512,7 +512,7 @@ async fn validate_code_says_why_without_changing_anything() {
 async fn pack_vouchers_last_one_year_from_delivery() {
     let app = roomy().await;
     let school = academic(&app, "Year School").await;
-    let agreement = agreement(&app, &school, "EES", "EES-2026-0600", "2026-01-01", "2028-12-31").await;
+    let agreement = agreement(&app, &school, "SELECT_PLUS_EDU", "EES-2026-0600", "2026-01-01", "2028-12-31").await;
     app.clock.set(Utc.with_ymd_and_hms(2027, 3, 15, 12, 0, 0).unwrap());
     let order = fulfilled(&app, &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
     let codes = codes_of(&app, &order, 2).await;
@@ -620,7 +620,7 @@ async fn voucher_plan_counts_vouchers_and_checks_the_time_left() {
     // 2026-11-21 the agreement (ending 2027-06-30) has 8 started months left.
     let app = TestApp::spawn().await;
     let school = academic(&app, "Plan School").await;
-    let agreement = ees_year(&app, &school, "EES-2026-0200").await;
+    let agreement = academic_year(&app, &school, "EES-2026-0200").await;
     let query = "query($input: VoucherPlanInput!) { voucherPlan(input: $input) { vouchersNeeded monthsLeft preparationMonths enoughTime } }";
     let input = |level: &str| json!({ "input": { "agreementId": agreement, "people": 40, "certificationsEach": 2, "examsPerCertification": 3, "level": level } });
     let basic = app.execute(&customer_admin(&school), query, input("BASIC")).await;
@@ -696,7 +696,21 @@ async fn the_demo_data_set_follows_the_rules_and_is_added_once() {
         .await;
     assert_eq!(
         seen["data"],
-        json!({ "orders": { "totalCount": 2 }, "codes": { "totalCount": 1 }, "assigned": { "totalCount": 2 } })
+        json!({ "orders": { "totalCount": 3 }, "codes": { "totalCount": 1 }, "assigned": { "totalCount": 2 } })
+    );
+    // the school's EES agreement brought its Imagine Academy grant.
+    let grants = app
+        .execute(
+            &boss,
+            "{ orders(first: 10) { nodes { granted pricing { total { cents } } package { sku } } } }",
+            json!({}),
+        )
+        .await;
+    let granted: Vec<&Value> =
+        grants["data"]["orders"]["nodes"].as_array().expect("orders").iter().filter(|o| o["granted"] == true).collect();
+    assert_eq!(
+        granted,
+        [&json!({ "granted": true, "pricing": { "total": { "cents": 0 } }, "package": { "sku": "IMAGINE-ACADEMY" } })]
     );
     let learner = person(&people.learner, &[Role::Learner], people.school_id);
     let mine = app.execute(&learner, "{ codes { nodes { status value } } }", json!({})).await;
@@ -770,7 +784,7 @@ async fn codes_of_a_twelve_month_subscription_expire_with_it_and_survive_the_pac
     // retiring the package leaves issued codes usable.
     let app = TestApp::spawn().await;
     let school = academic(&app, "Subscription School").await;
-    let agreement = agreement(&app, &school, "EES", "EES-2026-0300", "2026-07-01", "2029-06-30").await;
+    let agreement = agreement(&app, &school, "SELECT_PLUS_EDU", "EES-2026-0300", "2026-07-01", "2029-06-30").await;
     let order = fulfilled(&app, &agreement, "CLASS-MCP-30", 1, "TWELVE_MONTHS").await;
     let (id, value) = codes_of(&app, &order, 1).await.remove(0);
     let expires = app

@@ -32,7 +32,7 @@ const PASSED: &str = "mutation($input: RecordPassedExamInput!) {
 /// `MOS+MCE`) with `n` vouchers assigned, one each, to `learner0..`.
 async fn site_pack_vouchers(app: &TestApp, n: usize) -> (Org, Vec<(String, String)>) {
     let school = academic(app, "Exam School").await;
-    let agreement = ees_year(app, &school, "EES-2026-1300").await;
+    let agreement = academic_year(app, &school, "EES-2026-1300").await;
     let order = fulfilled(app, &agreement, "SITE-MTA-MOS-MCE-125", 1, "PRORATED").await;
     let mut out = Vec::new();
     for (i, (id, value)) in codes_of(app, &order, n as i32).await.into_iter().enumerate() {
@@ -207,7 +207,7 @@ async fn a_voucher_plan_prepares_for_its_most_advanced_exam() {
     let app = TestApp::spawn().await;
     let school = academic(&app, "Plan School").await;
     // 2026-11-21 .. 2027-06-30: 8 started months.
-    let agreement = ees_year(&app, &school, "EES-2026-1301").await;
+    let agreement = academic_year(&app, &school, "EES-2026-1301").await;
     let plan = "query($input: VoucherPlanInput!) { voucherPlan(input: $input) {
         vouchersNeeded monthsLeft preparationMonths enoughTime } }";
     let ask = |exams: Value, level: Value| {

@@ -146,9 +146,11 @@ pub const ACTIVATE: &str = "mutation($input: ActivateCodeInput!) {
     }
 }";
 
-/// An agreement under EES for `org` from 2026-07-01 to 2027-06-30.
-pub async fn ees_year(app: &TestApp, org: &Org, number: &str) -> String {
-    agreement(app, org, "EES", number, "2026-07-01", "2027-06-30").await
+/// An academic agreement for `org` from 2026-07-01 to 2027-06-30, under
+/// Select Plus for Education: unlike EES, it brings no Imagine Academy
+/// grant (R-33), so a test's orders and codes are all its own.
+pub async fn academic_year(app: &TestApp, org: &Org, number: &str) -> String {
+    agreement(app, org, "SELECT_PLUS_EDU", number, "2026-07-01", "2027-06-30").await
 }
 
 /// The roles that may act on their own organization's codes.
@@ -160,7 +162,7 @@ pub fn customer_admin(org: &Org) -> Viewer {
 /// `(value, learner, organization row)`.
 pub async fn fifteen_assigned_vouchers(app: &TestApp) -> Vec<(String, String, i64)> {
     let school = academic(app, "Group School").await;
-    let agreement = ees_year(app, &school, "EES-2026-0300").await;
+    let agreement = academic_year(app, &school, "EES-2026-0300").await;
     let order = fulfilled(app, &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
     let mut vouchers = Vec::new();
     for (i, (id, value)) in codes_of(app, &order, 15).await.into_iter().enumerate() {

@@ -35,7 +35,7 @@ fn request(token: &str, key: Option<&str>, body: &Value) -> Request<Body> {
 async fn setup() -> (TestApp, String, Value) {
     let app = TestApp::spawn().await;
     let school = academic(&app, "Idempotent School").await;
-    let agreement = agreement(&app, &school, "EES", "EES-2026-0101", "2026-07-01", "2029-06-30").await;
+    let agreement = agreement(&app, &school, "SELECT_PLUS_EDU", "EES-2026-0101", "2026-07-01", "2029-06-30").await;
     let token = app.token("desk@licensegraph.example", &[Role::Admin], None);
     let body = json!({
         "query": PLACE,

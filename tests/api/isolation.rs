@@ -53,7 +53,8 @@ fn id_type(parent: &str, field: &str) -> Result<&'static str, String> {
         (_, "orderId") => "Order",
         (_, "codeId") => "Code",
         (_, "membershipId") => "Membership",
-        ("organization", "id") => "Organization",
+        ("organization" | "UpdateOrganizationInput", "id") => "Organization",
+        ("UpdateAgreementInput" | "RenewAgreementInput", "id") => "Agreement",
         ("order" | "OrderStepInput" | "CancelOrderInput", "id") => "Order",
         ("code", "id") => "Code",
         ("membership" | "RenewMembershipInput" | "ReactivateMembershipInput", "id") => "Membership",
@@ -308,7 +309,7 @@ async fn world(app: &TestApp, name: &str) -> World {
     let (firm, partner_admin) = partner(app, &format!("{name} Partners"), &format!("PGA-{tag}")).await;
     let linked = mutate(app, &admin(), LINK, json!({ "resellerId": firm.gid, "customerId": school.gid })).await;
     assert_eq!(user_errors(&linked), Vec::<String>::new());
-    let agreement = ees_year(app, &school, &format!("{tag}-EES-1")).await;
+    let agreement = academic_year(app, &school, &format!("{tag}-EES-1")).await;
     let order = fulfilled(app, &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
     let codes = codes_of(app, &order, 3).await;
     let learner_sub = format!("ada@{}.example", name.to_lowercase());

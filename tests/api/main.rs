@@ -6,6 +6,7 @@
 mod assignments;
 mod auth;
 mod benefits;
+mod books;
 mod catalog;
 mod codes;
 mod cors;

@@ -17,7 +17,7 @@ use crate::{
 async fn a_prorated_order_runs_to_the_agreement_end_however_many_months() {
     let app = TestApp::spawn().await;
     let school = academic(&app, "Long Agreement School").await;
-    let agreement = agreement(&app, &school, "EES", "EES-2026-0500", "2026-01-01", "2028-12-31").await;
+    let agreement = agreement(&app, &school, "SELECT_PLUS_EDU", "EES-2026-0500", "2026-01-01", "2028-12-31").await;
     app.clock.set(Utc.with_ymd_and_hms(2027, 3, 15, 10, 0, 0).unwrap());
     let placed = place(&app, &admin(), &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
     assert_eq!(user_errors(&placed), Vec::<String>::new(), "{placed}");
@@ -47,7 +47,7 @@ async fn a_prorated_order_runs_to_the_agreement_end_however_many_months() {
 async fn late_orders_are_listed_on_the_day_they_become_late() {
     let app = TestApp::spawn().await;
     let school = academic(&app, "Late School").await;
-    let agreement = ees_year(&app, &school, "EES-2026-0800").await;
+    let agreement = academic_year(&app, &school, "EES-2026-0800").await;
     // Saturday 2026-11-21 09:30: one order placed, one invoiced.
     let placed = place(&app, &admin(), &agreement, "CLASS-MCP-30", 1, "PRORATED").await["order"]["id"]
         .as_str()
@@ -104,7 +104,7 @@ async fn the_whole_journey_from_agreement_to_a_redeemed_voucher_works_through_gr
                 "certiportTestingCenter": true, "resellerIds": [reseller.gid] }),
     )
     .await;
-    let agreement = ees_year(&app, &school, "EES-2026-0001").await;
+    let agreement = academic_year(&app, &school, "EES-2026-0001").await;
 
     // The reseller places a prorated order for a site pack: on
     // 2026-11-21, Nov (started) .. Jun = 8 months of 7 500.00 = 5 000.00.
@@ -156,7 +156,7 @@ async fn a_twelve_month_order_is_refused_when_fewer_than_twelve_months_are_left(
     // the agreement ends 2027-06-30; a 12-month order from 2026-11-21 would end 2027-11-20.
     let app = TestApp::spawn().await;
     let school = academic(&app, "Fabrikam College").await;
-    let agreement = ees_year(&app, &school, "EES-2026-0002").await;
+    let agreement = academic_year(&app, &school, "EES-2026-0002").await;
     let refused = place(&app, &admin(), &agreement, "CLASS-MCP-30", 1, "TWELVE_MONTHS").await;
     assert_eq!(user_errors(&refused), vec!["TERM_EXCEEDS_AGREEMENT"]);
     assert_eq!(refused["userErrors"][0]["field"], json!(["input", "term"]));
@@ -168,7 +168,7 @@ async fn a_twelve_month_order_runs_to_the_day_before_its_anniversary_and_later_o
     //
     let app = TestApp::spawn().await;
     let school = academic(&app, "Adatum Academy").await;
-    let agreement = agreement(&app, &school, "EES", "EES-2026-0003", "2026-07-01", "2029-06-30").await;
+    let agreement = agreement(&app, &school, "SELECT_PLUS_EDU", "EES-2026-0003", "2026-07-01", "2029-06-30").await;
     let year = place(&app, &admin(), &agreement, "CLASS-MCP-30", 1, "TWELVE_MONTHS").await;
     assert_eq!(
         (year["order"]["startsOn"].as_str(), year["order"]["endsOn"].as_str()),
@@ -192,7 +192,7 @@ async fn the_highest_discount_tier_reached_applies_and_the_price_says_how_it_was
     // CLASS-MCP-30 has 5 % from 10 packs; 8 months x 3 000.00 = 2 000.00, less 5 % = 1 900.00.
     let app = TestApp::spawn().await;
     let school = academic(&app, "Tailspin School").await;
-    let agreement = ees_year(&app, &school, "EES-2026-0004").await;
+    let agreement = academic_year(&app, &school, "EES-2026-0004").await;
     let nine = place(&app, &admin(), &agreement, "CLASS-MCP-30", 9, "PRORATED").await;
     assert_eq!(nine["order"]["pricing"]["discountPercent"], 0);
     let ten = place(&app, &admin(), &agreement, "CLASS-MCP-30", 10, "PRORATED").await;
@@ -209,13 +209,13 @@ async fn ineligible_orders_are_refused_with_the_rule_they_break() {
     let app = TestApp::spawn().await;
     // not accredited.
     let plain = organization(&app, json!({ "name": "Plain School", "kind": "ACADEMIC" })).await;
-    let agreement = ees_year(&app, &plain, "EES-2026-0005").await;
+    let agreement = academic_year(&app, &plain, "EES-2026-0005").await;
     let refused = place(&app, &admin(), &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
     assert_eq!(user_errors(&refused), vec!["NOT_ACCREDITED"]);
     // accredited, but not a Certiport testing center, for a MOS/MTA site pack.
     let accredited =
         organization(&app, json!({ "name": "Accredited School", "kind": "ACADEMIC", "accredited": true })).await;
-    let agreement = ees_year(&app, &accredited, "EES-2026-0006").await;
+    let agreement = academic_year(&app, &accredited, "EES-2026-0006").await;
     assert_eq!(
         user_errors(&place(&app, &admin(), &agreement, "SITE-MOS-MTA-MCE-500", 1, "PRORATED").await),
         vec!["NOT_CERTIPORT_TESTING_CENTER"]
@@ -258,8 +258,8 @@ async fn resellers_order_only_for_organizations_they_serve_and_customers_only_fo
     )
     .await;
     assert_eq!(link["organization"]["name"], "Served School");
-    let served_agreement = ees_year(&app, &served, "EES-2026-0010").await;
-    let other_agreement = ees_year(&app, &other, "EES-2026-0011").await;
+    let served_agreement = academic_year(&app, &served, "EES-2026-0010").await;
+    let other_agreement = academic_year(&app, &other, "EES-2026-0011").await;
     let shop = person("shop", &[Role::Reseller], reseller.id);
     assert_eq!(
         user_errors(&place(&app, &shop, &served_agreement, "CLASS-MCP-30", 1, "PRORATED").await),
@@ -308,7 +308,7 @@ async fn another_organizations_objects_are_indistinguishable_from_missing_ones()
     let app = TestApp::spawn().await;
     let mine = academic(&app, "Mine").await;
     let theirs = academic(&app, "Theirs").await;
-    let agreement = ees_year(&app, &theirs, "EES-2026-0012").await;
+    let agreement = academic_year(&app, &theirs, "EES-2026-0012").await;
     let order = fulfilled(&app, &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
     let code = codes_of(&app, &order, 1).await.remove(0).0;
     let boss = customer_admin(&mine);
@@ -336,7 +336,7 @@ async fn orders_move_only_along_the_state_machine() {
     //
     let app = TestApp::spawn().await;
     let school = academic(&app, "State School").await;
-    let agreement = ees_year(&app, &school, "EES-2026-0013").await;
+    let agreement = academic_year(&app, &school, "EES-2026-0013").await;
     let placed = place(&app, &admin(), &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
     let order = placed["order"]["id"].as_str().unwrap().to_owned();
     assert_eq!(user_errors(&step(&app, "invoiceOrder", &order).await), vec!["INVALID_TRANSITION"]);
@@ -369,7 +369,7 @@ async fn orders_move_only_along_the_state_machine() {
 async fn concurrent_confirmations_of_one_order_succeed_exactly_once() {
     let app = TestApp::spawn().await;
     let school = academic(&app, "Race School").await;
-    let agreement = ees_year(&app, &school, "EES-2026-0014").await;
+    let agreement = academic_year(&app, &school, "EES-2026-0014").await;
     let placed = place(&app, &admin(), &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
     let order = placed["order"]["id"].as_str().unwrap().to_owned();
     let attempts = (0..16).map(|_| step(&app, "confirmOrder", &order));
@@ -386,7 +386,7 @@ async fn due_dates_are_shown_and_late_orders_flagged() {
     // placed Saturday 2026-11-21 09:30; confirmation due Monday 09:30.
     let app = TestApp::spawn().await;
     let school = academic(&app, "Due School").await;
-    let agreement = ees_year(&app, &school, "EES-2026-0015").await;
+    let agreement = academic_year(&app, &school, "EES-2026-0015").await;
     let placed = place(&app, &admin(), &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
     let order = placed["order"]["id"].as_str().unwrap().to_owned();
     let query = "query($id: ID!) { order(id: $id) { confirmationDueAt deliveryDueBetween { from to } late } }";
@@ -413,7 +413,7 @@ async fn a_failed_fulfilment_leaves_no_code_and_the_order_unfulfilled() {
     // fulfilment (the events) fail after the codes were inserted.
     let app = TestApp::spawn().await;
     let school = academic(&app, "Atomic School").await;
-    let agreement = ees_year(&app, &school, "EES-2026-0016").await;
+    let agreement = academic_year(&app, &school, "EES-2026-0016").await;
     let placed = place(&app, &admin(), &agreement, "CLASS-MCP-30", 2, "PRORATED").await;
     let order = placed["order"]["id"].as_str().unwrap().to_owned();
     step(&app, "confirmOrder", &order).await;
@@ -457,7 +457,7 @@ async fn a_five_hundred_voucher_site_pack_times_two_hundred_is_fulfilled_in_one_
     // 100 000 codes, inserted in batches within both engines' parameter limits.
     let app = TestApp::spawn().await;
     let school = academic(&app, "Big School").await;
-    let agreement = ees_year(&app, &school, "EES-2026-0017").await;
+    let agreement = academic_year(&app, &school, "EES-2026-0017").await;
     let order = fulfilled(&app, &agreement, "SITE-MOS-MTA-MCE-500", 200, "PRORATED").await;
     let seen = app
         .execute(
@@ -480,7 +480,7 @@ const BENCH_ORDERS_PAGE: &str = include_str!("../../bench/orders_page.graphql");
 /// 50 fulfilled class packs (30 vouchers each) of one school under EES.
 async fn fifty_fulfilled_orders(app: &TestApp) {
     let school = academic(app, "Batch School").await;
-    let agreement = ees_year(app, &school, "EES-2026-0018").await;
+    let agreement = academic_year(app, &school, "EES-2026-0018").await;
     for _ in 0..50 {
         fulfilled(app, &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
     }
@@ -507,7 +507,7 @@ async fn the_benchmark_page_of_fifty_orders_costs_at_most_four_statements_howeve
             let order = order.get("node").unwrap_or(order);
             assert_eq!(order["codes"]["nodes"].as_array().unwrap().len(), 20, "{order}");
             assert_eq!(order["package"]["sku"], "CLASS-MCP-30");
-            assert_eq!(order["program"]["code"], "EES", "the agreement's program: {order}");
+            assert_eq!(order["program"]["code"], "SELECT_PLUS_EDU", "the agreement's program: {order}");
         }
         assert!(statements <= 4, "{statements} statements for the benchmark page ({path})");
     }
@@ -517,7 +517,7 @@ async fn the_benchmark_page_of_fifty_orders_costs_at_most_four_statements_howeve
 async fn a_nested_page_reads_brief_code_columns_only_when_every_field_it_may_resolve_needs_no_more() {
     let app = TestApp::spawn().await;
     let school = academic(&app, "Brief School").await;
-    let agreement = ees_year(&app, &school, "EES-2026-0019").await;
+    let agreement = academic_year(&app, &school, "EES-2026-0019").await;
     for _ in 0..2 {
         fulfilled(&app, &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
     }
@@ -569,7 +569,7 @@ async fn a_mutation_request_never_reads_a_row_cached_before_its_change() {
     // generates them, in one request: the second read must see them.
     let app = TestApp::spawn().await;
     let school = academic(&app, "Cache School").await;
-    let agreement = ees_year(&app, &school, "EES-2026-0017").await;
+    let agreement = academic_year(&app, &school, "EES-2026-0017").await;
     let placed = place(&app, &admin(), &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
     let order = placed["order"]["id"].as_str().unwrap().to_owned();
     assert_eq!(user_errors(&step(&app, "confirmOrder", &order).await), Vec::<String>::new());
@@ -608,7 +608,7 @@ async fn first_code_pages_of_more_parents_than_one_compound_select_allows_are_al
     };
     let app = TestApp::spawn().await;
     let school = academic(&app, "Chunk School").await;
-    let agreement = ees_year(&app, &school, "EES-2026-0016").await;
+    let agreement = academic_year(&app, &school, "EES-2026-0016").await;
     let mut orders = vec![];
     for _ in 0..3 {
         let order = fulfilled(&app, &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
