@@ -302,6 +302,8 @@ pub enum UserErrorCode {
     UnknownExam,
     /// The exam has retired and can no longer be booked.
     ExamRetired,
+    /// The desk has already verified or rejected this fact.
+    AlreadyReviewed,
     /// Imagine Academy is granted with an academic agreement, not ordered.
     GrantedWithAgreement,
     /// The voucher's package covers no family of this exam: a MOS/MTA/MCE

@@ -1,5 +1,6 @@
 //! `certified_trainers`: A Microsoft Certified Trainer on a partner's roster.
 
+use crate::enums::FactReview;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -11,6 +12,11 @@ pub struct Model {
     pub name: String,
     pub mct_id: String,
     pub added_at: DateTimeUtc,
+    /// The desk's review: only a verified fact counts.
+    pub review: FactReview,
+    pub reviewed_by: Option<String>,
+    pub reviewed_at: Option<DateTimeUtc>,
+    pub rejection_reason: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -31,6 +31,22 @@ pub enum CertificationLevel {
     Advanced,
 }
 
+/// Where a partner's fact stands with the desk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[graphql(name = "FactStatus")]
+pub enum FactReview {
+    /// Submitted by the partner; counts for nothing until the desk verifies it.
+    #[sea_orm(string_value = "PENDING")]
+    Pending,
+    /// Verified by the desk (or recorded by it): counts.
+    #[sea_orm(string_value = "VERIFIED")]
+    Verified,
+    /// Rejected by the desk, with a reason: never counts.
+    #[sea_orm(string_value = "REJECTED")]
+    Rejected,
+}
+
 /// What a package delivers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]

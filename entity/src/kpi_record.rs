@@ -1,5 +1,6 @@
 //! `kpi_records`: A KPI record backed by an invoice.
 
+use crate::enums::FactReview;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -17,6 +18,11 @@ pub struct Model {
     pub kpi_value: i64,
     pub revenue_cents: i64,
     pub recorded_at: DateTimeUtc,
+    /// The desk's review: only a verified fact counts.
+    pub review: FactReview,
+    pub reviewed_by: Option<String>,
+    pub reviewed_at: Option<DateTimeUtc>,
+    pub rejection_reason: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,5 +1,6 @@
 //! `partner_certifications`: An exam passed by one of a partner's people.
 
+use crate::enums::FactReview;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -11,6 +12,11 @@ pub struct Model {
     pub person: String,
     pub exam: String,
     pub passed_on: Date,
+    /// The desk's review: only a verified fact counts.
+    pub review: FactReview,
+    pub reviewed_by: Option<String>,
+    pub reviewed_at: Option<DateTimeUtc>,
+    pub rejection_reason: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -19,6 +19,7 @@ mod m20261130_000008_prorated_months;
 pub mod m20261130_000009_people_lowercase;
 mod m20261201_000010_exams;
 mod m20261201_000011_books;
+mod m20261201_000012_fact_review;
 mod sql;
 
 /// Runs every migration in order.
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000009_people_lowercase::Migration),
             Box::new(m20261201_000010_exams::Migration),
             Box::new(m20261201_000011_books::Migration),
+            Box::new(m20261201_000012_fact_review::Migration),
         ]
     }
 }

@@ -24,6 +24,7 @@ use crate::{
             IdConnection, TotalCount, connection, connection_cost, id_arg, input_row, page_request,
             payload_from_outcome,
         },
+        reviews::FactReview,
         scalars::{Date, Instant},
     },
     id,
@@ -281,6 +282,13 @@ impl CertifiedTrainer {
     /// When the trainer was added.
     async fn added_at(&self) -> Instant {
         Instant(self.0.added_at)
+    }
+
+    /// Where it stands with the desk: a trainer a partner adds counts once
+    /// verified.
+    async fn review(&self) -> FactReview {
+        let t = &self.0;
+        FactReview::of(t.review, &t.reviewed_by, t.reviewed_at, &t.rejection_reason)
     }
 }
 

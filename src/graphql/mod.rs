@@ -21,6 +21,7 @@ pub mod partners;
 pub mod persisted;
 pub mod prescan;
 pub mod relay;
+pub mod reviews;
 pub mod scalars;
 pub mod trusted;
 
@@ -48,6 +49,7 @@ pub struct Mutation(
     exams::ExamMutation,
     organizations::OrganizationMutation,
     desk::DeskMutation,
+    reviews::ReviewMutation,
     orders::OrderMutation,
     codes::CodeMutation,
     memberships::MembershipMutation,

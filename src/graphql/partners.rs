@@ -22,6 +22,7 @@ use crate::{
         memberships::Membership,
         organizations::Organization,
         relay::{IdConnection, TotalCount, connection, connection_cost, id_arg, input_id, input_row, page_request},
+        reviews::{FactReview, PendingFacts},
         scalars::{BigInt, Date, Instant, count, int},
     },
     id,
@@ -85,6 +86,13 @@ impl KpiRecord {
     /// When it was recorded.
     async fn recorded_at(&self) -> Instant {
         Instant(self.0.recorded_at)
+    }
+
+    /// Where it stands with the desk: a partner's record (a dispute) counts
+    /// once the desk accepts it.
+    async fn review(&self) -> FactReview {
+        let k = &self.0;
+        FactReview::of(k.review, &k.reviewed_by, k.reviewed_at, &k.rejection_reason)
     }
 }
 
@@ -176,8 +184,12 @@ pub struct MembershipEligibility {
     pub unmet: Vec<UnmetRequirement>,
     /// For a competency, the best level the partner qualifies for; null if none.
     pub best_level: Option<CompetencyLevel>,
-    /// The partner's values the requirements were measured against.
+    /// The partner's values the requirements were measured against:
+    /// verified facts only.
     pub partner: PartnerValues,
+    /// Facts the partner submitted that the desk has not reviewed: they
+    /// count for nothing until verified.
+    pub pending: PendingFacts,
     /// The day of evaluation.
     pub as_of: Date,
 }
@@ -235,6 +247,12 @@ impl PassedExam {
     /// When.
     async fn passed_on(&self) -> Date {
         self.0.passed_on.into()
+    }
+
+    /// Where it stands with the desk: a reported pass counts once verified.
+    async fn review(&self) -> FactReview {
+        let e = &self.0;
+        FactReview::of(e.review, &e.reviewed_by, e.reviewed_at, &e.rejection_reason)
     }
 }
 
@@ -510,6 +528,7 @@ impl PartnerQuery {
                 passed_exams: count(run.facts.passed_exams),
                 holds_action_pack: run.facts.holds_action_pack,
             },
+            pending: run.pending.into(),
             as_of: run.as_of.into(),
         }))
     }

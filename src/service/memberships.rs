@@ -525,11 +525,16 @@ pub async fn add_trainer(
     if !(3..=32).contains(&mct_id.len()) || !mct_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
         return refuse("mctId", UserErrorCode::InvalidFormat, "an MCT id is 3-32 letters, digits or -");
     }
+    // a trainer a partner adds counts once the desk verifies it.
+    let (review, reviewed_by, reviewed_at) = super::reviews::submitted(viewer, now);
     let model = certified_trainer::ActiveModel {
         organization_id: Set(partner.id),
         name: Set(name),
         mct_id: Set(mct_id),
         added_at: Set(now),
+        review: Set(review),
+        reviewed_by: Set(reviewed_by),
+        reviewed_at: Set(reviewed_at),
         ..Default::default()
     };
     match model.insert(db).await {

@@ -23,6 +23,7 @@ pub mod organizations;
 pub mod page;
 pub mod partners;
 pub mod redemptions;
+pub mod reviews;
 pub mod scope;
 pub mod seed;
 

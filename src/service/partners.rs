@@ -8,7 +8,7 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use entity::{
     certified_trainer, competency_requirement, directory_listing,
-    enums::{CompetencyLevel, DocumentType, Offer},
+    enums::{CompetencyLevel, DocumentType, FactReview, Offer},
     kpi_record, membership, organization, partner_certification,
 };
 use sea_orm::{
@@ -102,6 +102,7 @@ pub async fn record_kpi(
     if let Err(errors) = problems.into_result() {
         return Ok(Err(errors));
     }
+    let (review, reviewed_by, reviewed_at) = super::reviews::submitted(viewer, now);
     let record = kpi_record::ActiveModel {
         organization_id: Set(partner.id),
         year: Set(input.year),
@@ -113,6 +114,11 @@ pub async fn record_kpi(
         kpi_value: Set(input.kpi_value),
         revenue_cents: Set(input.revenue_cents),
         recorded_at: Set(now),
+        // the desk records KPIs; a partner's record is a dispute,
+        // counted once the desk accepts it.
+        review: Set(review),
+        reviewed_by: Set(reviewed_by),
+        reviewed_at: Set(reviewed_at),
         ..Default::default()
     };
     // The unique (partner, invoice number) constraint settles duplicates,
@@ -168,8 +174,11 @@ pub async fn kpi_total<C: ConnectionTrait>(
     anniversary: NaiveDate,
     as_of: NaiveDate,
 ) -> Result<KpiTotal, AppError> {
-    let rows =
-        kpi_record::Entity::find().filter(kpi_record::Column::OrganizationId.eq(organization_id)).all(db).await?;
+    let rows = kpi_record::Entity::find()
+        .filter(kpi_record::Column::OrganizationId.eq(organization_id))
+        .filter(kpi_record::Column::Review.eq(FactReview::Verified))
+        .all(db)
+        .await?;
     let mut total = KpiTotal { anniversary, as_of, kpi_value: 0, revenue_cents: 0, invoices: 0 };
     for k in rows {
         if kpi_counts(k.year, u32::try_from(k.month).unwrap_or(0), anniversary, as_of) {
@@ -195,10 +204,12 @@ pub(crate) async fn facts<C: ConnectionTrait>(
     let passed_exams = partner_certification::Entity::find()
         .filter(partner_certification::Column::OrganizationId.eq(partner.id))
         .filter(partner_certification::Column::PassedOn.lte(as_of))
+        .filter(partner_certification::Column::Review.eq(FactReview::Verified))
         .count(db)
         .await?;
     let trainers = certified_trainer::Entity::find()
         .filter(certified_trainer::Column::OrganizationId.eq(partner.id))
+        .filter(certified_trainer::Column::Review.eq(FactReview::Verified))
         .count(db)
         .await?;
     let holds_action_pack = match &partner.partner_global_account {
@@ -323,6 +334,8 @@ pub async fn set_requirement(
 pub struct DryRun {
     pub verdict: Eligibility,
     pub facts: PartnerFacts,
+    /// Facts the desk has not reviewed yet: they count for nothing.
+    pub pending: super::reviews::Pending,
     pub as_of: NaiveDate,
 }
 
@@ -356,7 +369,8 @@ pub async fn dry_run(
     };
     let facts = facts(db, &partner, as_of, as_of).await?;
     let verdict = eligibility(offer, level, &levels, &facts);
-    Ok(Some(DryRun { verdict, facts, as_of }))
+    let pending = super::reviews::pending_of(db, partner.id).await?;
+    Ok(Some(DryRun { verdict, facts, pending, as_of }))
 }
 
 /// What `recordPassedExam` asks for.
@@ -393,11 +407,16 @@ pub async fn record_passed_exam(
     if let Err(errors) = problems.into_result() {
         return Ok(Err(errors));
     }
+    // a pass a partner reports counts once the desk verifies it.
+    let (review, reviewed_by, reviewed_at) = super::reviews::submitted(viewer, now);
     let row = partner_certification::ActiveModel {
         organization_id: Set(partner.id),
         person: Set(person),
         exam: Set(exam),
         passed_on: Set(input.passed_on),
+        review: Set(review),
+        reviewed_by: Set(reviewed_by),
+        reviewed_at: Set(reviewed_at),
         ..Default::default()
     };
     // The unique (partner, person, exam) constraint refuses a second record.

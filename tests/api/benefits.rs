@@ -106,7 +106,7 @@ async fn benefits_work_through_the_window_stop_after_it_and_follow_a_renewal() {
     app.clock.set(Utc.with_ymd_and_hms(2020, 9, 1, 10, 0, 0).unwrap());
     let (org, pa) = partner(&app, "Northwind", "PGA-B2").await;
     let lapsing = id_of(&enroll(&app, &pa, &org, "ACTION_PACK").await);
-    mutate(&app, &pa, TRAINER, json!({ "organizationId": org.gid, "name": "Grace", "mctId": "MCT-1" })).await;
+    mutate(&app, &admin(), TRAINER, json!({ "organizationId": org.gid, "name": "Grace", "mctId": "MCT-1" })).await;
     let renewed = id_of(&enroll(&app, &pa, &org, "LEARNING_ACTION_PACK").await);
     let key_of = |codes: &[Value]| -> String {
         codes.iter().find(|c| c["kind"] == "PRODUCT_KEY").unwrap()["value"].as_str().unwrap().to_owned()

@@ -36,7 +36,8 @@ use crate::{
 };
 
 /// Types whose objects belong to one organization.
-const TENANT_TYPES: [&str; 6] = ["Organization", "Agreement", "Order", "Code", "Membership", "CertifiedTrainer"];
+const TENANT_TYPES: [&str; 8] =
+    ["Organization", "Agreement", "Order", "Code", "Membership", "CertifiedTrainer", "PassedExam", "KpiRecord"];
 /// `Node` types everyone may read (the catalog).
 const GLOBAL_TYPES: [&str; 2] = ["Program", "Package"];
 /// Stands for an id in a generated request until a variant fills it in.
@@ -58,7 +59,9 @@ fn id_type(parent: &str, field: &str) -> Result<&'static str, String> {
         ("order" | "OrderStepInput" | "CancelOrderInput", "id") => "Order",
         ("code", "id") => "Code",
         ("membership" | "RenewMembershipInput" | "ReactivateMembershipInput", "id") => "Membership",
-        ("RemoveCertifiedTrainerInput", "id") => "CertifiedTrainer",
+        ("RemoveCertifiedTrainerInput" | "ReviewCertifiedTrainerInput", "id") => "CertifiedTrainer",
+        ("ReviewPassedExamInput", "id") => "PassedExam",
+        ("ReviewKpiRecordInput", "id") => "KpiRecord",
         ("UpdateProgramInput", "id") => "Program",
         ("UpdatePackageInput", "id") => "Package",
         _ => return Err(format!("isolation matrix: tell id_type() what `{parent}.{field}` points at")),
@@ -318,7 +321,7 @@ async fn world(app: &TestApp, name: &str) -> World {
     assert_eq!(user_errors(&assigned), Vec::<String>::new(), "{assigned}");
     let trainer = mutate(
         app,
-        &partner_admin,
+        &admin(),
         TRAINER,
         json!({ "organizationId": firm.gid, "name": format!("{name} Trainer"), "mctId": format!("MCT-{tag}") }),
     )
@@ -326,6 +329,23 @@ async fn world(app: &TestApp, name: &str) -> World {
     let trainer = trainer["trainer"]["id"].as_str().expect("trainer id").to_owned();
     let membership = enroll(app, &partner_admin, &firm, "LEARNING_ACTION_PACK").await;
     let membership = membership["membership"]["id"].as_str().expect("membership id").to_owned();
+    // A passed exam and a KPI record the partner submits (pending, R-28).
+    let passed = mutate(
+        app,
+        &partner_admin,
+        "mutation($input: RecordPassedExamInput!) { recordPassedExam(input: $input) { passedExam { id } userErrors { code } } }",
+        json!({ "organizationId": firm.gid, "person": "grace", "exam": "AZ-104", "passedOn": "2026-06-01" }),
+    )
+    .await;
+    let passed = passed["passedExam"]["id"].as_str().expect("passed exam id").to_owned();
+    let kpi = mutate(
+        app,
+        &partner_admin,
+        "mutation($input: RecordKpiInput!) { recordKpi(input: $input) { kpi { id } userErrors { code } } }",
+        crate::memberships::kpi_input(&firm, (2026, 6), &format!("INV-{tag}"), 10, 1000),
+    )
+    .await;
+    let kpi = kpi["kpi"]["id"].as_str().expect("kpi id").to_owned();
 
     let mut objects = BTreeMap::new();
     objects.insert("Organization", vec![school.gid.clone(), firm.gid.clone()]);
@@ -334,6 +354,8 @@ async fn world(app: &TestApp, name: &str) -> World {
     objects.insert("Code", codes.iter().map(|(id, _)| id.clone()).collect());
     objects.insert("Membership", vec![membership]);
     objects.insert("CertifiedTrainer", vec![trainer]);
+    objects.insert("PassedExam", vec![passed]);
+    objects.insert("KpiRecord", vec![kpi]);
     for (kind, ids) in &objects {
         for global in ids {
             assert_eq!(id::decode(global).map(|(k, _)| k), Some(kind.to_string()), "{global} is a {kind}");

@@ -8,7 +8,10 @@ use chrono::{TimeZone, Utc};
 use licensegraph::auth::Role;
 use serde_json::{Value, json};
 
-use crate::{fixtures::*, helpers::TestApp};
+use crate::{
+    fixtures::*,
+    helpers::{TestApp, admin},
+};
 
 const ENROLL: &str = "mutation($input: EnrollMembershipInput!) {
     enrollMembership(input: $input) { membership { id purchasedOn anniversary } userErrors { code field message } }
@@ -50,11 +53,13 @@ async fn a_partners_year() {
     let trainer = mutate(
         &app,
         &pa,
-        "mutation($input: AddCertifiedTrainerInput!) { addCertifiedTrainer(input: $input) { userErrors { code } } }",
+        "mutation($input: AddCertifiedTrainerInput!) { addCertifiedTrainer(input: $input) { trainer { id } userErrors { code } } }",
         json!({ "organizationId": org.gid, "name": "Grace Hopper", "mctId": "MCT-4711" }),
     )
     .await;
     assert_eq!(user_errors(&trainer), Vec::<String>::new());
+    // The desk verifies the trainer before it counts (R-28).
+    crate::memberships::verify(&app, "reviewCertifiedTrainer", &trainer["trainer"]["id"]).await;
     let accepted = mutate(&app, &pa, ENROLL, lap).await;
     assert_eq!(accepted["membership"]["anniversary"], "2027-01-15", "{accepted}");
     let lap_id = accepted["membership"]["id"].as_str().unwrap().to_owned();
@@ -73,18 +78,21 @@ async fn a_partners_year() {
         let input = json!({ "organizationId": org.gid, "year": 2026, "month": month, "omlpType": "OLP",
             "purchaseUnit": "Training", "documentType": document, "invoiceNumber": number,
             "kpiValue": value, "revenueCents": value * 1000 });
-        let recorded = mutate(&app, &pa, kpi, input).await;
+        // KPIs come from the desk's records of marketplace purchases (R-28).
+        let recorded = mutate(&app, &admin(), kpi, input).await;
         let expected: Vec<String> = if document == "INVOICE" { vec![] } else { vec!["NOT_AN_INVOICE".into()] };
         assert_eq!(user_errors(&recorded), expected, "{number}");
     }
     let exam = mutate(
         &app,
         &pa,
-        "mutation($input: RecordPassedExamInput!) { recordPassedExam(input: $input) { userErrors { code } } }",
+        "mutation($input: RecordPassedExamInput!) { recordPassedExam(input: $input) { passedExam { id } userErrors { code } } }",
         json!({ "organizationId": org.gid, "person": "grace", "exam": "AZ-104", "passedOn": "2026-06-01" }),
     )
     .await;
     assert_eq!(user_errors(&exam), Vec::<String>::new());
+    // The partner reported the pass; the desk verifies it before it counts.
+    crate::memberships::verify(&app, "reviewPassedExam", &exam["passedExam"]["id"]).await;
 
     // Eligibility for SILVER: the May invoice shows from 15 June.
     let eligibility = "query($org: ID!, $on: Date) { membershipEligibility(organizationId: $org, offer: COMPETENCY,

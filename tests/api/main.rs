@@ -24,4 +24,5 @@ mod ordering;
 mod orders;
 mod partners;
 mod persisted;
+mod reviews;
 mod schema;

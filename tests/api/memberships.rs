@@ -51,6 +51,10 @@ async fn a_learning_action_pack_needs_a_certified_trainer() {
     let twice =
         mutate(&app, &pa, TRAINER, json!({ "organizationId": org.gid, "name": "Grace", "mctId": "MCT-1001" })).await;
     assert_eq!(user_errors(&twice), vec!["TAKEN"]);
+    // R-28: the partner's word is not enough; the trainer counts once the desk verifies it.
+    let pending = enroll(&app, &pa, &org, "LEARNING_ACTION_PACK").await;
+    assert_eq!(user_errors(&pending), vec!["NO_CERTIFIED_TRAINER"]);
+    verify(&app, "reviewCertifiedTrainer", &added["trainer"]["id"]).await;
     let accepted = enroll(&app, &pa, &org, "LEARNING_ACTION_PACK").await;
     assert_eq!(accepted["membership"]["offer"], "LEARNING_ACTION_PACK", "{accepted}");
     assert_eq!(accepted["membership"]["purchasedOn"], "2026-11-21");
@@ -153,7 +157,8 @@ async fn renewal_requalifies_on_the_day_and_lists_everything_unmet() {
     let (org, pa) = partner(&app, "Northwind", "PGA-RQ").await;
     requirement(&app, "Cloud Platform", "SILVER", 100, 1, 2).await;
     let trainer =
-        mutate(&app, &pa, TRAINER, json!({ "organizationId": org.gid, "name": "Grace", "mctId": "MCT-7001" })).await;
+        mutate(&app, &admin(), TRAINER, json!({ "organizationId": org.gid, "name": "Grace", "mctId": "MCT-7001" }))
+            .await;
     let trainer_id = trainer["trainer"]["id"].as_str().unwrap().to_owned();
     passed_exams(&app, &org, "grace", &["AZ-104", "AZ-305"]).await;
     invoice(&app, &org, (2026, 9), "INV-RQ-1", 300, 0).await;
@@ -183,7 +188,7 @@ async fn renewal_requalifies_on_the_day_and_lists_everything_unmet() {
     // Facts of this year: an invoice dated June 2027 (visible since
     // 2027-07-15) and a trainer again; then it renews.
     invoice(&app, &org, (2027, 6), "INV-RQ-2", 150, 0).await;
-    mutate(&app, &pa, TRAINER, json!({ "organizationId": org.gid, "name": "Alan", "mctId": "MCT-7002" })).await;
+    mutate(&app, &admin(), TRAINER, json!({ "organizationId": org.gid, "name": "Alan", "mctId": "MCT-7002" })).await;
     let renewed = mutate(&app, &pa, RENEW, json!({ "id": id, "feePaid": true, "profileReviewed": true })).await;
     assert_eq!(renewed["membership"], json!({ "renewals": 1, "anniversary": "2028-11-21" }), "{renewed}");
 }
@@ -199,6 +204,22 @@ pub const RECORD_KPI: &str = "mutation($input: RecordKpiInput!) {
 const REQUIREMENT: &str = "mutation($input: SetCompetencyRequirementInput!) {
     setCompetencyRequirement(input: $input) { requirement { competency level } userErrors { code field message } }
 }";
+
+/// The desk verifies a partner's fact with `mutation` (`reviewCertifiedTrainer`,
+/// `reviewPassedExam`, `reviewKpiRecord`), asserting it was accepted.
+pub async fn verify(app: &TestApp, mutation: &str, id: &Value) {
+    let query = format!(
+        "mutation($input: ReviewCertifiedTrainerInput!) {{ {mutation}(input: $input) {{ status userErrors {{ code }} }} }}"
+    )
+    .replace("ReviewCertifiedTrainerInput", &format!("{}Input", capitalized(mutation)));
+    let payload = mutate(app, &admin(), &query, json!({ "id": id, "verdict": "VERIFY" })).await;
+    assert_eq!(payload["status"], "VERIFIED", "{payload}");
+}
+
+fn capitalized(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
 
 /// Records exams a partner's person passed on 2026-06-01, through the API.
 pub async fn passed_exams(app: &TestApp, org: &Org, person: &str, exams: &[&str]) {
@@ -242,8 +263,8 @@ async fn competency_enrolment_lists_every_unmet_requirement_and_records_the_upgr
     let refused = mutate(&app, &pa, ENROLL, input("SILVER")).await;
     assert_eq!(user_errors(&refused), vec!["REQUIREMENT_NOT_MET"; 3], "{refused}");
     // Meet SILVER: 1 trainer, 2 passed exams, 300 KPI invoiced in 2026-09 (visible from 2026-10-15).
-    mutate(&app, &pa, TRAINER, json!({ "organizationId": org.gid, "name": "Grace", "mctId": "MCT-1" })).await;
-    mutate(&app, &pa, TRAINER, json!({ "organizationId": org.gid, "name": "Alan", "mctId": "MCT-2" })).await;
+    mutate(&app, &admin(), TRAINER, json!({ "organizationId": org.gid, "name": "Grace", "mctId": "MCT-1" })).await;
+    mutate(&app, &admin(), TRAINER, json!({ "organizationId": org.gid, "name": "Alan", "mctId": "MCT-2" })).await;
     passed_exams(&app, &org, "grace", &["AZ-104", "AZ-305"]).await;
     invoice(&app, &org, (2026, 9), "INV-1", 300, 1_000_000).await;
     let silver = mutate(&app, &pa, ENROLL, input("SILVER")).await;

@@ -148,7 +148,7 @@ async fn the_dry_run_lists_every_unmet_requirement_and_the_best_level() {
         json!([{ "rule": "R-25", "requirement": "certifiedTrainers", "level": null, "required": 1, "actual": 0 }]),
         "{lap}"
     );
-    mutate(&app, &pa, TRAINER, json!({ "organizationId": org.gid, "name": "Grace", "mctId": "MCT-1" })).await;
+    mutate(&app, &admin(), TRAINER, json!({ "organizationId": org.gid, "name": "Grace", "mctId": "MCT-1" })).await;
     passed_exams(&app, &org, "grace", &["AZ-104", "AZ-305"]).await;
     invoice(&app, &org, (2026, 9), "INV-1", 300, 0).await;
     let gold = app.execute(&pa, ELIGIBILITY, ask("COMPETENCY", Some("GOLD"))).await;
@@ -305,7 +305,7 @@ async fn upcoming_renewals_are_listed_soonest_first_for_admins_and_own_partners(
     app.clock.set(Utc.with_ymd_and_hms(2025, 11, 1, 9, 0, 0).unwrap());
     enroll(&app, &pa_b, &b, "ACTION_PACK").await; // anniversary 2026-11-01, window closes 2026-12-01
     app.clock.set(Utc.with_ymd_and_hms(2025, 6, 1, 9, 0, 0).unwrap());
-    mutate(&app, &pa_b, TRAINER, json!({ "organizationId": b.gid, "name": "Grace", "mctId": "MCT-9" })).await;
+    mutate(&app, &admin(), TRAINER, json!({ "organizationId": b.gid, "name": "Grace", "mctId": "MCT-9" })).await;
     enroll(&app, &pa_b, &b, "LEARNING_ACTION_PACK").await; // window closed 2026-07-01: expired, not listed
     let query = "query($within: Int!) { upcomingRenewals(within: $within, asOf: \"2026-11-21\") {
         on due daysLeft membership { offer organization { name } } } }";
