@@ -13,7 +13,7 @@ use entity::{
     enums::CertificationLevel::{self, Advanced, Basic},
     exam,
 };
-use sea_orm::{ConnectionTrait, EntityTrait, Set};
+use sea_orm::{ConnectionTrait, EntityTrait};
 
 use crate::{
     domain::exams::{ExamDraft, Retirement},
@@ -76,17 +76,7 @@ pub fn drafts() -> Vec<ExamDraft> {
 
 /// Inserts the seeded exams the catalog lacks, in the caller's transaction.
 pub async fn seed_exams<C: ConnectionTrait>(db: &C, now: DateTime<Utc>) -> Result<(), AppError> {
-    let rows = drafts().into_iter().map(|d| exam::ActiveModel {
-        code: Set(d.code),
-        name: Set(d.name),
-        family: Set(d.family),
-        level: Set(d.level),
-        retires_at: Set(d.retirement.map(|r| r.at)),
-        retirement_offset_minutes: Set(d.retirement.map(|r| r.offset_minutes)),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    });
+    let rows = drafts().into_iter().map(|d| super::exams::new_row(d, now));
     exam::Entity::insert_many(rows).on_conflict_do_nothing_on([exam::Column::Code]).exec_without_returning(db).await?;
     Ok(())
 }

@@ -66,16 +66,9 @@ pub async fn by_codes<C: ConnectionTrait>(db: &C, codes: &[String]) -> Result<Ve
     Ok(codes.iter().map(|c| found.iter().find(|e| &e.code == c).cloned()).collect())
 }
 
-/// Adds an exam to the catalog (admin).
-pub async fn create(
-    db: &DatabaseConnection,
-    now: DateTime<Utc>,
-    draft: ExamDraft,
-) -> Result<Outcome<exam::Model>, AppError> {
-    if let Err(errors) = draft.validate() {
-        return Ok(Err(errors));
-    }
-    let model = exam::ActiveModel {
+/// The row of a new exam: what `createExam` and the seed insert.
+pub(crate) fn new_row(draft: ExamDraft, now: DateTime<Utc>) -> exam::ActiveModel {
+    exam::ActiveModel {
         code: Set(draft.code),
         name: Set(draft.name.trim().to_owned()),
         family: Set(draft.family),
@@ -85,7 +78,19 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
-    };
+    }
+}
+
+/// Adds an exam to the catalog (admin).
+pub async fn create(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    draft: ExamDraft,
+) -> Result<Outcome<exam::Model>, AppError> {
+    if let Err(errors) = draft.validate() {
+        return Ok(Err(errors));
+    }
+    let model = new_row(draft, now);
     let txn = crate::db::begin(db).await?;
     let exam = match model.insert(&txn).await {
         Ok(exam) => exam,
