@@ -302,6 +302,9 @@ pub enum UserErrorCode {
     UnknownExam,
     /// The exam has retired and can no longer be booked.
     ExamRetired,
+    /// Only a learning partner (a LEARNING_ACTION_PACK or a learning
+    /// competency in force) may list in the directory.
+    NotALearningPartner,
     /// The desk has already verified or rejected this fact.
     AlreadyReviewed,
     /// Imagine Academy is granted with an academic agreement, not ordered.

@@ -1,5 +1,6 @@
 //! `directory_listings`: A learning partner directory listing.
 
+use crate::enums::ListingStatus;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -15,6 +16,11 @@ pub struct Model {
     pub processing_week_of: Date,
     pub visible_from: Date,
     pub created_at: DateTimeUtc,
+    /// The desk's review: only an approved listing is shown.
+    pub status: ListingStatus,
+    pub reviewed_by: Option<String>,
+    pub reviewed_at: Option<DateTimeUtc>,
+    pub rejection_reason: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -47,6 +47,24 @@ pub enum FactReview {
     Rejected,
 }
 
+/// Where a directory listing stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum ListingStatus {
+    /// Waiting for the desk's review.
+    #[sea_orm(string_value = "SUBMITTED")]
+    Submitted,
+    /// Approved: shown in the public directory from its `visibleFrom`.
+    #[sea_orm(string_value = "APPROVED")]
+    Approved,
+    /// Rejected by the desk, with a reason.
+    #[sea_orm(string_value = "REJECTED")]
+    Rejected,
+    /// Withdrawn by the partner.
+    #[sea_orm(string_value = "WITHDRAWN")]
+    Withdrawn,
+}
+
 /// What a package delivers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]

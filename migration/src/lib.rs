@@ -20,6 +20,7 @@ pub mod m20261130_000009_people_lowercase;
 mod m20261201_000010_exams;
 mod m20261201_000011_books;
 mod m20261201_000012_fact_review;
+mod m20261201_000013_directory_review;
 mod sql;
 
 /// Runs every migration in order.
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_exams::Migration),
             Box::new(m20261201_000011_books::Migration),
             Box::new(m20261201_000012_fact_review::Migration),
+            Box::new(m20261201_000013_directory_review::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@ pub mod code_format;
 pub mod codes;
 pub mod dates;
 pub mod exams;
+pub mod extensions;
 pub mod grants;
 pub mod memberships;
 pub mod orders;

@@ -6,8 +6,10 @@ pub mod context;
 pub mod controls;
 pub mod cost;
 pub mod desk;
+pub mod directory;
 pub mod documents;
 pub mod exams;
+pub mod extensions;
 pub mod fragments;
 pub mod leaves;
 pub mod limits;
@@ -35,6 +37,8 @@ pub struct Query(
     node::NodeQuery,
     catalog::CatalogQuery,
     exams::ExamQuery,
+    extensions::ExtensionQuery,
+    directory::DirectoryQuery,
     organizations::OrganizationQuery,
     orders::OrderQuery,
     codes::CodeQuery,
@@ -50,6 +54,8 @@ pub struct Mutation(
     organizations::OrganizationMutation,
     desk::DeskMutation,
     reviews::ReviewMutation,
+    extensions::ExtensionMutation,
+    directory::DirectoryMutation,
     orders::OrderMutation,
     codes::CodeMutation,
     memberships::MembershipMutation,

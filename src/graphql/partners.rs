@@ -6,7 +6,7 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use entity::{
     competency_requirement, directory_listing,
-    enums::{BenefitProduct, CompetencyLevel, DocumentType, Offer},
+    enums::{BenefitProduct, CompetencyLevel, DocumentType, ListingStatus, Offer},
     kpi_record, organization, partner_certification, partner_merge,
 };
 
@@ -286,9 +286,21 @@ impl DirectoryListing {
     async fn processing_week_of(&self) -> Date {
         self.0.processing_week_of.into()
     }
-    /// The day it becomes visible: the 7th of the month after processing.
+    /// The day it becomes visible once approved: the 7th of the month after processing.
     async fn visible_from(&self) -> Date {
         self.0.visible_from.into()
+    }
+    /// Submitted (waiting for the desk), approved, rejected or withdrawn.
+    async fn status(&self) -> ListingStatus {
+        self.0.status
+    }
+    /// When the desk approved or rejected it.
+    async fn reviewed_at(&self) -> Option<Instant> {
+        self.0.reviewed_at.map(Instant)
+    }
+    /// Why the desk rejected it.
+    async fn rejection_reason(&self) -> Option<&str> {
+        self.0.rejection_reason.as_deref()
     }
 }
 

@@ -241,6 +241,20 @@ pub async fn seed_demo(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<De
         revenue_cents: 1_500_000,
     };
     ok("KPI", partners::record_kpi(db, &admin, now, kpi).await?)?;
+    // What the partner submits itself waits for the desk: a second
+    // trainer and a second pass, pending.
+    let partner_admin = Viewer {
+        subject: Some("ada@northwind.example".into()),
+        roles: BTreeSet::from([Role::PartnerAdmin]),
+        organization_id: Some(partner),
+    };
+    ok(
+        "pending trainer",
+        memberships::add_trainer(db, &partner_admin, now, partner, "Alan Turing".into(), "MCT-DEMO-2".into()).await?,
+    )?;
+    let reported =
+        PassedExam { organization_id: partner, person: "alan".into(), exam: "AZ-305".into(), passed_on: last_month };
+    ok("pending passed exam", partners::record_passed_exam(db, &partner_admin, now, reported).await?)?;
     for offer in [Offer::LearningActionPack, Offer::ActionPack] {
         let enrolment = Enrolment {
             organization_id: partner,

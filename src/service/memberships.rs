@@ -160,7 +160,7 @@ async fn grant<C: ConnectionTrait>(
 
 /// Makes a membership's benefits follow its current term after a renewal
 /// or a reactivation, except core benefits a merge ended.
-async fn follow_term<C: ConnectionTrait>(db: &C, m: &membership::Model) -> Result<(), AppError> {
+pub(crate) async fn follow_term<C: ConnectionTrait>(db: &C, m: &membership::Model) -> Result<(), AppError> {
     let mut update = code::Entity::update_many()
         .col_expr(code::Column::ValidUntil, Expr::value(benefits_until(m)?))
         .filter(code::Column::MembershipId.eq(m.id));

@@ -1,13 +1,14 @@
 //! A partner account's records around its memberships: KPI records,
 //! passed exams and competency requirements, the eligibility dry run
-//! (R-24 .. R-26), directory listings and renewal reminders.
+//! (R-24 .. R-26) and renewal reminders; directory listings
+//! are `directory.rs`'s.
 //!
 //! A partner administrator acts on its own partner account only; admins on
 //! any. Anything else answers as if missing.
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use entity::{
-    certified_trainer, competency_requirement, directory_listing,
+    certified_trainer, competency_requirement,
     enums::{CompetencyLevel, DocumentType, FactReview, Offer},
     kpi_record, membership, organization, partner_certification,
 };
@@ -22,8 +23,8 @@ use crate::{
     domain::catalog::{Problems, check_text},
     domain::codes::is_exam,
     domain::memberships::{
-        Eligibility, Levels, PartnerFacts, Requirement, anniversary_in_force, country_code, directory_schedule,
-        eligibility, is_https_homepage, kpi_counts, last_visible_kpi_month, renewal_window,
+        Eligibility, Levels, PartnerFacts, Requirement, anniversary_in_force, eligibility, kpi_counts,
+        last_visible_kpi_month, renewal_window,
     },
     error::{AppError, UserErrorCode, constraint_to_user_error},
     service::{
@@ -439,78 +440,7 @@ pub async fn passed_exams_of(
         .await?)
 }
 
-/// What `submitDirectoryListing` asks for.
-#[derive(Debug, Clone)]
-pub struct Listing {
-    pub organization_id: i64,
-    pub display_name: String,
-    pub country: String,
-    pub homepage_url: String,
-}
-
-/// Submits a learning partner directory listing, validated, with the
-/// week it will be processed and the day it becomes visible.
-pub async fn submit_listing(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    now: DateTime<Utc>,
-    input: Listing,
-) -> Result<Outcome<directory_listing::Model>, AppError> {
-    let Some(partner) = partner(db, viewer, input.organization_id).await? else {
-        return refuse("organizationId", UserErrorCode::NotFound, "partner not found");
-    };
-    let mut problems = Problems::default();
-    let display_name = input.display_name.trim().to_owned();
-    check_text(&mut problems, "displayName", &display_name, 200, true);
-    let country = country_code(&input.country).unwrap_or_default().to_owned();
-    if country.is_empty() {
-        problems.add(
-            "country",
-            UserErrorCode::InvalidFormat,
-            "a country is an assigned ISO 3166-1 alpha-2 code, such as DE, US or GB (not UK)",
-        );
-    }
-    let homepage_url = input.homepage_url.trim().to_owned();
-    if !is_https_homepage(&homepage_url) {
-        problems.add(
-            "homepageUrl",
-            UserErrorCode::InvalidFormat,
-            "a homepage is an absolute https:// URL with a host name, without credentials",
-        );
-    }
-    if let Err(errors) = problems.into_result() {
-        return Ok(Err(errors));
-    }
-    // Kept with the scheme in its canonical lowercase (RFC 3986), as the
-    // table's check (and PostgreSQL's case-sensitive LIKE) expects.
-    let homepage_url = format!("https://{}", homepage_url.get(8..).unwrap_or_default());
-    let today = now.date_naive();
-    let (processing, visible) = directory_schedule(today).ok_or_else(|| AppError::internal("no directory schedule"))?;
-    let row = directory_listing::ActiveModel {
-        organization_id: Set(partner.id),
-        display_name: Set(display_name),
-        country: Set(country),
-        homepage_url: Set(homepage_url),
-        submitted_on: Set(today),
-        processing_week_of: Set(processing),
-        visible_from: Set(visible),
-        created_at: Set(now),
-        ..Default::default()
-    };
-    Ok(Ok(row.insert(db).await?))
-}
-
-/// A partner's directory listings, newest first.
-pub async fn listings_of(
-    db: &DatabaseConnection,
-    organization_id: i64,
-) -> Result<Vec<directory_listing::Model>, AppError> {
-    Ok(directory_listing::Entity::find()
-        .filter(directory_listing::Column::OrganizationId.eq(organization_id))
-        .order_by_desc(directory_listing::Column::Id)
-        .all(db)
-        .await?)
-}
+pub use super::directory::{Listing, listings_of, submit_listing};
 
 /// Which date of a membership a reminder is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

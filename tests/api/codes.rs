@@ -717,6 +717,21 @@ async fn the_demo_data_set_follows_the_rules_and_is_added_once() {
     assert_eq!(mine["data"]["codes"]["nodes"][0]["status"], "ASSIGNED");
     assert!(mine["data"]["codes"]["nodes"][0]["value"].is_string());
     let partner = person("ada@northwind.example", &[Role::PartnerAdmin], people.reseller_id);
+    // Verified facts and, apart, what the partner submitted itself (R-28).
+    let facts = app
+        .execute(
+            &partner,
+            "query($org: ID!) { membershipEligibility(organizationId: $org, offer: LEARNING_ACTION_PACK) {
+                partner { certifiedTrainers passedExams } pending { certifiedTrainers passedExams kpiRecords } } }",
+            json!({ "org": licensegraph::id::encode("Organization", people.reseller_id) }),
+        )
+        .await;
+    assert_eq!(
+        facts["data"]["membershipEligibility"],
+        json!({ "partner": { "certifiedTrainers": 1, "passedExams": 1 },
+                "pending": { "certifiedTrainers": 1, "passedExams": 1, "kpiRecords": 0 } }),
+        "{facts}"
+    );
     let memberships =
         app.execute(&partner, "{ memberships { nodes { offer status benefits { totalCount } } } }", json!({})).await;
     assert_eq!(

@@ -36,8 +36,17 @@ use crate::{
 };
 
 /// Types whose objects belong to one organization.
-const TENANT_TYPES: [&str; 8] =
-    ["Organization", "Agreement", "Order", "Code", "Membership", "CertifiedTrainer", "PassedExam", "KpiRecord"];
+const TENANT_TYPES: [&str; 9] = [
+    "Organization",
+    "Agreement",
+    "Order",
+    "Code",
+    "Membership",
+    "CertifiedTrainer",
+    "PassedExam",
+    "KpiRecord",
+    "DirectoryListing",
+];
 /// `Node` types everyone may read (the catalog).
 const GLOBAL_TYPES: [&str; 2] = ["Program", "Package"];
 /// Stands for an id in a generated request until a variant fills it in.
@@ -62,6 +71,9 @@ fn id_type(parent: &str, field: &str) -> Result<&'static str, String> {
         ("RemoveCertifiedTrainerInput" | "ReviewCertifiedTrainerInput", "id") => "CertifiedTrainer",
         ("ReviewPassedExamInput", "id") => "PassedExam",
         ("ReviewKpiRecordInput", "id") => "KpiRecord",
+        ("UpdateDirectoryListingInput" | "WithdrawDirectoryListingInput" | "ReviewDirectoryListingInput", "id") => {
+            "DirectoryListing"
+        }
         ("UpdateProgramInput", "id") => "Program",
         ("UpdatePackageInput", "id") => "Package",
         _ => return Err(format!("isolation matrix: tell id_type() what `{parent}.{field}` points at")),
@@ -346,6 +358,15 @@ async fn world(app: &TestApp, name: &str) -> World {
     )
     .await;
     let kpi = kpi["kpi"]["id"].as_str().expect("kpi id").to_owned();
+    let listing = mutate(
+        app,
+        &partner_admin,
+        "mutation($input: SubmitDirectoryListingInput!) { submitDirectoryListing(input: $input) { listing { id } userErrors { code } } }",
+        json!({ "organizationId": firm.gid, "displayName": format!("{name} Learning"), "country": "DE",
+                "homepageUrl": format!("https://{}.example", name.to_lowercase()) }),
+    )
+    .await;
+    let listing = listing["listing"]["id"].as_str().expect("listing id").to_owned();
 
     let mut objects = BTreeMap::new();
     objects.insert("Organization", vec![school.gid.clone(), firm.gid.clone()]);
@@ -356,6 +377,7 @@ async fn world(app: &TestApp, name: &str) -> World {
     objects.insert("CertifiedTrainer", vec![trainer]);
     objects.insert("PassedExam", vec![passed]);
     objects.insert("KpiRecord", vec![kpi]);
+    objects.insert("DirectoryListing", vec![listing]);
     for (kind, ids) in &objects {
         for global in ids {
             assert_eq!(id::decode(global).map(|(k, _)| k), Some(kind.to_string()), "{global} is a {kind}");

@@ -239,6 +239,7 @@ async fn directory_listings_are_processed_in_the_third_week_and_visible_on_the_7
     // on or before the 21st -> processed that month; later -> the next; visible the 7th after.
     let app = TestApp::spawn().await;
     let (org, pa) = partner(&app, "Northwind", "PGA-D1").await;
+    learning_partner(&app, &org, &pa).await;
     let input = json!({ "organizationId": org.gid, "displayName": "Northwind Learning", "country": "DE",
         "homepageUrl": "https://learn.northwind.example/courses" });
     for (now, processing, visible) in [
@@ -381,4 +382,13 @@ async fn another_partners_records_answer_as_missing() {
     // Its own records stay reachable.
     let own = mutate(&app, &pa, RECORD_KPI, kpi_input(&mine, (2026, 9), "MINE-1", 1, 1)).await;
     assert_eq!(user_errors(&own), Vec::<String>::new());
+}
+
+/// Makes a partner a learning partner: a verified trainer and a
+/// Learning Action Pack in force.
+pub async fn learning_partner(app: &TestApp, org: &Org, pa: &licensegraph::auth::Viewer) {
+    let mct = format!("MCT-{}", org.id);
+    mutate(app, &admin(), TRAINER, json!({ "organizationId": org.gid, "name": "Grace", "mctId": mct })).await;
+    let lap = enroll(app, pa, org, "LEARNING_ACTION_PACK").await;
+    assert_eq!(lap["membership"]["offer"], "LEARNING_ACTION_PACK", "{lap}");
 }
