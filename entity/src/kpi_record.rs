@@ -15,6 +15,8 @@ pub struct Model {
     pub purchase_unit: String,
     pub document_type: String,
     pub invoice_number: String,
+    /// The invoice's date: visibility and the renewal window count days.
+    pub invoiced_on: Date,
     pub kpi_value: i64,
     pub revenue_cents: i64,
     pub recorded_at: DateTimeUtc,

@@ -14,6 +14,7 @@ pub mod directory_listing;
 pub mod discount_tier;
 pub mod enums;
 pub mod exam;
+pub mod kpi_dispute;
 pub mod kpi_record;
 pub mod membership;
 pub mod membership_exception;

@@ -21,6 +21,7 @@ mod m20261201_000010_exams;
 mod m20261201_000011_books;
 mod m20261201_000012_fact_review;
 mod m20261201_000013_directory_review;
+mod m20261201_000014_kpi_invoice_dates;
 mod sql;
 
 /// Runs every migration in order.
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000011_books::Migration),
             Box::new(m20261201_000012_fact_review::Migration),
             Box::new(m20261201_000013_directory_review::Migration),
+            Box::new(m20261201_000014_kpi_invoice_dates::Migration),
         ]
     }
 }

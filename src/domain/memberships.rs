@@ -1,5 +1,5 @@
 //! Partner membership rules (R-21 .. R-30), pure: anniversaries, renewal
-//! windows and status, the KPI reporting calendar, eligibility, the core
+//! windows and status, eligibility, the core
 //! benefits package after a merge, and the directory's processing calendar.
 //!
 //! A membership's term is counted from its purchase date: the n-th
@@ -13,8 +13,6 @@ use entity::enums::{CompetencyLevel, Offer};
 
 /// Days the renewal window lasts, from the day after the anniversary.
 pub const WINDOW_DAYS: u64 = 30;
-/// Day of the month KPI reports refresh.
-pub const KPI_REFRESH_DAY: u32 = 15;
 /// Last day of a month whose directory submissions are processed that month.
 pub const DIRECTORY_CUTOFF_DAY: u32 = 21;
 /// First day of the directory's processing week: the third week.
@@ -97,39 +95,6 @@ pub fn renewals_for_reactivation(purchased_on: NaiveDate, today: NaiveDate) -> O
 /// The first day of `(year, month)`.
 fn first_of(year: i32, month: u32) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(year, month, 1)
-}
-
-/// The day an invoice dated in `(year, month)` shows in KPI reports: the
-/// 15th of the following month.
-pub fn kpi_visible_from(year: i32, month: u32) -> Option<NaiveDate> {
-    first_of(year, month)?.checked_add_months(Months::new(1))?.with_day(KPI_REFRESH_DAY)
-}
-
-/// The last invoice month whose KPI records are visible on `as_of`: the
-/// previous month from the 15th on, the one before it until the 14th
-/// . Records of that month and earlier are visible.
-pub fn last_visible_kpi_month(as_of: NaiveDate) -> Option<(i32, u32)> {
-    let back = if as_of.day() >= KPI_REFRESH_DAY { 1 } else { 2 };
-    let month = first_of(as_of.year(), as_of.month())?.checked_sub_months(Months::new(back))?;
-    Some((month.year(), month.month()))
-}
-
-/// Whether a KPI record of `(year, month)` counts towards the renewal
-/// ending on `anniversary`, evaluated on `as_of`: its month starts in
-/// the 12 months before the anniversary (anniversary - 12 months ..
-/// anniversary - 1 day), and it is already visible on `as_of`.
-pub fn kpi_counts(year: i32, month: u32, anniversary: NaiveDate, as_of: NaiveDate) -> bool {
-    let (Some(start), Some(visible)) = (first_of(year, month), kpi_visible_from(year, month)) else {
-        return false;
-    };
-    let Some((window_start, window_end)) = kpi_window(anniversary) else { return false };
-    (window_start..=window_end).contains(&start) && visible <= as_of
-}
-
-/// The days whose invoices count towards the renewal at `anniversary`:
-/// anniversary - 12 months ..= anniversary - 1 day.
-pub fn kpi_window(anniversary: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
-    Some((anniversary.checked_sub_months(Months::new(12))?, anniversary.pred_opt()?))
 }
 
 /// What a competency level requires, as stored per competency and level.
@@ -334,32 +299,6 @@ pub fn is_https_homepage(url: &str) -> bool {
 }
 
 #[cfg(test)]
-mod kpi_month_tests {
-    use super::*;
-
-    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(y, m, day).unwrap()
-    }
-
-    #[test]
-    fn the_last_visible_month_moves_on_the_15th_r28() {
-        assert_eq!(last_visible_kpi_month(d(2026, 3, 14)), Some((2026, 1)));
-        assert_eq!(last_visible_kpi_month(d(2026, 3, 15)), Some((2026, 2)));
-        assert_eq!(last_visible_kpi_month(d(2026, 1, 14)), Some((2025, 11)));
-        assert_eq!(last_visible_kpi_month(d(2026, 1, 31)), Some((2025, 12)));
-        // Agrees with the per-record rule on every day of two years.
-        let mut day = d(2025, 1, 1);
-        while day < d(2027, 1, 1) {
-            let (y, m) = last_visible_kpi_month(day).unwrap();
-            assert!(kpi_visible_from(y, m).unwrap() <= day, "{day}");
-            let next = first_of(y, m).unwrap().checked_add_months(Months::new(1)).unwrap();
-            assert!(kpi_visible_from(next.year(), next.month()).unwrap() > day, "{day}");
-            day = day.succ_opt().unwrap();
-        }
-    }
-}
-
-#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -423,27 +362,6 @@ mod tests {
         assert_eq!(current_anniversary(d(2020, 9, 1), renewals), Some(d(2023, 9, 1)));
         // Reactivated on an anniversary day itself: that day ends the term.
         assert_eq!(renewals_for_reactivation(d(2020, 9, 1), d(2022, 9, 1)), Some(1));
-    }
-
-    #[test]
-    fn an_invoice_shows_from_the_15th_of_the_next_month() {
-        //
-        assert_eq!(kpi_visible_from(2021, 3), Some(d(2021, 4, 15)));
-        assert_eq!(kpi_visible_from(2021, 12), Some(d(2022, 1, 15)));
-        assert_eq!(kpi_visible_from(2021, 13), None);
-    }
-
-    #[test]
-    fn renewal_counts_the_visible_invoices_of_the_twelve_months_before_the_anniversary() {
-        // anniversary 2021-09-01 -> months 2020-09 .. 2021-08.
-        let anniversary = d(2021, 9, 1);
-        let on = d(2021, 9, 20);
-        assert!(!kpi_counts(2020, 8, anniversary, on), "before the window");
-        assert!(kpi_counts(2020, 9, anniversary, on), "first month of the window");
-        assert!(kpi_counts(2021, 8, anniversary, on), "last month, visible from 2021-09-15");
-        assert!(!kpi_counts(2021, 9, anniversary, on), "the anniversary's month is the next year's");
-        assert!(!kpi_counts(2021, 8, anniversary, d(2021, 9, 14)), "not yet visible on the 14th");
-        assert!(kpi_counts(2021, 8, anniversary, d(2021, 9, 15)), "visible on the 15th");
     }
 
     fn req(kpi: i64, trainers: i64, exams: i64) -> Requirement {

@@ -9,6 +9,7 @@ pub mod dates;
 pub mod exams;
 pub mod extensions;
 pub mod grants;
+pub mod kpis;
 pub mod memberships;
 pub mod orders;
 pub mod organizations;

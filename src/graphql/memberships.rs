@@ -17,9 +17,9 @@ use crate::{
     graphql::{
         codes::{Code, nested_codes},
         context::ContextExt,
+        kpis::KpiTotal,
         loaders::{ExceptionsOf, OrganizationId, loader_error},
         organizations::Organization,
-        partners::KpiTotal,
         relay::{
             IdConnection, TotalCount, connection, connection_cost, id_arg, input_row, page_request,
             payload_from_outcome,
@@ -31,8 +31,8 @@ use crate::{
     service::{
         catalog::{self},
         codes::{CodeFilter, CodeSource},
+        kpis,
         memberships::{self as service, Enrolment, ExtraGrant, MembershipFilter},
-        partners,
     },
 };
 
@@ -233,7 +233,7 @@ impl Membership {
     ) -> Result<KpiTotal> {
         let day = ctx.day_or_today(as_of).gql()?;
         let anniversary = self.anniversary_on(day).gql()?;
-        let total = partners::kpi_total(ctx.db().gql()?, self.0.organization_id, anniversary, day).await.gql()?;
+        let total = kpis::kpi_total(ctx.db().gql()?, self.0.organization_id, anniversary, day).await.gql()?;
         KpiTotal::from_service(total)
     }
 

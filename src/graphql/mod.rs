@@ -11,6 +11,7 @@ pub mod documents;
 pub mod exams;
 pub mod extensions;
 pub mod fragments;
+pub mod kpis;
 pub mod leaves;
 pub mod limits;
 pub mod loaders;
@@ -44,6 +45,7 @@ pub struct Query(
     codes::CodeQuery,
     memberships::MembershipQuery,
     partners::PartnerQuery,
+    kpis::KpiQuery,
 );
 
 /// The root mutation type.
@@ -60,6 +62,7 @@ pub struct Mutation(
     codes::CodeMutation,
     memberships::MembershipMutation,
     partners::PartnerMutation,
+    kpis::KpiMutation,
 );
 
 /// The executable schema.

@@ -1,136 +1,39 @@
-//! A partner account's records in GraphQL: KPIs, passed exams and
-//! competency requirements, the eligibility dry run (R-24 .. R-26),
+//! A partner account's records in GraphQL: passed exams and competency
+//! requirements, the eligibility dry run (R-24 .. R-26),
 //! directory listings, renewal reminders and account merges
 //!
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use entity::{
     competency_requirement, directory_listing,
-    enums::{BenefitProduct, CompetencyLevel, DocumentType, ListingStatus, Offer},
-    kpi_record, organization, partner_certification, partner_merge,
+    enums::{BenefitProduct, CompetencyLevel, ListingStatus, Offer},
+    organization, partner_certification, partner_merge,
 };
 
 use crate::{
     auth::Role,
     domain::{
         benefits::{self, Fate, Side},
-        memberships::{Requirement, Unmet, kpi_visible_from, kpi_window},
+        memberships::{Requirement, Unmet},
     },
     error::{AppError, GqlResultExt, UserError},
     graphql::{
         context::ContextExt,
         memberships::Membership,
         organizations::Organization,
-        relay::{IdConnection, TotalCount, connection, connection_cost, id_arg, input_id, input_row, page_request},
+        relay::{id_arg, input_id, input_row},
         reviews::{FactReview, PendingFacts},
-        scalars::{BigInt, Date, Instant, count, int},
+        scalars::{BigInt, Date, Instant, count},
     },
     id,
     service::{
-        catalog,
         memberships::partner,
         merges::{self, Plan},
-        partners::{self as service, Due, KpiInput, Listing, PassedExam as PassedExamInput},
+        partners::{self as service, Due, Listing, PassedExam as PassedExamInput},
     },
 };
 
 const PARTNER_ROLES: [Role; 2] = [Role::PartnerAdmin, Role::Admin];
-
-/// A KPI record, backed by an invoice.
-pub struct KpiRecord(pub kpi_record::Model);
-
-/// A KPI record, backed by an invoice.
-#[Object]
-impl KpiRecord {
-    /// Opaque global id.
-    async fn id(&self) -> ID {
-        ID(id::encode("KpiRecord", self.0.id))
-    }
-    /// The invoice's year.
-    async fn year(&self) -> i32 {
-        self.0.year
-    }
-    /// The invoice's month, 1..12.
-    async fn month(&self) -> i32 {
-        self.0.month
-    }
-    /// The OMLP type.
-    async fn omlp_type(&self) -> &str {
-        &self.0.omlp_type
-    }
-    /// The purchase unit.
-    async fn purchase_unit(&self) -> &str {
-        &self.0.purchase_unit
-    }
-    /// Always INVOICE: nothing else is recorded.
-    async fn document_type(&self) -> DocumentType {
-        DocumentType::Invoice
-    }
-    /// The invoice number, counted once.
-    async fn invoice_number(&self) -> &str {
-        &self.0.invoice_number
-    }
-    /// The KPI value (independent of training length, R-28).
-    async fn kpi_value(&self) -> Result<i32> {
-        int(self.0.kpi_value)
-    }
-    /// The revenue, in cents.
-    async fn revenue_cents(&self) -> Result<i32> {
-        int(self.0.revenue_cents)
-    }
-    /// The first day reports show it: the 15th of the month after the invoice.
-    async fn visible_from(&self) -> Option<Date> {
-        let month = u32::try_from(self.0.month).ok()?;
-        kpi_visible_from(self.0.year, month).map(Date::from)
-    }
-    /// When it was recorded.
-    async fn recorded_at(&self) -> Instant {
-        Instant(self.0.recorded_at)
-    }
-
-    /// Where it stands with the desk: a partner's record (a dispute) counts
-    /// once the desk accepts it.
-    async fn review(&self) -> FactReview {
-        let k = &self.0;
-        FactReview::of(k.review, &k.reviewed_by, k.reviewed_at, &k.rejection_reason)
-    }
-}
-
-/// KPIs counting towards a renewal: invoices dated in the 12 months
-/// before the anniversary and visible on the day of evaluation.
-#[derive(SimpleObject)]
-pub struct KpiTotal {
-    /// The anniversary the window ends before.
-    pub anniversary: Date,
-    /// The window's first day: the anniversary minus 12 months.
-    pub window_starts_on: Date,
-    /// The window's last day: the day before the anniversary.
-    pub window_ends_on: Date,
-    /// The day of evaluation: only invoices visible by then count.
-    pub as_of: Date,
-    /// Sum of the KPI values.
-    pub kpi_value: BigInt,
-    /// Sum of the revenue, in cents.
-    pub revenue_cents: BigInt,
-    /// How many invoices counted.
-    pub invoices: i32,
-}
-
-impl KpiTotal {
-    pub fn from_service(t: service::KpiTotal) -> Result<Self> {
-        let (start, end) =
-            kpi_window(t.anniversary).ok_or_else(|| AppError::internal("no KPI window").into_graphql())?;
-        Ok(Self {
-            anniversary: t.anniversary.into(),
-            window_starts_on: start.into(),
-            window_ends_on: end.into(),
-            as_of: t.as_of.into(),
-            kpi_value: BigInt(t.kpi_value),
-            revenue_cents: BigInt(t.revenue_cents),
-            invoices: count(t.invoices),
-        })
-    }
-}
 
 /// One requirement a partner does not meet.
 #[derive(SimpleObject)]
@@ -458,57 +361,6 @@ pub struct PartnerQuery;
 
 #[Object]
 impl PartnerQuery {
-    /// A partner's KPI records visible on `asOf` (default today): an invoice
-    /// of month M shows from the 15th of M+1. Empty when the partner
-    /// is not the caller's.
-    #[graphql(complexity = "connection_cost(first, last, child_complexity)")]
-    #[allow(clippy::too_many_arguments, reason = "GraphQL arguments")]
-    async fn kpis(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "The partner.")] organization_id: ID,
-        #[graphql(desc = "The day of the report (default today).")] as_of: Option<Date>,
-        #[graphql(desc = "Page size from the start, 1..100 (default 20).")] first: Option<i32>,
-        #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
-        #[graphql(desc = "Page size from the end, 1..100.")] last: Option<i32>,
-        #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
-    ) -> Result<IdConnection<KpiRecord>> {
-        let request = page_request(first, after, last, before).gql()?;
-        let viewer = ctx.signed_in().gql()?.clone();
-        let org = id_arg("Organization", "organizationId", &organization_id).gql()?;
-        let day = ctx.day_or_today(as_of).gql()?;
-        let db = ctx.db().gql()?.clone();
-        let page = service::list_kpis(&db, &viewer, org, day, request).await.gql()?;
-        let total = TotalCount::new(move || {
-            let (db, viewer) = (db.clone(), viewer.clone());
-            async move { catalog::count(&db, service::kpis_query(&viewer, org, day)).await }
-        });
-        Ok(connection(page, |k| k.id, KpiRecord, total))
-    }
-
-    /// A partner's KPIs counting towards the renewal at `anniversary`
-    /// (default `asOf`), evaluated on `asOf` (default today): invoices dated
-    /// in the 12 months before the anniversary and visible by then.
-    /// Null when the partner is not the caller's.
-    async fn kpi_total(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "The partner.")] organization_id: ID,
-        #[graphql(desc = "The day of evaluation (default today).")] as_of: Option<Date>,
-        #[graphql(desc = "The anniversary the window ends before (default asOf).")] anniversary: Option<Date>,
-    ) -> Result<Option<KpiTotal>> {
-        let viewer = ctx.signed_in().gql()?;
-        let org = id_arg("Organization", "organizationId", &organization_id).gql()?;
-        let day = ctx.day_or_today(as_of).gql()?;
-        let db = ctx.db().gql()?;
-        if partner(db, viewer, org).await.gql()?.is_none() {
-            return Ok(None);
-        }
-        let anniversary = anniversary.map_or(day, |a| a.0);
-        let total = service::kpi_total(db, org, anniversary, day).await.gql()?;
-        Ok(Some(KpiTotal::from_service(total)?))
-    }
-
     /// Dry run of an enrolment on `asOf` (default today): every unmet
     /// requirement with its rule, the required value and the partner's, and
     /// the best level the partner qualifies for (R-24 .. R-26). Nothing
@@ -646,30 +498,6 @@ impl PartnerQuery {
     }
 }
 
-/// Input of `recordKpi`.
-#[derive(InputObject)]
-pub struct RecordKpiInput {
-    /// The partner.
-    pub organization_id: ID,
-    /// The invoice's year.
-    pub year: i32,
-    /// The invoice's month, 1..12.
-    pub month: i32,
-    /// The OMLP type.
-    pub omlp_type: String,
-    /// The purchase unit.
-    pub purchase_unit: String,
-    /// The document behind the record: only INVOICE is accepted.
-    pub document_type: DocumentType,
-    /// The invoice number; an invoice is recorded once.
-    pub invoice_number: String,
-    /// The KPI value, 0 or more (a 32-bit `Int`).
-    pub kpi_value: i32,
-    /// The revenue, in cents, 0 or more (a 32-bit `Int`: up to 21 474 836.47
-    /// on one invoice).
-    pub revenue_cents: i32,
-}
-
 /// Input of `recordPassedExam`.
 #[derive(InputObject)]
 pub struct RecordPassedExamInput {
@@ -725,17 +553,6 @@ pub struct MergePartnerAccountsInput {
     /// The account merged into it, irreversibly.
     pub merged_id: ID,
 }
-
-/// Result of `recordKpi`.
-#[derive(SimpleObject)]
-pub struct KpiRecordPayload {
-    /// The record, when accepted.
-    pub kpi: Option<KpiRecord>,
-    /// Why it was refused; empty on success.
-    pub user_errors: Vec<UserError>,
-}
-
-crate::graphql::relay::payload_from_outcome!(KpiRecordPayload { kpi: KpiRecord(kpi_record::Model) });
 
 /// Result of `recordPassedExam`.
 #[derive(SimpleObject)]
@@ -828,28 +645,6 @@ pub struct PartnerMutation;
 
 #[Object]
 impl PartnerMutation {
-    /// Records a KPI backed by an invoice: order confirmations and
-    /// partner reports are refused (NOT_AN_INVOICE), an invoice number is
-    /// recorded once (DUPLICATE_INVOICE).
-    async fn record_kpi(&self, ctx: &Context<'_>, input: RecordKpiInput) -> Result<KpiRecordPayload> {
-        let viewer = ctx.viewer().gql()?;
-        viewer.require_any(&PARTNER_ROLES).gql()?;
-        let organization_id = input_row!("Organization", "organizationId", &input.organization_id);
-        let kpi = KpiInput {
-            organization_id,
-            year: input.year,
-            month: input.month,
-            omlp_type: input.omlp_type,
-            purchase_unit: input.purchase_unit,
-            document_type: input.document_type,
-            invoice_number: input.invoice_number,
-            kpi_value: input.kpi_value.into(),
-            revenue_cents: input.revenue_cents.into(),
-        };
-        let now = ctx.clock().gql()?.now();
-        Ok(service::record_kpi(ctx.db().gql()?, viewer, now, kpi).await.gql()?.into())
-    }
-
     /// Records an exam passed by one of a partner's people.
     async fn record_passed_exam(&self, ctx: &Context<'_>, input: RecordPassedExamInput) -> Result<PassedExamPayload> {
         let viewer = ctx.viewer().gql()?;

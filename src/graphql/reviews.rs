@@ -13,7 +13,10 @@ use crate::{
         relay::input_row,
         scalars::{Instant, count},
     },
-    service::reviews::{self, Fact, Pending},
+    service::{
+        kpis,
+        reviews::{self, Fact, Pending},
+    },
 };
 
 /// Where a partner's fact stands with the desk: only a verified one counts
@@ -48,8 +51,10 @@ pub struct PendingFacts {
     pub certified_trainers: i32,
     /// Passed exams submitted and not yet verified.
     pub passed_exams: i32,
-    /// KPI records the partner submitted (disputes) and the desk has not decided.
+    /// KPI records the partner submitted and the desk has not decided.
     pub kpi_records: i32,
+    /// KPI disputes the desk has not decided.
+    pub kpi_disputes: i32,
 }
 
 impl From<Pending> for PendingFacts {
@@ -59,6 +64,7 @@ impl From<Pending> for PendingFacts {
             certified_trainers: n(p.certified_trainers),
             passed_exams: n(p.passed_exams),
             kpi_records: n(p.kpi_records),
+            kpi_disputes: n(p.kpi_disputes),
         }
     }
 }
@@ -90,6 +96,7 @@ macro_rules! review_input {
 review_input!(ReviewCertifiedTrainerInput, "certified trainer");
 review_input!(ReviewPassedExamInput, "passed exam");
 review_input!(ReviewKpiRecordInput, "KPI record");
+review_input!(VerifyPartnerFactInput, "fact: a CertifiedTrainer, PassedExam, KpiRecord or KpiDispute id");
 
 /// Result of a review.
 #[derive(SimpleObject)]
@@ -133,12 +140,59 @@ impl From<Result<ReviewPayload, Vec<UserError>>> for ReviewPayload {
     }
 }
 
+/// Decides a KPI dispute: accepted, its figures are written and count.
+async fn decide_dispute(
+    ctx: &Context<'_>,
+    row: i64,
+    verdict: FactVerdict,
+    reason: Option<String>,
+) -> Result<ReviewPayload> {
+    let viewer = ctx.viewer().gql()?;
+    let now = ctx.clock().gql()?.now();
+    let verdict = match verdict {
+        FactVerdict::Verify => reviews::Verdict::Verify,
+        FactVerdict::Reject => reviews::Verdict::Reject,
+    };
+    let outcome = kpis::resolve_dispute(ctx.db().gql()?, viewer, now, row, verdict, reason).await.gql()?;
+    Ok(match outcome {
+        Ok(dispute) => ReviewPayload {
+            id: Some(ID(crate::id::encode("KpiDispute", dispute.id))),
+            status: Some(dispute.status),
+            user_errors: vec![],
+        },
+        Err(user_errors) => ReviewPayload { id: None, status: None, user_errors },
+    })
+}
+
 /// The desk's reviews (admin).
 #[derive(Default)]
 pub struct ReviewMutation;
 
 #[Object]
 impl ReviewMutation {
+    /// Verifies any fact a partner submitted, or rejects it with a reason
+    /// (admin, R-25, R-26, R-28): a certified trainer, a passed exam, a KPI
+    /// record, or a KPI dispute (accepted, its figures are written: the
+    /// record it names is corrected, with history, or a new record is made).
+    /// Only a verified fact counts.
+    async fn verify_partner_fact(&self, ctx: &Context<'_>, input: VerifyPartnerFactInput) -> Result<ReviewPayload> {
+        ctx.viewer().gql()?.require_admin().gql()?;
+        let not_found = || ReviewPayload {
+            id: None,
+            status: None,
+            user_errors: vec![UserError::on("id", crate::error::UserErrorCode::NotFound, "no such fact")],
+        };
+        let Some((kind, row)) = crate::id::decode(&input.id) else { return Ok(not_found()) };
+        let (fact, kind) = match kind.as_str() {
+            "CertifiedTrainer" => (Fact::CertifiedTrainer, "CertifiedTrainer"),
+            "PassedExam" => (Fact::PassedExam, "PassedExam"),
+            "KpiRecord" => (Fact::KpiRecord, "KpiRecord"),
+            "KpiDispute" => return decide_dispute(ctx, row, input.verdict, input.reason).await,
+            _ => return Ok(not_found()),
+        };
+        decide(ctx, fact, kind, row, input.verdict, input.reason).await
+    }
+
     /// Verifies a certified trainer a partner added, or rejects it with a
     /// reason (admin, R-25): only a verified trainer counts.
     async fn review_certified_trainer(

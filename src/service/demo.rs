@@ -22,10 +22,12 @@ use crate::{
     error::{AppError, UserError},
     service::{
         codes::{self, Use},
+        directory,
+        kpis::{self, Figures},
         memberships::{self, Enrolment},
         orders::{self, PlaceOrder},
         organizations,
-        partners::{self, KpiInput, Listing, PassedExam},
+        partners::{self, Listing, PassedExam},
         redemptions::Redemptions,
     },
 };
@@ -229,18 +231,21 @@ pub async fn seed_demo(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<De
     let exam =
         PassedExam { organization_id: partner, person: "grace".into(), exam: "AZ-104".into(), passed_on: last_month };
     ok("passed exam", partners::record_passed_exam(db, &admin, now, exam).await?)?;
-    let kpi = KpiInput {
-        organization_id: partner,
-        year: last_month.year(),
-        month: i32::try_from(last_month.month()).unwrap_or(1),
+    let invoice = |number: &str, invoiced_on, kpi_value, revenue_cents| Figures {
+        invoiced_on: Some(invoiced_on),
+        year: None,
+        month: None,
         omlp_type: "OLP".into(),
         purchase_unit: "Training".into(),
         document_type: DocumentType::Invoice,
-        invoice_number: "DEMO-INV-0001".into(),
-        kpi_value: 120,
-        revenue_cents: 1_500_000,
+        invoice_number: number.into(),
+        kpi_value,
+        revenue_cents,
     };
-    ok("KPI", partners::record_kpi(db, &admin, now, kpi).await?)?;
+    let recorded = ok(
+        "KPI",
+        kpis::record_kpi(db, &admin, now, partner, invoice("DEMO-INV-0001", last_month, 120, 1_500_000)).await?,
+    )?;
     // What the partner submits itself waits for the desk: a second
     // trainer and a second pass, pending.
     let partner_admin = Viewer {
@@ -255,6 +260,14 @@ pub async fn seed_demo(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<De
     let reported =
         PassedExam { organization_id: partner, person: "alan".into(), exam: "AZ-305".into(), passed_on: last_month };
     ok("pending passed exam", partners::record_passed_exam(db, &partner_admin, now, reported).await?)?;
+    // The partner disputes the desk's figure: pending.
+    let dispute = kpis::DisputeInput {
+        organization_id: partner,
+        record_id: Some(recorded.id),
+        figures: invoice("DEMO-INV-0001", last_month, 140, 1_750_000),
+        explanation: Some("the invoice covers two training days, not one".into()),
+    };
+    ok("KPI dispute", kpis::dispute_kpi(db, &partner_admin, now, dispute).await?)?;
     for offer in [Offer::LearningActionPack, Offer::ActionPack] {
         let enrolment = Enrolment {
             organization_id: partner,
@@ -272,7 +285,9 @@ pub async fn seed_demo(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<De
         country: "DE".into(),
         homepage_url: "https://learn.northwind.example".into(),
     };
-    ok("directory listing", partners::submit_listing(db, &admin, now, listing).await?)?;
+    let listing = ok("directory listing", partners::submit_listing(db, &admin, now, listing).await?)?;
+    // The desk has reviewed it: approved, shown on its schedule.
+    ok("listing review", directory::review_listing(db, &admin, now, listing.id, true, None).await?)?;
 
     Ok(DemoPeople {
         school_id: school.id,

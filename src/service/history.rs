@@ -1,5 +1,5 @@
 //! The books' history: every change the desk makes to an
-//! organization or an agreement, one row per field, written in the
+//! organization, an agreement or a KPI record, one row per field, written in the
 //! transaction of the change and never altered (`changes` is append-only).
 
 use chrono::{DateTime, Utc};
@@ -13,6 +13,8 @@ use crate::error::AppError;
 pub enum Subject {
     Organization(i64),
     Agreement(i64),
+    /// A KPI record the desk corrected.
+    KpiRecord(i64),
 }
 
 impl Subject {
@@ -20,6 +22,7 @@ impl Subject {
         match self {
             Self::Organization(id) => ("ORGANIZATION", id),
             Self::Agreement(id) => ("AGREEMENT", id),
+            Self::KpiRecord(id) => ("KPI_RECORD", id),
         }
     }
 }

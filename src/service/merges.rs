@@ -300,6 +300,7 @@ async fn move_records<C: ConnectionTrait>(
             ),
             ids(),
         ),
+        (format!("UPDATE kpi_disputes SET organization_id = {to} WHERE organization_id = {from}"), ids()),
     ];
     for (sql, values) in statements {
         db.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;

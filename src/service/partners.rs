@@ -1,21 +1,20 @@
-//! A partner account's records around its memberships: KPI records,
-//! passed exams and competency requirements, the eligibility dry run
-//! (R-24 .. R-26) and renewal reminders; directory listings
-//! are `directory.rs`'s.
+//! A partner account's records around its memberships: passed exams and
+//! competency requirements, the eligibility dry run (R-24 .. R-26)
+//! and renewal reminders. KPI records are `kpis.rs`'s,
+//! directory listings (R-30) `directory.rs`'s.
 //!
 //! A partner administrator acts on its own partner account only; admins on
 //! any. Anything else answers as if missing.
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use entity::{
     certified_trainer, competency_requirement,
-    enums::{CompetencyLevel, DocumentType, FactReview, Offer},
-    kpi_record, membership, organization, partner_certification,
+    enums::{CompetencyLevel, FactReview, Offer},
+    membership, organization, partner_certification,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, Select, Set,
-    sea_query::{Expr, OnConflict},
+    QueryFilter, QueryOrder, Set, sea_query::OnConflict,
 };
 
 use crate::{
@@ -23,19 +22,13 @@ use crate::{
     domain::catalog::{Problems, check_text},
     domain::codes::is_exam,
     domain::memberships::{
-        Eligibility, Levels, PartnerFacts, Requirement, anniversary_in_force, eligibility, kpi_counts,
-        last_visible_kpi_month, renewal_window,
+        Eligibility, Levels, PartnerFacts, Requirement, anniversary_in_force, eligibility, renewal_window,
     },
     error::{AppError, UserErrorCode, constraint_to_user_error},
-    service::{
-        Outcome, exams,
-        memberships::partner,
-        page::{self, Page, PageRequest},
-        refuse, scope,
-    },
+    service::{Outcome, exams, kpis::kpi_total, memberships::partner, refuse, scope},
 };
 
-/// Longest free text of a KPI record or an exam record.
+/// Longest free text of an exam record or a competency.
 const MAX_TEXT: usize = 100;
 
 /// A required text of at most [`MAX_TEXT`] characters, trimmed.
@@ -43,152 +36,6 @@ fn text(value: &str, field: &str, problems: &mut Problems) -> String {
     let value = value.trim();
     check_text(problems, field, value, MAX_TEXT, true);
     value.to_owned()
-}
-
-/// What `recordKpi` asks for.
-#[derive(Debug, Clone)]
-pub struct KpiInput {
-    pub organization_id: i64,
-    pub year: i32,
-    pub month: i32,
-    pub omlp_type: String,
-    pub purchase_unit: String,
-    pub document_type: DocumentType,
-    pub invoice_number: String,
-    pub kpi_value: i64,
-    pub revenue_cents: i64,
-}
-
-/// Records a KPI backed by an invoice: order confirmations and
-/// partner reports are refused, an invoice number is recorded once per
-/// partner, and an invoice cannot be dated in a month that has not begun.
-pub async fn record_kpi(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    now: DateTime<Utc>,
-    input: KpiInput,
-) -> Result<Outcome<kpi_record::Model>, AppError> {
-    let Some(partner) = partner(db, viewer, input.organization_id).await? else {
-        return refuse("organizationId", UserErrorCode::NotFound, "partner not found");
-    };
-    if input.document_type != DocumentType::Invoice {
-        return refuse(
-            "documentType",
-            UserErrorCode::NotAnInvoice,
-            "only invoices count as KPIs, not order confirmations or partner reports (R-28)",
-        );
-    }
-    let mut problems = Problems::default();
-    let today = now.date_naive();
-    let month = u32::try_from(input.month).ok().filter(|m| (1..=12).contains(m));
-    match month {
-        None => problems.add("month", UserErrorCode::OutOfRange, "a month is 1 to 12"),
-        Some(m) if (input.year, m) > (today.year(), today.month()) => {
-            problems.add("month", UserErrorCode::OutOfRange, "an invoice cannot be dated in a month that has not begun")
-        }
-        Some(_) => {}
-    }
-    if !(2000..=9999).contains(&input.year) {
-        problems.add("year", UserErrorCode::OutOfRange, "a year is 2000 to 9999");
-    }
-    let omlp_type = text(&input.omlp_type, "omlpType", &mut problems);
-    let purchase_unit = text(&input.purchase_unit, "purchaseUnit", &mut problems);
-    let invoice_number = text(&input.invoice_number, "invoiceNumber", &mut problems);
-    if input.kpi_value < 0 {
-        problems.add("kpiValue", UserErrorCode::OutOfRange, "a KPI value is not negative");
-    }
-    if input.revenue_cents < 0 {
-        problems.add("revenueCents", UserErrorCode::OutOfRange, "an invoice's revenue is not negative");
-    }
-    if let Err(errors) = problems.into_result() {
-        return Ok(Err(errors));
-    }
-    let (review, reviewed_by, reviewed_at) = super::reviews::submitted(viewer, now);
-    let record = kpi_record::ActiveModel {
-        organization_id: Set(partner.id),
-        year: Set(input.year),
-        month: Set(input.month),
-        omlp_type: Set(omlp_type),
-        purchase_unit: Set(purchase_unit),
-        document_type: Set("INVOICE".to_owned()),
-        invoice_number: Set(invoice_number),
-        kpi_value: Set(input.kpi_value),
-        revenue_cents: Set(input.revenue_cents),
-        recorded_at: Set(now),
-        // the desk records KPIs; a partner's record is a dispute,
-        // counted once the desk accepts it.
-        review: Set(review),
-        reviewed_by: Set(reviewed_by),
-        reviewed_at: Set(reviewed_at),
-        ..Default::default()
-    };
-    // The unique (partner, invoice number) constraint settles duplicates,
-    // concurrent ones included.
-    match record.insert(db).await {
-        Ok(r) => Ok(Ok(r)),
-        Err(err) => constraint_to_user_error(err).map(|e| Err(vec![e])),
-    }
-}
-
-/// A partner's KPI records visible on `as_of`, the caller's to see.
-pub fn kpis_query(viewer: &Viewer, organization_id: i64, as_of: NaiveDate) -> Select<kpi_record::Entity> {
-    let visible = match last_visible_kpi_month(as_of) {
-        Some((year, month)) => Condition::any().add(kpi_record::Column::Year.lt(year)).add(
-            Condition::all()
-                .add(kpi_record::Column::Year.eq(year))
-                .add(kpi_record::Column::Month.lte(i32::try_from(month).unwrap_or(12))),
-        ),
-        None => Condition::all().add(Expr::value(false)),
-    };
-    kpi_record::Entity::find()
-        .filter(scope::partner_accounts(viewer, kpi_record::Column::OrganizationId))
-        .filter(kpi_record::Column::OrganizationId.eq(organization_id))
-        .filter(visible)
-}
-
-pub async fn list_kpis(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    organization_id: i64,
-    as_of: NaiveDate,
-    request: PageRequest,
-) -> Result<Page<kpi_record::Model>, AppError> {
-    Ok(page::fetch(db, kpis_query(viewer, organization_id, as_of), kpi_record::Column::Id, request).await?)
-}
-
-/// KPI and revenue summed over the invoices that count towards the renewal
-/// ending on `anniversary`, evaluated on `as_of`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KpiTotal {
-    pub anniversary: NaiveDate,
-    pub as_of: NaiveDate,
-    pub kpi_value: i64,
-    pub revenue_cents: i64,
-    pub invoices: i64,
-}
-
-/// Sums a partner's KPI records for the renewal ending on `anniversary`, as
-/// visible on `as_of`.
-pub async fn kpi_total<C: ConnectionTrait>(
-    db: &C,
-    organization_id: i64,
-    anniversary: NaiveDate,
-    as_of: NaiveDate,
-) -> Result<KpiTotal, AppError> {
-    let rows = kpi_record::Entity::find()
-        .filter(kpi_record::Column::OrganizationId.eq(organization_id))
-        .filter(kpi_record::Column::Review.eq(FactReview::Verified))
-        .all(db)
-        .await?;
-    let mut total = KpiTotal { anniversary, as_of, kpi_value: 0, revenue_cents: 0, invoices: 0 };
-    for k in rows {
-        if kpi_counts(k.year, u32::try_from(k.month).unwrap_or(0), anniversary, as_of) {
-            total.kpi_value = total.kpi_value.saturating_add(k.kpi_value);
-            total.revenue_cents = total.revenue_cents.saturating_add(k.revenue_cents);
-            total.invoices += 1;
-        }
-    }
-    Ok(total)
 }
 
 /// The partner's facts for eligibility: the KPIs counting towards a renewal

@@ -4,7 +4,7 @@
 //! records are verified as they are written. A fact is reviewed once.
 
 use chrono::{DateTime, Utc};
-use entity::{certified_trainer, enums::FactReview, kpi_record, partner_certification};
+use entity::{certified_trainer, enums::FactReview, kpi_dispute, kpi_record, partner_certification};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_query::Expr};
 
 use crate::{
@@ -97,6 +97,7 @@ pub struct Pending {
     pub certified_trainers: u64,
     pub passed_exams: u64,
     pub kpi_records: u64,
+    pub kpi_disputes: u64,
 }
 
 /// Counts a partner's pending facts.
@@ -116,6 +117,11 @@ pub async fn pending_of<C: sea_orm::ConnectionTrait>(db: &C, organization_id: i6
         kpi_records: kpi_record::Entity::find()
             .filter(kpi_record::Column::OrganizationId.eq(organization_id))
             .filter(kpi_record::Column::Review.eq(FactReview::Pending))
+            .count(db)
+            .await?,
+        kpi_disputes: kpi_dispute::Entity::find()
+            .filter(kpi_dispute::Column::OrganizationId.eq(organization_id))
+            .filter(kpi_dispute::Column::Status.eq(FactReview::Pending))
             .count(db)
             .await?,
     })

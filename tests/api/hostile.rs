@@ -266,7 +266,7 @@ async fn no_int_argument_or_field_passes_thirty_two_bits() {
     // GraphQL's Int is 32-bit: recordKpi took 9 223 372 036 854 775 807.
     let app = TestApp::spawn().await;
     let desk = app.token("desk", &[licensegraph::auth::Role::Admin], None);
-    let kpi = "mutation($v: Int!) { recordKpi(input: { organizationId: \"x\", year: 2026, month: 1, omlpType: \"OLP\", \
+    let kpi = "mutation($v: Int!) { recordKpi(input: { organizationId: \"x\", invoicedOn: \"2026-01-05\", omlpType: \"OLP\", \
                purchaseUnit: \"Training\", documentType: INVOICE, invoiceNumber: \"I-1\", kpiValue: $v, revenueCents: 1 }) \
                { userErrors { code } } }";
     for too_big in [json!(9_223_372_036_854_775_807_i64), json!(2_147_483_648_i64), json!(-2_147_483_649_i64)] {

@@ -36,7 +36,7 @@ use crate::{
 };
 
 /// Types whose objects belong to one organization.
-const TENANT_TYPES: [&str; 9] = [
+const TENANT_TYPES: [&str; 10] = [
     "Organization",
     "Agreement",
     "Order",
@@ -45,6 +45,7 @@ const TENANT_TYPES: [&str; 9] = [
     "CertifiedTrainer",
     "PassedExam",
     "KpiRecord",
+    "KpiDispute",
     "DirectoryListing",
 ];
 /// `Node` types everyone may read (the catalog).
@@ -70,7 +71,8 @@ fn id_type(parent: &str, field: &str) -> Result<&'static str, String> {
         ("membership" | "RenewMembershipInput" | "ReactivateMembershipInput", "id") => "Membership",
         ("RemoveCertifiedTrainerInput" | "ReviewCertifiedTrainerInput", "id") => "CertifiedTrainer",
         ("ReviewPassedExamInput", "id") => "PassedExam",
-        ("ReviewKpiRecordInput", "id") => "KpiRecord",
+        ("ReviewKpiRecordInput" | "CorrectKpiRecordInput", "id") | ("DisputeKpiInput", "recordId") => "KpiRecord",
+        ("VerifyPartnerFactInput", "id") => "KpiDispute",
         ("UpdateDirectoryListingInput" | "WithdrawDirectoryListingInput" | "ReviewDirectoryListingInput", "id") => {
             "DirectoryListing"
         }
@@ -358,6 +360,16 @@ async fn world(app: &TestApp, name: &str) -> World {
     )
     .await;
     let kpi = kpi["kpi"]["id"].as_str().expect("kpi id").to_owned();
+    let dispute = mutate(
+        app,
+        &partner_admin,
+        "mutation($input: DisputeKpiInput!) { disputeKpi(input: $input) { dispute { id } userErrors { code } } }",
+        json!({ "organizationId": firm.gid, "recordId": kpi, "invoicedOn": "2026-06-01", "omlpType": "OLP",
+                "purchaseUnit": "Training", "documentType": "INVOICE", "invoiceNumber": format!("INV-{tag}"),
+                "kpiValue": 20, "revenueCents": 2000 }),
+    )
+    .await;
+    let dispute = dispute["dispute"]["id"].as_str().expect("dispute id").to_owned();
     let listing = mutate(
         app,
         &partner_admin,
@@ -377,6 +389,7 @@ async fn world(app: &TestApp, name: &str) -> World {
     objects.insert("CertifiedTrainer", vec![trainer]);
     objects.insert("PassedExam", vec![passed]);
     objects.insert("KpiRecord", vec![kpi]);
+    objects.insert("KpiDispute", vec![dispute]);
     objects.insert("DirectoryListing", vec![listing]);
     for (kind, ids) in &objects {
         for global in ids {

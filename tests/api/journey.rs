@@ -75,7 +75,7 @@ async fn a_partners_year() {
     for (month, number, value, document) in
         [(3, "INV-2603", 60, "INVOICE"), (5, "INV-2605", 50, "INVOICE"), (5, "OC-2605", 500, "ORDER_CONFIRMATION")]
     {
-        let input = json!({ "organizationId": org.gid, "year": 2026, "month": month, "omlpType": "OLP",
+        let input = json!({ "organizationId": org.gid, "invoicedOn": format!("2026-{month:02}-20"), "omlpType": "OLP",
             "purchaseUnit": "Training", "documentType": document, "invoiceNumber": number,
             "kpiValue": value, "revenueCents": value * 1000 });
         // KPIs come from the desk's records of marketplace purchases.

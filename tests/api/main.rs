@@ -20,6 +20,7 @@ mod http;
 mod idempotency;
 mod isolation;
 mod journey;
+mod kpis;
 mod limits;
 mod memberships;
 mod ordering;

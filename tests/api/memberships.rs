@@ -230,10 +230,11 @@ pub async fn passed_exams(app: &TestApp, org: &Org, person: &str, exams: &[&str]
     }
 }
 
-/// The input of `recordKpi` for an invoice.
+/// The input of `recordKpi` for an invoice dated the first of `(year, month)`.
 pub fn kpi_input(org: &Org, (year, month): (i32, i32), number: &str, kpi: i64, revenue_cents: i64) -> Value {
     json!({
-        "organizationId": org.gid, "year": year, "month": month, "omlpType": "OLP", "purchaseUnit": "Training",
+        "organizationId": org.gid, "invoicedOn": format!("{year:04}-{month:02}-01"), "year": year, "month": month,
+        "omlpType": "OLP", "purchaseUnit": "Training",
         "documentType": "INVOICE", "invoiceNumber": number, "kpiValue": kpi, "revenueCents": revenue_cents,
     })
 }

@@ -53,8 +53,9 @@ async fn only_invoices_count_and_each_invoice_once() {
     let wins = results.iter().filter(|p| user_errors(p).is_empty()).count();
     let duplicates = results.iter().filter(|p| user_errors(p) == vec!["DUPLICATE_INVOICE"]).count();
     assert_eq!((wins, duplicates), (1, 7), "{results:?}");
-    // A month that has not begun, a month 13, blank texts: every reason at once, nothing written.
-    let mut bad = kpi_input(&org, (2026, 13), " ", -1, -1);
+    // A month that is not the date's, blank texts, negative values: every reason at once, nothing written.
+    let mut bad = kpi_input(&org, (2026, 9), " ", -1, -1);
+    bad["month"] = json!(13);
     bad["omlpType"] = json!("");
     let refused = mutate(&app, &pa, RECORD_KPI, bad).await;
     assert_eq!(
@@ -62,6 +63,11 @@ async fn only_invoices_count_and_each_invoice_once() {
         vec!["OUT_OF_RANGE", "BLANK", "BLANK", "OUT_OF_RANGE", "OUT_OF_RANGE"],
         "{refused}"
     );
+    // A record without its invoice's date is refused: the windows count days.
+    let mut undated = kpi_input(&org, (2026, 9), "INV-9", 1, 1);
+    undated.as_object_mut().unwrap().remove("invoicedOn");
+    let refused = mutate(&app, &pa, RECORD_KPI, undated).await;
+    assert_eq!(refused["userErrors"][0]["field"], json!(["input", "invoicedOn"]), "{refused}");
     let future = mutate(&app, &pa, RECORD_KPI, kpi_input(&org, (2026, 12), "INV-3", 1, 1)).await;
     assert_eq!(user_errors(&future), vec!["OUT_OF_RANGE"]);
     let total = app
