@@ -2,7 +2,7 @@
 //! [`Viewer`] put into each request.
 //!
 //! Architecture invariant: a token is either fully valid or refused. A bad
-//! token is never downgraded to anonymous (API.md), and no secret is built
+//! token is never downgraded to anonymous (README, "Authentication and roles"), and no secret is built
 //! in: with none configured, one is generated and kept in a file.
 
 mod secret;
@@ -27,7 +27,7 @@ pub const ROLE_HEADER: &str = "x-licensegraph-role";
 /// Shortest accepted HS256 secret, in bytes.
 pub(crate) const MIN_SECRET_BYTES: usize = 32;
 
-/// What a caller may be (DOMAIN.md section 7).
+/// What a caller may be (docs/domain.md, "Who may do what").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Enum)]
 pub enum Role {
     /// The licensing desk: everything.
@@ -41,6 +41,9 @@ pub enum Role {
     /// An employee, student or faculty member.
     Learner,
 }
+
+/// Who acts for a partner account: its partner administrators, and admins.
+pub const PARTNER_ROLES: [Role; 2] = [Role::PartnerAdmin, Role::Admin];
 
 impl Role {
     /// The spelling used in tokens and in the role header.

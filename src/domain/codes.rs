@@ -5,7 +5,7 @@
 use chrono::{Days, NaiveDate};
 use entity::enums::{CodeKind, CodeStatus, StoredCodeStatus};
 
-use crate::{domain::dates::started_months, error::UserErrorCode};
+use crate::error::UserErrorCode;
 
 /// Days after activation during which a replacement token may be issued.
 pub const REPLACEMENT_DAYS: u64 = 30;
@@ -114,18 +114,6 @@ pub fn preparation_months(level: CertificationLevel) -> u32 {
     }
 }
 
-/// The answer of the voucher planner.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct VoucherPlan {
-    pub vouchers_needed: i64,
-    pub months_left: u32,
-    pub preparation_months: u32,
-    pub enough_time: bool,
-}
-
-/// Vouchers needed = people x certifications each x exams per
-/// certification; whether the started months left on the agreement cover
-/// the preparation time. `None` when a count is out of range.
 /// The most vouchers one plan may need: a plan is for one organization's
 /// people, and the answer is a GraphQL `Int`.
 pub const MAX_PLAN_VOUCHERS: i64 = 1_000_000;
@@ -138,26 +126,6 @@ pub fn vouchers_needed(people: i32, certifications_each: i32, exams_per_certific
         .checked_mul(positive(certifications_each)?)?
         .checked_mul(positive(exams_per_certification)?)?;
     (needed <= MAX_PLAN_VOUCHERS).then_some(needed)
-}
-
-/// `None` when [`vouchers_needed`] is.
-pub fn voucher_plan(
-    people: i32,
-    certifications_each: i32,
-    exams_per_certification: i32,
-    level: CertificationLevel,
-    today: NaiveDate,
-    agreement_ends_on: NaiveDate,
-) -> Option<VoucherPlan> {
-    let needed = vouchers_needed(people, certifications_each, exams_per_certification)?;
-    let months_left = started_months(today, agreement_ends_on);
-    let preparation_months = preparation_months(level);
-    Some(VoucherPlan {
-        vouchers_needed: needed,
-        months_left,
-        preparation_months,
-        enough_time: months_left >= preparation_months,
-    })
 }
 
 #[cfg(test)]
@@ -239,14 +207,15 @@ mod tests {
 
     #[test]
     fn the_plan_multiplies_and_checks_the_months_left() {
-        // 40 people x 2 certifications x 3 exams = 240 vouchers.
-        let plan = voucher_plan(40, 2, 3, CertificationLevel::Basic, d(2027, 1, 15), d(2027, 6, 30)).expect("plan");
-        assert_eq!(plan.vouchers_needed, 240);
-        assert_eq!(plan.months_left, 6);
-        assert!(plan.enough_time);
-        let plan = voucher_plan(40, 2, 3, CertificationLevel::Advanced, d(2027, 1, 15), d(2027, 6, 30)).expect("plan");
-        assert!(!plan.enough_time);
-        assert_eq!(voucher_plan(0, 2, 3, CertificationLevel::Basic, d(2027, 1, 15), d(2027, 6, 30)), None);
+        // 40 people x 2 certifications x 3 exams = 240 vouchers; from
+        // 2027-01-15 to 2027-06-30, 6 started months: enough for basic only.
+        assert_eq!(vouchers_needed(40, 2, 3), Some(240));
+        let months_left = crate::domain::dates::started_months(d(2027, 1, 15), d(2027, 6, 30));
+        assert_eq!(months_left, 6);
+        assert!(months_left >= preparation_months(CertificationLevel::Basic));
+        assert!(months_left < preparation_months(CertificationLevel::Advanced));
+        assert_eq!(vouchers_needed(0, 2, 3), None);
+        assert_eq!(vouchers_needed(1000, 1000, 2), None, "past the most one plan may need");
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub const DIRECTORY_PROCESSING_DAY: u32 = 15;
 /// Day of the month a processed listing becomes visible.
 pub const DIRECTORY_VISIBLE_DAY: u32 = 7;
 
-/// Where a membership stands on a day (API.md).
+/// Where a membership stands on a day (R-21 .. R-23).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Standing {
     /// Within its term.

@@ -15,3 +15,4 @@ pub mod orders;
 pub mod organizations;
 pub mod people;
 pub mod pricing;
+pub mod voucher_plans;

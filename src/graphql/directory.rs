@@ -8,12 +8,11 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject
 use entity::directory_listing;
 
 use crate::{
-    auth::Role,
     domain::memberships::country_code,
     error::{AppError, GqlResultExt},
     graphql::{
         context::ContextExt,
-        partners::DirectoryListingPayload,
+        listings::DirectoryListingPayload,
         relay::{IdConnection, TotalCount, connection, connection_cost, input_row, page_request},
         scalars::Date,
     },
@@ -125,8 +124,6 @@ pub struct ReviewDirectoryListingInput {
     pub reason: Option<String>,
 }
 
-const PARTNER_ROLES: [Role; 2] = [Role::PartnerAdmin, Role::Admin];
-
 /// A listing's changes after its submission.
 #[derive(Default)]
 pub struct DirectoryMutation;
@@ -141,7 +138,7 @@ impl DirectoryMutation {
         input: UpdateDirectoryListingInput,
     ) -> Result<DirectoryListingPayload> {
         let viewer = ctx.viewer().gql()?;
-        viewer.require_any(&PARTNER_ROLES).gql()?;
+        viewer.require_any(&crate::auth::PARTNER_ROLES).gql()?;
         let row = input_row!("DirectoryListing", "id", &input.id);
         let listing = Listing {
             organization_id: 0,
@@ -160,7 +157,7 @@ impl DirectoryMutation {
         input: WithdrawDirectoryListingInput,
     ) -> Result<DirectoryListingPayload> {
         let viewer = ctx.viewer().gql()?;
-        viewer.require_any(&PARTNER_ROLES).gql()?;
+        viewer.require_any(&crate::auth::PARTNER_ROLES).gql()?;
         let row = input_row!("DirectoryListing", "id", &input.id);
         Ok(directory::withdraw_listing(ctx.db().gql()?, viewer, row).await.gql()?.into())
     }

@@ -9,7 +9,6 @@ use entity::{
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::{
-    auth::Role,
     domain::kpis,
     error::{AppError, GqlResultExt, UserError},
     graphql::{
@@ -29,8 +28,6 @@ use crate::{
         page,
     },
 };
-
-const PARTNER_ROLES: [Role; 2] = [Role::PartnerAdmin, Role::Admin];
 
 /// A KPI record, backed by an invoice.
 pub struct KpiRecord(pub kpi_record::Model);
@@ -471,7 +468,7 @@ impl KpiMutation {
     /// (DUPLICATE_INVOICE), the invoice's date is required.
     async fn record_kpi(&self, ctx: &Context<'_>, input: RecordKpiInput) -> Result<KpiRecordPayload> {
         let viewer = ctx.viewer().gql()?;
-        viewer.require_any(&PARTNER_ROLES).gql()?;
+        viewer.require_any(&crate::auth::PARTNER_ROLES).gql()?;
         let organization_id = input_row!("Organization", "organizationId", &input.organization_id);
         let figures = Figures {
             invoiced_on: input.invoiced_on.map(|d| d.0),
@@ -493,7 +490,7 @@ impl KpiMutation {
     /// counts for nothing until the desk accepts it (`verifyPartnerFact`).
     async fn dispute_kpi(&self, ctx: &Context<'_>, input: DisputeKpiInput) -> Result<KpiDisputePayload> {
         let viewer = ctx.viewer().gql()?;
-        viewer.require_any(&PARTNER_ROLES).gql()?;
+        viewer.require_any(&crate::auth::PARTNER_ROLES).gql()?;
         let organization_id = input_row!("Organization", "organizationId", &input.organization_id);
         let record_id = match &input.record_id {
             Some(r) => Some(input_row!("KpiRecord", "recordId", r)),

@@ -11,7 +11,6 @@ use entity::{
 };
 
 use crate::{
-    auth::Role,
     domain::memberships::{Standing, anniversary_in_force, benefits_active, renewal_window, standing},
     error::{AppError, GqlResultExt, UserError},
     graphql::{
@@ -448,8 +447,6 @@ pub struct CertifiedTrainerPayload {
 
 payload_from_outcome!(CertifiedTrainerPayload { trainer: CertifiedTrainer(certified_trainer::Model) });
 
-const PARTNER_ROLES: [Role; 2] = [Role::PartnerAdmin, Role::Admin];
-
 /// Membership mutations.
 #[derive(Default)]
 pub struct MembershipMutation;
@@ -461,7 +458,7 @@ impl MembershipMutation {
     /// value and the partner's (R-24 .. R-26).
     async fn enroll_membership(&self, ctx: &Context<'_>, input: EnrollMembershipInput) -> Result<MembershipPayload> {
         let viewer = ctx.viewer().gql()?;
-        viewer.require_any(&PARTNER_ROLES).gql()?;
+        viewer.require_any(&crate::auth::PARTNER_ROLES).gql()?;
         if input.purchased_on.is_some() {
             viewer.require_admin().gql()?;
         }
@@ -482,7 +479,7 @@ impl MembershipMutation {
     /// the company profile reviewed; the anniversary moves one year on.
     async fn renew_membership(&self, ctx: &Context<'_>, input: RenewMembershipInput) -> Result<MembershipPayload> {
         let viewer = ctx.viewer().gql()?;
-        viewer.require_any(&PARTNER_ROLES).gql()?;
+        viewer.require_any(&crate::auth::PARTNER_ROLES).gql()?;
         let row = input_row!("Membership", "id", &input.id);
         let now = ctx.clock().gql()?.now();
         let outcome =
@@ -533,7 +530,7 @@ impl MembershipMutation {
         input: AddCertifiedTrainerInput,
     ) -> Result<CertifiedTrainerPayload> {
         let viewer = ctx.viewer().gql()?;
-        viewer.require_any(&PARTNER_ROLES).gql()?;
+        viewer.require_any(&crate::auth::PARTNER_ROLES).gql()?;
         let org = input_row!("Organization", "organizationId", &input.organization_id);
         let now = ctx.clock().gql()?.now();
         Ok(service::add_trainer(ctx.db().gql()?, viewer, now, org, input.name, input.mct_id).await.gql()?.into())
@@ -546,7 +543,7 @@ impl MembershipMutation {
         input: RemoveCertifiedTrainerInput,
     ) -> Result<CertifiedTrainerPayload> {
         let viewer = ctx.viewer().gql()?;
-        viewer.require_any(&PARTNER_ROLES).gql()?;
+        viewer.require_any(&crate::auth::PARTNER_ROLES).gql()?;
         let row = input_row!("CertifiedTrainer", "id", &input.id);
         Ok(service::remove_trainer(ctx.db().gql()?, viewer, row).await.gql()?.into())
     }

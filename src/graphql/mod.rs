@@ -8,22 +8,26 @@ pub mod cost;
 pub mod desk;
 pub mod directory;
 pub mod documents;
+pub mod eligibility;
 pub mod exams;
 pub mod extensions;
 pub mod fragments;
 pub mod kpis;
 pub mod leaves;
 pub mod limits;
+pub mod listings;
 pub mod loaders;
 pub mod memberships;
+pub mod merges;
 pub mod node;
 pub mod order;
 pub mod orders;
 pub mod organizations;
-pub mod partners;
+pub mod passed_exams;
 pub mod persisted;
 pub mod prescan;
 pub mod relay;
+pub mod renewals;
 pub mod reviews;
 pub mod scalars;
 pub mod trusted;
@@ -44,7 +48,11 @@ pub struct Query(
     orders::OrderQuery,
     codes::CodeQuery,
     memberships::MembershipQuery,
-    partners::PartnerQuery,
+    eligibility::EligibilityQuery,
+    passed_exams::PassedExamQuery,
+    listings::ListingQuery,
+    renewals::RenewalQuery,
+    merges::MergeQuery,
     kpis::KpiQuery,
 );
 
@@ -61,7 +69,10 @@ pub struct Mutation(
     orders::OrderMutation,
     codes::CodeMutation,
     memberships::MembershipMutation,
-    partners::PartnerMutation,
+    eligibility::EligibilityMutation,
+    passed_exams::PassedExamMutation,
+    listings::ListingMutation,
+    merges::MergeMutation,
     kpis::KpiMutation,
 );
 

@@ -56,6 +56,15 @@ pub async fn by_code<C: ConnectionTrait>(db: &C, code: &str) -> Result<Option<ex
     Ok(exam::Entity::find().filter(exam::Column::Code.eq(code)).one(db).await?)
 }
 
+/// Every exam bookable at `now` (not retired), in catalog order.
+pub async fn list_all<C: ConnectionTrait>(db: &C, now: DateTime<Utc>) -> Result<Vec<exam::Model>, AppError> {
+    Ok(exam::Entity::find()
+        .filter(sea_orm::Condition::any().add(exam::Column::RetiresAt.is_null()).add(exam::Column::RetiresAt.gt(now)))
+        .order_by_asc(exam::Column::Id)
+        .all(db)
+        .await?)
+}
+
 /// Exams by code, in the order asked; `None` for a code the catalog lacks.
 pub async fn by_codes<C: ConnectionTrait>(db: &C, codes: &[String]) -> Result<Vec<Option<exam::Model>>, AppError> {
     let found = exam::Entity::find()

@@ -31,6 +31,7 @@ pub mod redemptions;
 pub mod reviews;
 pub mod scope;
 pub mod seed;
+pub mod voucher_plans;
 
 /// The `n`-th bind parameter in raw SQL: `$n` on PostgreSQL, `?n` on
 /// SQLite (numbered, so a statement may use one parameter twice).

@@ -99,6 +99,64 @@ pub struct PlaceOrder {
     pub term: OrderTerm,
 }
 
+/// What pricing an order of `quantity` x `package` under `agreement` on
+/// `today` needs to know: the buyer, the program, the discount tiers and the
+/// agreement's running 12-month subscription (R-5 .. R-8). `placeOrder` and
+/// the voucher planner price through it alike.
+pub(crate) async fn order_request<C: ConnectionTrait>(
+    db: &C,
+    agreement: &agreement::Model,
+    package: &package::Model,
+    quantity: i32,
+    term: OrderTerm,
+    today: chrono::NaiveDate,
+) -> Result<OrderRequest, AppError> {
+    let Some(org) = organization::Entity::find_by_id(agreement.organization_id).one(db).await? else {
+        return Err(AppError::internal(format!("agreement {} has no organization", agreement.id)));
+    };
+    let program_active = program::Entity::find_by_id(agreement.program_id).one(db).await?.is_some_and(|p| p.active);
+    let orderable = package_program::Entity::find_by_id((package.id, agreement.program_id)).one(db).await?.is_some();
+    let tiers = discount_tier::Entity::find()
+        .filter(discount_tier::Column::PackageId.eq(package.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| (t.min_quantity, t.percent_off))
+        .collect();
+    let subscription_ends_on = order::Entity::find()
+        .filter(order::Column::AgreementId.eq(agreement.id))
+        .filter(order::Column::Term.eq(OrderTerm::TwelveMonths))
+        .filter(order::Column::Status.ne(OrderStatus::Cancelled))
+        .order_by_desc(order::Column::EndsOn)
+        .one(db)
+        .await?
+        .map(|o| o.ends_on);
+    Ok(OrderRequest {
+        today,
+        buyer: Buyer {
+            kind: org.kind,
+            accredited: org.accredited,
+            certiport_testing_center: org.certiport_testing_center,
+        },
+        program_active,
+        agreement_starts_on: agreement.starts_on,
+        agreement_ends_on: agreement.ends_on,
+        subscription_ends_on,
+        item: Item {
+            kind: package.kind,
+            retired: package.retired,
+            requires_accredited: package.requires_accredited,
+            requires_certiport: package.requires_certiport,
+            list_price_cents: package.list_price_cents,
+            vouchers_per_pack: package.vouchers_per_pack,
+            tiers,
+            orderable_under_program: orderable,
+        },
+        quantity,
+        term,
+    })
+}
+
 /// Places an order: checks the rules, prices it and stores the price with
 /// how it was computed (R-5 .. R-9).
 pub async fn place_order(
@@ -137,50 +195,7 @@ pub async fn place_order(
              it is not ordered (R-33)",
         );
     }
-    let Some(org) = organization::Entity::find_by_id(agreement.organization_id).one(&txn).await? else {
-        return Err(AppError::internal(format!("agreement {} has no organization", agreement.id)));
-    };
-    let program_active = program::Entity::find_by_id(agreement.program_id).one(&txn).await?.is_some_and(|p| p.active);
-    let orderable = package_program::Entity::find_by_id((package.id, agreement.program_id)).one(&txn).await?.is_some();
-    let tiers = discount_tier::Entity::find()
-        .filter(discount_tier::Column::PackageId.eq(package.id))
-        .all(&txn)
-        .await?
-        .into_iter()
-        .map(|t| (t.min_quantity, t.percent_off))
-        .collect();
-    let subscription_ends_on = order::Entity::find()
-        .filter(order::Column::AgreementId.eq(agreement.id))
-        .filter(order::Column::Term.eq(OrderTerm::TwelveMonths))
-        .filter(order::Column::Status.ne(OrderStatus::Cancelled))
-        .order_by_desc(order::Column::EndsOn)
-        .one(&txn)
-        .await?
-        .map(|o| o.ends_on);
-    let request = OrderRequest {
-        today: now.date_naive(),
-        buyer: Buyer {
-            kind: org.kind,
-            accredited: org.accredited,
-            certiport_testing_center: org.certiport_testing_center,
-        },
-        program_active,
-        agreement_starts_on: agreement.starts_on,
-        agreement_ends_on: agreement.ends_on,
-        subscription_ends_on,
-        item: Item {
-            kind: package.kind,
-            retired: package.retired,
-            requires_accredited: package.requires_accredited,
-            requires_certiport: package.requires_certiport,
-            list_price_cents: package.list_price_cents,
-            vouchers_per_pack: package.vouchers_per_pack,
-            tiers,
-            orderable_under_program: orderable,
-        },
-        quantity: input.quantity,
-        term: input.term,
-    };
+    let request = order_request(&txn, &agreement, &package, input.quantity, input.term, now.date_naive()).await?;
     let quote = match orders::quote(&request) {
         Ok(quote) => quote,
         Err(errors) => return Ok(Err(errors)),

@@ -5,7 +5,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 
-/// Largest page a client may ask for (API.md).
+/// Largest page a client may ask for (README, "Shape").
 pub const MAX_PAGE_SIZE: u64 = 100;
 /// Page size when the client names none.
 pub const DEFAULT_PAGE_SIZE: u64 = 20;

@@ -1,4 +1,4 @@
-//! Who sees which rows (R-32, DOMAIN.md section 7), as SQL conditions, so
+//! Who sees which rows (R-32, docs/domain.md "Who may do what"), as SQL conditions, so
 //! that listing, counting, look-up by id and `node(id)` all apply the same
 //! rule and another organization's row is simply not found.
 //!

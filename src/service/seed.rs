@@ -1,4 +1,4 @@
-//! The seeded catalog (DOMAIN.md sections 1 and 3), inserted on every start
+//! The seeded catalog (docs/domain.md sections 1 and 3), inserted on every start
 //! and idempotent: a program or package that exists (by code or sku) is left
 //! exactly as it is, so an admin's later changes survive restarts.
 //!
@@ -112,7 +112,7 @@ fn strings(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| (*s).to_owned()).collect()
 }
 
-/// The seeded packages (DOMAIN.md section 3).
+/// The seeded packages (docs/domain.md section 3).
 pub fn packages() -> Vec<PackageDraft> {
     let draft = |sku: &str, name: &str, kind: PackageKind, cents: i64| PackageDraft {
         sku: sku.into(),

@@ -29,7 +29,7 @@ async fn the_eleven_seeded_programs_are_listed_for_anyone() {
 
 #[tokio::test]
 async fn the_seeded_packages_carry_their_programs_families_and_requirements() {
-    // Section 3 of DOMAIN.md, row by row.
+    // Section 3 of docs/domain.md, row by row.
     let app = TestApp::spawn().await;
     let query = r#"{ packages(includeRetired: true) { totalCount nodes {
         sku kind vouchersPerPack retired requiresAccredited requiresCertiportTestingCenter

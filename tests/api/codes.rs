@@ -816,3 +816,49 @@ async fn codes_of_a_twelve_month_subscription_expire_with_it_and_survive_the_pac
     let redeemed = mutate(&app, &ada(&school), REDEEM, json!({ "value": value, "exam": "70-740" })).await;
     assert_eq!(redeemed["code"]["status"], "REDEEMED", "{redeemed}");
 }
+
+#[tokio::test]
+async fn a_mixed_plan_counts_held_vouchers_and_suggests_the_cheapest_packs() {
+    // R-20 with R-13's catalog: 620 basic vouchers and 40 for exam 70-740
+    // (advanced), on 2026-11-21 under an agreement ending 2027-06-30 (8
+    // started months). The school holds 30 unused class-pack vouchers.
+    let app = TestApp::spawn().await;
+    let school = academic(&app, "Mixed Plan School").await;
+    let agreement = academic_year(&app, &school, "SPE-2026-0620").await;
+    fulfilled(&app, &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
+    let query = "query($input: VoucherPlanInput!) { voucherPlan(input: $input) {
+        vouchersNeeded preparationMonths enoughTime heldUnused toOrder unmetVouchers suggestedTotalCents
+        parts { level vouchersNeeded enoughTime heldUnused toOrder }
+        suggestedOrders { package { sku } quantity vouchers term monthsCharged totalCents } } }";
+    let input = json!({ "input": { "agreementId": agreement, "parts": [
+        { "people": 310, "certificationsEach": 2, "examsPerCertification": 1, "level": "BASIC" },
+        { "people": 40, "certificationsEach": 1, "examsPerCertification": 1, "exams": ["70-740"] },
+    ] } });
+    let plan = app.execute(&customer_admin(&school), query, input.clone()).await;
+    assert_eq!(
+        plan["data"]["voucherPlan"],
+        json!({
+            "vouchersNeeded": 660, "preparationMonths": 12, "enoughTime": false,
+            "heldUnused": 30, "toOrder": 630, "unmetVouchers": 0, "suggestedTotalCents": 2_366_667,
+            "parts": [
+                { "level": "BASIC", "vouchersNeeded": 620, "enoughTime": true, "heldUnused": 0, "toOrder": 620 },
+                { "level": "ADVANCED", "vouchersNeeded": 40, "enoughTime": false, "heldUnused": 30, "toOrder": 10 },
+            ],
+            // 620 basic: one 500-pack and one 125-pack (21 666.67), cheaper than
+            // five 125-packs (23 750.00) or two 500-packs (33 333.34).
+            "suggestedOrders": [
+                { "package": { "sku": "SITE-MOS-MTA-MCE-500" }, "quantity": 1, "vouchers": 500, "term": "PRORATED",
+                  "monthsCharged": 8, "totalCents": 1_666_667 },
+                { "package": { "sku": "SITE-MTA-MOS-MCE-125" }, "quantity": 1, "vouchers": 125, "term": "PRORATED",
+                  "monthsCharged": 8, "totalCents": 500_000 },
+                { "package": { "sku": "CLASS-MCP-30" }, "quantity": 1, "vouchers": 30, "term": "PRORATED",
+                  "monthsCharged": 8, "totalCents": 200_000 },
+            ],
+        }),
+        "{plan}"
+    );
+    // A plan is one part's fields or `parts`, never both.
+    let mut both = input;
+    both["input"]["people"] = json!(3);
+    assert_eq!(error_code(&app.execute(&admin(), query, both).await), Some("BAD_USER_INPUT"));
+}

@@ -181,7 +181,7 @@ impl Introspected {
             let one = hole(holes);
             return Some(if is_list(ty) { json!([one]) } else { one });
         }
-        if !required(ty) {
+        if !required(ty) && !wanted(parent, field) {
             return None;
         }
         let one = if self.kind(inner) == "INPUT_OBJECT" {
@@ -205,6 +205,12 @@ fn named(ty: &Value) -> &str {
         Some(name) => name,
         None => named(&ty["ofType"]),
     }
+}
+
+/// Optional fields a request needs all the same (one of two shapes of an
+/// input), so that it reaches its id check.
+fn wanted(parent: &str, field: &str) -> bool {
+    matches!((parent, field), ("VoucherPlanInput", "people" | "certificationsEach" | "examsPerCertification" | "level"))
 }
 
 fn required(ty: &Value) -> bool {

@@ -340,6 +340,24 @@ async fn upcoming_renewals_are_listed_soonest_first_for_admins_and_own_partners(
     assert_eq!(error_code(&too_far), Some("BAD_USER_INPUT"));
     let learner = person("x", &[Role::Learner], a.id);
     assert_eq!(app.execute(&learner, query, json!({ "within": 60 })).await["data"]["upcomingRenewals"], json!([]));
+
+    // The same worklist, a page at a time: three entries in 60 days, two pages of two.
+    let paged = "query($after: String) { upcomingRenewalsConnection(within: 60, asOf: \"2026-11-21\", first: 2, after: $after) {
+        totalCount nodes { on due } pageInfo { hasNextPage endCursor } } }";
+    let one = app.execute(&admin(), paged, json!({ "after": null })).await;
+    let one = &one["data"]["upcomingRenewalsConnection"];
+    assert_eq!(one["totalCount"], 3, "{one}");
+    assert_eq!(
+        one["nodes"],
+        json!([{ "on": "2026-12-01", "due": "WINDOW_CLOSES" }, { "on": "2026-12-10", "due": "ANNIVERSARY" }])
+    );
+    assert_eq!(one["pageInfo"]["hasNextPage"], true);
+    let two = app.execute(&admin(), paged, json!({ "after": one["pageInfo"]["endCursor"] })).await;
+    let two = &two["data"]["upcomingRenewalsConnection"];
+    assert_eq!(two["nodes"], json!([{ "on": "2027-01-09", "due": "WINDOW_CLOSES" }]), "{two}");
+    assert_eq!(two["pageInfo"]["hasNextPage"], false);
+    let theirs = app.execute(&pa_b, paged, json!({ "after": null })).await;
+    assert_eq!(theirs["data"]["upcomingRenewalsConnection"]["totalCount"], 1, "{theirs}");
 }
 
 #[tokio::test]
