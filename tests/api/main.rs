@@ -27,5 +27,6 @@ mod ordering;
 mod orders;
 mod partners;
 mod persisted;
+mod readme;
 mod reviews;
 mod schema;

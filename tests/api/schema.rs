@@ -54,3 +54,23 @@ fn every_type_field_and_enum_value_is_documented() {
     }
     assert!(undocumented.is_empty(), "undocumented in the SDL: {undocumented:#?}");
 }
+
+#[test]
+fn every_refusal_code_is_listed_in_docs_errors_md() {
+    // Clients switch on `userErrors.code`: each value of `UserErrorCode` is
+    // explained in docs/errors.md.
+    let sdl = licensegraph::graphql::sdl();
+    let listed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/errors.md")).expect("docs/errors.md");
+    let start = sdl.find("enum UserErrorCode {").expect("UserErrorCode in the SDL");
+    let body = &sdl[start..start + sdl[start..].find("\n}").expect("end of enum")];
+    let values: Vec<&str> = body
+        .lines()
+        .skip(1)
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+        .collect();
+    assert!(values.len() > 40, "{values:?}");
+    let missing: Vec<&&str> = values.iter().filter(|v| !listed.contains(&format!("| `{v}` |"))).collect();
+    assert!(missing.is_empty(), "docs/errors.md lacks {missing:?}");
+}
