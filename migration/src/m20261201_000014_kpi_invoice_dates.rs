@@ -28,6 +28,12 @@ impl MigrationName for Migration {
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    /// In one transaction on SQLite too: the rebuild of `changes` must not
+    /// stop between dropping the old table and renaming the new one.
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let first_of_month = match manager.get_database_backend() {
             DbBackend::Postgres => "UPDATE kpi_records SET invoiced_on = make_date(year, month, 1)",

@@ -15,32 +15,33 @@ const MAX_COMBINATIONS: i64 = 20_000;
 /// included) or is `None` when that order cannot be placed. Ties go to
 /// fewer spare vouchers, then fewer packs. `None` when nothing covers it.
 ///
-/// The largest pack takes whatever the smaller ones leave; the smaller ones
-/// are tried from none up to what fills one largest pack (more never pays
-/// unless a discount makes one size alone cheaper, which is tried too).
+/// Each pack in turn is the filler, taking whatever the others leave; the
+/// others are tried from none up to what fills one filler pack (more of
+/// them could be swapped for filler packs, which the filler's own turn
+/// prices). Each size alone is tried too, for quantity discounts.
 pub fn cheapest_mix(needed: i64, packs: &[Pack], cost: impl Fn(usize, i64) -> Option<i64>) -> Option<Vec<i64>> {
     if needed <= 0 {
         return Some(vec![0; packs.len()]);
     }
-    let sizes_ok = packs.iter().all(|p| p.size > 0);
-    if packs.is_empty() || !sizes_ok {
+    if packs.is_empty() || packs.iter().any(|p| p.size <= 0) {
         return None;
     }
     let ceil = |n: i64, d: i64| (n + d - 1) / d;
-    let largest = (0..packs.len()).max_by_key(|i| (packs[*i].size, std::cmp::Reverse(*i)))?;
-    let others: Vec<usize> = (0..packs.len()).filter(|i| *i != largest).collect();
-    let bounds: Vec<i64> =
-        others.iter().map(|i| ceil(packs[largest].size, packs[*i].size).min(ceil(needed, packs[*i].size))).collect();
     let mut candidates: Vec<Vec<i64>> = Vec::new();
-    // Each size alone.
     for (i, pack) in packs.iter().enumerate() {
         let mut q = vec![0; packs.len()];
         q[i] = ceil(needed, pack.size);
         candidates.push(q);
     }
-    // The smaller packs' combinations, the largest filling the rest.
-    let combos = bounds.iter().try_fold(1_i64, |acc, b| acc.checked_mul(b + 1)).unwrap_or(i64::MAX);
-    if combos <= MAX_COMBINATIONS {
+    let budget = MAX_COMBINATIONS / i64::try_from(packs.len()).unwrap_or(i64::MAX).max(1);
+    for filler in 0..packs.len() {
+        let others: Vec<usize> = (0..packs.len()).filter(|i| *i != filler).collect();
+        let bounds: Vec<i64> =
+            others.iter().map(|i| ceil(packs[filler].size, packs[*i].size).min(ceil(needed, packs[*i].size))).collect();
+        let combos = bounds.iter().try_fold(1_i64, |acc, b| acc.checked_mul(b + 1)).unwrap_or(i64::MAX);
+        if others.is_empty() || combos > budget {
+            continue;
+        }
         let mut counter = vec![0_i64; others.len()];
         loop {
             let mut q = vec![0; packs.len()];
@@ -49,24 +50,12 @@ pub fn cheapest_mix(needed: i64, packs: &[Pack], cost: impl Fn(usize, i64) -> Op
                 q[*i] = counter[k];
                 covered += counter[k] * packs[*i].size;
             }
-            q[largest] = ceil((needed - covered).max(0), packs[largest].size);
+            q[filler] = ceil((needed - covered).max(0), packs[filler].size);
             candidates.push(q);
-            // Next combination.
-            let mut k = 0;
-            loop {
-                if k == counter.len() {
-                    break;
-                }
-                if counter[k] < bounds[k] {
-                    counter[k] += 1;
-                    break;
-                }
-                counter[k] = 0;
-                k += 1;
-            }
-            if k == counter.len() {
-                break;
-            }
+            // The next combination, or the end.
+            let Some(k) = (0..counter.len()).find(|k| counter[*k] < bounds[*k]) else { break };
+            counter[k] += 1;
+            counter[..k].iter_mut().for_each(|c| *c = 0);
         }
     }
     let total = |q: &[i64]| -> Option<(i64, i64, i64)> {
@@ -84,11 +73,15 @@ pub fn cheapest_mix(needed: i64, packs: &[Pack], cost: impl Fn(usize, i64) -> Op
 
 /// Shares `held` vouchers (per kind of pack: how many, and which parts a
 /// voucher of it can serve) among parts needing `needed`, each voucher
-/// counted once, for the first part it can serve that still needs one.
-/// Returns how many each part gets.
+/// counted once, for the first part it can serve that still needs one,
+/// the narrowest kinds first. Returns how many each part gets.
 pub fn share_held(needed: &[i64], held: &[(i64, Vec<bool>)]) -> Vec<i64> {
     let mut got = vec![0_i64; needed.len()];
-    for (count, serves) in held {
+    // The kinds that serve the fewest parts go first, so that a voucher
+    // that could serve any part is not spent where a narrower one fits.
+    let mut order: Vec<&(i64, Vec<bool>)> = held.iter().collect();
+    order.sort_by_key(|(_, serves)| serves.iter().filter(|s| **s).count());
+    for (count, serves) in order {
         let mut left = *count;
         for (part, serve) in serves.iter().enumerate() {
             if !serve || left == 0 || part >= needed.len() {
@@ -161,5 +154,19 @@ mod tests {
         let got = share_held(&[30, 25], &[(40, vec![true, true]), (10, vec![false, true])]);
         assert_eq!(got, vec![30, 20]);
         assert_eq!(share_held(&[5], &[(40, vec![true])]), vec![5]);
+        // A voucher that serves both parts waits for the narrower one: listed first or not.
+        let got = share_held(&[10, 10], &[(10, vec![true, true]), (10, vec![true, false])]);
+        assert_eq!(got, vec![10, 10]);
+    }
+
+    #[test]
+    fn any_pack_may_be_the_one_that_fills_the_rest() {
+        // 100 for 1 000, 50 for 40, 7 for 7: 1 003 vouchers -> 20 x 50 + 1 x 7 (807),
+        // not 21 x 50 (840).
+        let list = [(100, 1000), (50, 40), (7, 7)];
+        let packs = [Pack { size: 100 }, Pack { size: 50 }, Pack { size: 7 }];
+        assert_eq!(cheapest_mix(1003, &packs, flat(&list)), Some(vec![0, 20, 1]));
+        // A million vouchers of one size: no overflow, one answer.
+        assert_eq!(cheapest_mix(1_000_000, &[Pack { size: 30 }], flat(&[(30, 300_000)])), Some(vec![33_334]));
     }
 }

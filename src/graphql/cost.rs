@@ -8,7 +8,8 @@
 //! SDL: each field costs 1 plus its children (`__typename` nothing); a connection field on an
 //! object costs its page size (`first`, else `last`, else the default,
 //! within 1..100) times its children, plus 1; `nodes(ids:)` costs the
-//! number of ids times its children, plus 1. Every operation of the
+//! number of ids times its children, plus 1; `voucherPlan` a fixed cost plus
+//! its children. Every operation of the
 //! document counts; a fragment counts wherever it is spread, on the type
 //! it is spread in (as async-graphql inlines it). Run only on documents the
 //! limits passed ([`super::fragments`] refused cycles and deep chains,
@@ -33,6 +34,9 @@ enum Rule {
     Connection,
     /// The number of ids times children, + 1.
     Nodes,
+    /// A fixed cost + children: a field that does much work whatever it
+    /// selects (`voucherPlan`).
+    Fixed(usize),
 }
 
 /// The schema's shape, as much as costs need: each object's and
@@ -83,6 +87,8 @@ impl CostModel {
                             Rule::Connection
                         } else if type_name == "Query" && name == "nodes" && has("ids") {
                             Rule::Nodes
+                        } else if type_name == "Query" && name == "voucherPlan" {
+                            Rule::Fixed(super::codes::plan::PLAN_COST)
                         } else {
                             Rule::Plain
                         };
@@ -164,6 +170,7 @@ impl Walk<'_> {
                 connection_cost(self.int(field, "first"), self.int(field, "last"), children)
             }
             Some(Rule::Nodes) if on_object => self.list_len(field, "ids").saturating_mul(children).saturating_add(1),
+            Some(Rule::Fixed(cost)) => children.saturating_add(cost),
             _ => children.saturating_add(1),
         }
     }

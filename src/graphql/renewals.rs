@@ -119,12 +119,13 @@ fn upcoming((on, what, m): (NaiveDate, Due, membership::Model), day: NaiveDate) 
 }
 
 /// An entry's place in the worklist's order (day, membership, anniversary
-/// before window end) as one number, the cursor: the day in the high bits,
-/// the membership id (below 2^41) and the kind in the low ones. Stable
-/// while memberships change, unlike a position in the list.
+/// before window end) as one positive number, the cursor: the day (days
+/// from year 1, below 2^22 through year 9999) in the high bits, the
+/// membership id (below 2^40) and the kind in the low ones. Stable while
+/// memberships change, unlike a position in the list.
 fn position((on, what, m): &(NaiveDate, Due, membership::Model)) -> i64 {
-    let day = i64::from(on.num_days_from_ce());
-    (day << 42) | ((m.id & ((1 << 41) - 1)) << 1) | i64::from(*what == Due::WindowCloses)
+    let day = i64::from(on.num_days_from_ce().max(0));
+    (day << 41) | ((m.id & ((1 << 40) - 1)) << 1) | i64::from(*what == Due::WindowCloses)
 }
 
 /// The page `request` asks for, of entries sorted by key.
@@ -151,6 +152,39 @@ fn page_of<T>(entries: Vec<(i64, T)>, request: PageRequest) -> Page<(i64, T)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cursors_stay_positive_and_ordered_through_year_9999() {
+        let entry = |y, id, what| {
+            let m = membership::Model { id, ..test_membership() };
+            (NaiveDate::from_ymd_opt(y, 12, 31).unwrap(), what, m)
+        };
+        let last = position(&entry(9999, (1 << 40) - 1, Due::WindowCloses));
+        assert!(last > 0);
+        assert!(position(&entry(2026, 5, Due::Anniversary)) < position(&entry(2026, 5, Due::WindowCloses)));
+        assert!(position(&entry(2026, 6, Due::Anniversary)) < position(&entry(2027, 1, Due::Anniversary)));
+        assert!(position(&entry(9998, 1, Due::Anniversary)) < last);
+    }
+
+    fn test_membership() -> membership::Model {
+        membership::Model {
+            id: 0,
+            organization_id: 0,
+            partner_global_account: "PGA".into(),
+            offer: entity::enums::Offer::ActionPack,
+            level: None,
+            competency: None,
+            learning_option: false,
+            purchased_on: NaiveDate::from_ymd_opt(2025, 1, 1).unwrap(),
+            renewals: 0,
+            upgraded_from_id: None,
+            upgrade_discount: false,
+            ended_on: None,
+            ended_reason: None,
+            created_at: chrono::DateTime::UNIX_EPOCH,
+            core_benefits_until: None,
+        }
+    }
 
     #[test]
     fn pages_follow_the_keys_both_ways() {

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use entity::{enums::FactReview, kpi_dispute, kpi_record};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Select, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Select, Set,
     sea_query::Expr,
 };
 
@@ -150,7 +150,8 @@ pub async fn resolve_dispute(
     let reason = reason.map(|r| r.trim().to_owned());
     let who = actor(viewer).to_owned();
     let to = if verdict == Verdict::Verify { FactReview::Verified } else { FactReview::Rejected };
-    let txn = db.begin().await?;
+    let _writer = crate::db::sqlite_writer(db).await;
+    let txn = crate::db::begin(db).await?;
     let done = kpi_dispute::Entity::update_many()
         .col_expr(kpi_dispute::Column::Status, Expr::value(to))
         .col_expr(kpi_dispute::Column::ReviewedBy, Expr::value(who.clone()))
@@ -187,11 +188,20 @@ pub async fn resolve_dispute(
         crate::id::encode("KpiDispute", dispute.id),
         reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()
     );
-    let written = match dispute.record_id.map(|r| kpi_record::Entity::find_by_id(r).one(&txn)) {
-        Some(find) => match find.await? {
-            Some(record) => rewrite(&txn, record, valid, Some((FactReview::Verified, now)), &note, &who, now).await?,
-            None => return refuse("id", UserErrorCode::NotFound, "the disputed record is gone"),
-        },
+    // The record contested, the dispute's partner's still (a merge may have
+    // left it with the other account), read for update.
+    let written = match dispute.record_id {
+        Some(r) => {
+            let contested = kpi_record::Entity::find_by_id(r)
+                .filter(kpi_record::Column::OrganizationId.eq(dispute.organization_id))
+                .lock_exclusive()
+                .one(&txn)
+                .await?;
+            let Some(record) = contested else {
+                return refuse("id", UserErrorCode::NotFound, "the disputed record is no longer this partner's");
+            };
+            rewrite(&txn, record, valid, Some((FactReview::Verified, now)), &note, &who, now).await?
+        }
         None => {
             let row =
                 new_row(dispute.organization_id, valid, (FactReview::Verified, Some(who.clone()), Some(now)), now);

@@ -15,7 +15,7 @@ use entity::{
     enums::{DocumentType, FactReview, OrganizationKind},
     kpi_record, organization,
 };
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use crate::{
     auth::Viewer,
@@ -98,7 +98,8 @@ fn parse_line(cells: &HashMap<&str, &str>, today: NaiveDate) -> Result<(i64, Val
     if organization.is_none() {
         errors.push(UserError::on("organizationId", UserErrorCode::NotFound, "partner not found"));
     }
-    let invoiced_on = NaiveDate::parse_from_str(get("invoicedOn"), "%Y-%m-%d").ok();
+    let day = get("invoicedOn");
+    let invoiced_on = NaiveDate::parse_from_str(day, "%Y-%m-%d").ok().filter(|_| day.len() == 10);
     if invoiced_on.is_none() {
         errors.push(UserError::on("invoicedOn", UserErrorCode::InvalidFormat, "a date is YYYY-MM-DD"));
     }
@@ -110,10 +111,15 @@ fn parse_line(cells: &HashMap<&str, &str>, today: NaiveDate) -> Result<(i64, Val
             "INVOICE, ORDER_CONFIRMATION or PARTNER_REPORT",
         ));
     }
-    let mut number = |field: &str| match get(field).parse::<i64>() {
-        Ok(n) => n,
+    // 32-bit, as `recordKpi` takes them: a record is read back as an `Int`.
+    let mut number = |field: &str| match get(field).parse::<i32>() {
+        Ok(n) => i64::from(n),
         Err(_) => {
-            errors.push(UserError::on(field, UserErrorCode::InvalidFormat, "a whole number"));
+            errors.push(UserError::on(
+                field,
+                UserErrorCode::InvalidFormat,
+                "a whole number from -2147483648 to 2147483647",
+            ));
             0
         }
     };
@@ -139,6 +145,17 @@ fn parse_line(cells: &HashMap<&str, &str>, today: NaiveDate) -> Result<(i64, Val
     }
 }
 
+/// The line (from 1) of the record that starts at `byte`: the reader
+/// places a record before the line break that precedes it (the `\n` of a
+/// CRLF, blank lines), so those breaks count too.
+fn line_at(text: &str, byte: u64) -> u64 {
+    let start = usize::try_from(byte).unwrap_or(usize::MAX).min(text.len());
+    let (before, after) = text.as_bytes().split_at(start);
+    let pending = after.iter().take_while(|b| matches!(b, b'\r' | b'\n')).filter(|b| **b == b'\n').count();
+    let breaks = before.iter().filter(|b| **b == b'\n').count() + pending;
+    u64::try_from(breaks).map_or(u64::MAX, |n| n + 1)
+}
+
 /// Imports the CSV (admin): all lines or none, each reported.
 pub async fn import_kpis(
     db: &DatabaseConnection,
@@ -156,6 +173,9 @@ pub async fn import_kpis(
     let mut missing = Vec::new();
     for column in COLUMNS {
         match header.iter().position(|h| *h == key(column)) {
+            Some(_) if header.iter().filter(|h| **h == key(column)).count() > 1 => {
+                return Ok(file_error(UserErrorCode::InvalidFormat, format!("the header names {column} twice")));
+            }
             Some(i) => {
                 at.insert(column, i);
             }
@@ -171,22 +191,28 @@ pub async fn import_kpis(
     // Parse and check each line.
     let mut parsed: Vec<(ImportLine, Option<(i64, Valid)>)> = Vec::new();
     for record in reader.records() {
-        if parsed.len() == MAX_LINES {
-            return Ok(file_error(UserErrorCode::OutOfRange, format!("at most {MAX_LINES} lines in one import")));
-        }
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = e.position().map_or(0, |p| line_at(csv_text, p.byte()));
                 return Ok(file_error(UserErrorCode::InvalidFormat, format!("line {line} is not CSV")));
             }
         };
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, |p| line_at(csv_text, p.byte()));
         if record.iter().all(str::is_empty) {
             continue;
         }
+        if parsed.len() == MAX_LINES {
+            return Ok(file_error(UserErrorCode::OutOfRange, format!("at most {MAX_LINES} lines in one import")));
+        }
         let cells: HashMap<&str, &str> = at.iter().map(|(c, i)| (*c, record.get(*i).unwrap_or_default())).collect();
-        let outcome = parse_line(&cells, today);
+        // A field that spans lines is an unclosed quote swallowing the
+        // lines after it, or a value no invoice has: refused either way.
+        let outcome = if record.iter().any(|f| f.contains(['\n', '\r'])) {
+            Err(vec![UserError::on("csv", UserErrorCode::InvalidFormat, "a field spans lines: is a quote left open?")])
+        } else {
+            parse_line(&cells, today)
+        };
         let report = ImportLine {
             line,
             invoice_number: Some(cells["invoiceNumber"].to_owned()).filter(|n| !n.is_empty()),
@@ -203,7 +229,7 @@ pub async fn import_kpis(
     let ids: HashSet<i64> = parsed.iter().filter_map(|(_, v)| v.as_ref().map(|(o, _)| *o)).collect();
     let ids: Vec<i64> = ids.into_iter().collect();
     let mut partners = HashSet::new();
-    let mut recorded = HashSet::new();
+    let mut recorded = HashMap::new();
     for chunk in ids.chunks(CHUNK) {
         let orgs = organization::Entity::find()
             .filter(organization::Column::Id.is_in(chunk.iter().copied()))
@@ -222,7 +248,9 @@ pub async fn import_kpis(
                 .filter(kpi_record::Column::InvoiceNumber.is_in(numbers.iter().cloned()))
                 .all(db)
                 .await?;
-            recorded.extend(rows.into_iter().map(|r| (r.organization_id, r.invoice_number)));
+            recorded.extend(
+                rows.into_iter().map(|r| ((r.organization_id, r.invoice_number), r.review == FactReview::Pending)),
+            );
         }
     }
     let mut seen: HashMap<(i64, String), u64> = HashMap::new();
@@ -230,11 +258,16 @@ pub async fn import_kpis(
         let Some((org, v)) = valid.as_ref() else { continue };
         if !partners.contains(org) {
             report.errors.push(UserError::on("organizationId", UserErrorCode::NotFound, "partner not found"));
-        } else if recorded.contains(&(*org, v.invoice_number.clone())) {
+        } else if let Some(pending) = recorded.get(&(*org, v.invoice_number.clone())) {
             report.errors.push(UserError::on(
                 "invoiceNumber",
                 UserErrorCode::DuplicateInvoice,
-                "this invoice is already recorded; an invoice counts once (R-28)",
+                if *pending {
+                    "the partner submitted this invoice and it waits for review: verify or reject it \
+                     (verifyPartnerFact), then import"
+                } else {
+                    "this invoice is already recorded; an invoice counts once (R-28)"
+                },
             ));
         } else if let Some(first) = seen.insert((*org, v.invoice_number.clone()), report.line) {
             report.errors.push(UserError::on(
@@ -259,7 +292,7 @@ pub async fn import_kpis(
             .filter_map(|(_, v)| v.clone())
             .map(|(org, valid)| new_row(org, valid, verified.clone(), now))
             .collect();
-        let txn = db.begin().await?;
+        let txn = crate::db::begin(db).await?;
         for chunk in rows.chunks(CHUNK) {
             if let Err(err) = kpi_record::Entity::insert_many(chunk.to_vec()).exec_without_returning(&txn).await {
                 // Recorded meanwhile by someone else: nothing is imported.
@@ -287,4 +320,27 @@ pub async fn import_kpis(
         })
         .collect();
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_counted_as_an_editor_shows_them() {
+        let crlf = "a,b\r\n1,2\r\n\r\n3,4\r\n";
+        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(crlf.as_bytes());
+        let lines: Vec<u64> = reader
+            .records()
+            .map(|r| r.expect("csv"))
+            .filter(|r| !r.iter().all(str::is_empty))
+            .map(|r| line_at(crlf, r.position().expect("position").byte()))
+            .collect();
+        assert_eq!(lines, vec![2, 4]);
+        let lf = "a,b\n1,2\n\n3,4\n";
+        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(lf.as_bytes());
+        let lines: Vec<u64> =
+            reader.records().map(|r| line_at(lf, r.expect("csv").position().expect("position").byte())).collect();
+        assert_eq!(lines, vec![2, 4]);
+    }
 }

@@ -13,8 +13,8 @@ use entity::{
     kpi_record,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Select, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Select,
+    Set,
 };
 
 use crate::{
@@ -242,8 +242,11 @@ pub async fn correct_kpi(
     reason: String,
 ) -> Result<Outcome<kpi_record::Model>, AppError> {
     let mut problems = crate::domain::organizations::check_reason(Some(&reason));
-    let txn = db.begin().await?;
-    let Some(record) = kpi_record::Entity::find_by_id(id).one(&txn).await? else {
+    // The record is read for update: a concurrent correction waits, and is
+    // then made over this one's figures (not reverted by it).
+    let _writer = crate::db::sqlite_writer(db).await;
+    let txn = crate::db::begin(db).await?;
+    let Some(record) = kpi_record::Entity::find_by_id(id).lock_exclusive().one(&txn).await? else {
         return refuse("id", UserErrorCode::NotFound, "KPI record not found");
     };
     let valid = match check(&correction.apply(&record), now.date_naive()) {

@@ -162,10 +162,15 @@ async fn held_by_package<C: ConnectionTrait>(
 /// Plans `parts` under `agreement` on `now`'s day. A part naming an exam
 /// that is unknown or retired, or naming neither a level nor exams, is
 /// refused as bad input.
+///
+/// `count_held`: whether the caller may see the organization's codes (its
+/// administrators and the desk); for anyone else nothing held is counted.
+/// Each package is quoted once, whatever the number of parts.
 pub async fn plan<C: ConnectionTrait>(
     db: &C,
     agreement: &agreement::Model,
     parts: &[PartRequest],
+    count_held: bool,
     now: DateTime<Utc>,
 ) -> Result<Plan, AppError> {
     let today = now.date_naive();
@@ -175,7 +180,20 @@ pub async fn plan<C: ConnectionTrait>(
         scopes.push(scope_of(db, part, now).await?);
     }
     let packages = voucher_packages(db).await?;
-    let held = held_by_package(db, agreement.organization_id, today).await?;
+    let held = if count_held { held_by_package(db, agreement.organization_id, today).await? } else { HashMap::new() };
+    // The packs that can be ordered under the agreement today, each quoted
+    // once for one pack: its request, reused for every quantity and part.
+    let mut orderable = Vec::new();
+    for (p, families) in &packages {
+        let Some(size) = p.vouchers_per_pack.map(i64::from).filter(|s| *s > 0) else { continue };
+        if p.sku == crate::domain::grants::IMAGINE_ACADEMY_SKU {
+            continue;
+        }
+        let request = order_request(db, agreement, p, 1, OrderTerm::Prorated, today).await?;
+        if order_rules::quote(&request).is_ok() {
+            orderable.push((p, families, size, request));
+        }
+    }
     let needed: Vec<i64> = parts.iter().map(|p| p.vouchers).collect();
     let held_list: Vec<(i64, Vec<bool>)> = packages
         .iter()
@@ -188,20 +206,14 @@ pub async fn plan<C: ConnectionTrait>(
     let mut wanted: HashMap<i64, i64> = HashMap::new();
     for ((part, scope), held) in parts.iter().zip(&scopes).zip(got) {
         let to_order = (part.vouchers - held).max(0);
-        let mut options = Vec::new();
-        for (p, families) in &packages {
-            let Some(size) = p.vouchers_per_pack.map(i64::from).filter(|s| *s > 0) else { continue };
-            if p.sku == crate::domain::grants::IMAGINE_ACADEMY_SKU || !serves(families, scope) {
-                continue;
-            }
-            let request = order_request(db, agreement, p, 1, OrderTerm::Prorated, today).await?;
-            if order_rules::quote(&request).is_ok() {
-                options.push((p.id, size, request));
-            }
-        }
+        let options: Vec<(i64, i64, &order_rules::OrderRequest)> = orderable
+            .iter()
+            .filter(|(_, families, _, _)| serves(families, scope))
+            .map(|(p, _, size, request)| (p.id, *size, request))
+            .collect();
         let packs: Vec<Pack> = options.iter().map(|(_, size, _)| Pack { size: *size }).collect();
         let cost = |i: usize, q: i64| {
-            let mut request = options[i].2.clone();
+            let mut request = (*options[i].2).clone();
             request.quantity = i32::try_from(q).ok()?;
             order_rules::quote(&request).ok().map(|quote| quote.price.total_cents)
         };
@@ -227,11 +239,12 @@ pub async fn plan<C: ConnectionTrait>(
     // One order per package: quantities of parts that chose the same pack
     // add up (and may reach a better discount tier).
     let mut suggestions = Vec::new();
-    for (p, _) in &packages {
+    for (p, _, _, request) in &orderable {
         let Some(quantity) = wanted.get(&p.id).and_then(|q| i32::try_from(*q).ok()) else { continue };
-        let request = order_request(db, agreement, p, quantity, OrderTerm::Prorated, today).await?;
+        let mut request = request.clone();
+        request.quantity = quantity;
         if let Ok(quote) = order_rules::quote(&request) {
-            suggestions.push(Suggestion { package: p.clone(), quantity, vouchers: quote.codes, quote });
+            suggestions.push(Suggestion { package: (*p).clone(), quantity, vouchers: quote.codes, quote });
         }
     }
     Ok(Plan { months_left, parts: planned, suggestions })

@@ -857,6 +857,11 @@ async fn a_mixed_plan_counts_held_vouchers_and_suggests_the_cheapest_packs() {
         }),
         "{plan}"
     );
+    // A learner of the school plans too, but what the school holds is its administrators' to see.
+    let learner = crate::fixtures::person("ada@school.example", &[licensegraph::auth::Role::Learner], school.id);
+    let theirs = app.execute(&learner, query, input.clone()).await;
+    assert_eq!(theirs["data"]["voucherPlan"]["heldUnused"], 0, "{theirs}");
+    assert_eq!(theirs["data"]["voucherPlan"]["toOrder"], 660);
     // A plan is one part's fields or `parts`, never both.
     let mut both = input;
     both["input"]["people"] = json!(3);

@@ -294,6 +294,21 @@ async fn the_desk_imports_a_csv_all_lines_or_none_with_a_report_per_line_r28() {
     let again = mutate(&app, &admin(), IMPORT, json!({ "csv": right })).await;
     assert_eq!(again["imported"], 0);
 
+    // A value past 32 bits, and a quote left open that would swallow the lines after it: refused.
+    let wide = csv(&org, &["{org},2026-09-01,OLP,Training,INVOICE,MP-9,3000000000,1,"]);
+    let report = mutate(&app, &admin(), IMPORT, json!({ "csv": wide })).await;
+    assert_eq!(user_errors(&report["lines"][0]), vec!["INVALID_FORMAT"], "{report}");
+    let open_quote = csv(
+        &org,
+        &[
+            "{org},2026-09-01,OLP,Training,INVOICE,MP-10,1,1,\"an open quote",
+            "{org},2026-09-02,OLP,Training,INVOICE,MP-11,1,1,",
+        ],
+    );
+    let report = mutate(&app, &admin(), IMPORT, json!({ "csv": open_quote })).await;
+    assert_eq!(report["imported"], 0, "{report}");
+    assert_eq!(count(&app, &org).await, 3);
+
     // A file without the columns, an empty file, and a partner: refused.
     let headless = mutate(&app, &admin(), IMPORT, json!({ "csv": "invoice,value\nA,1\n" })).await;
     assert_eq!(headless["userErrors"][0]["code"], "INVALID_FORMAT", "{headless}");

@@ -6,7 +6,7 @@
 
 mod activate;
 mod assign;
-mod plan;
+pub(crate) mod plan;
 mod redeem;
 mod revoke;
 mod validate;

@@ -168,6 +168,9 @@ pub struct VoucherPlan {
 const MAX_PLAN_EXAMS: usize = 100;
 /// Most parts in one plan.
 const MAX_PLAN_PARTS: usize = 10;
+/// A plan's complexity: it reads the catalog and the codes held and
+/// prices each pack, about as much as a page of 100 rows.
+pub(crate) const PLAN_COST: usize = 100;
 /// Most of each count in a voucher plan.
 const MAX_PLAN_COUNT: i32 = 1_000_000;
 
@@ -252,7 +255,8 @@ impl PlanQuery {
     /// months left on the agreement cover the preparation, the unused
     /// vouchers the organization already holds, and the cheapest mix of
     /// packs to order for the rest at today's prices. Null when the
-    /// agreement is not the caller's to see.
+    /// agreement is not the caller's to see. Costly: it prices every pack.
+    #[graphql(complexity = "PLAN_COST + child_complexity")]
     async fn voucher_plan(&self, ctx: &Context<'_>, input: VoucherPlanInput) -> Result<Option<VoucherPlan>> {
         let viewer = ctx.signed_in().gql()?;
         let agreement_id = id_arg("Agreement", "agreementId", &input.agreement_id).gql()?;
@@ -262,7 +266,9 @@ impl PlanQuery {
             return Ok(None);
         };
         let now = ctx.clock().gql()?.now();
-        let plan = voucher_plans::plan(db, &agreement, &parts, now).await.gql()?;
+        // What the organization holds is its administrators' (and the desk's) to see.
+        let count_held = crate::service::scope::administers(viewer, agreement.organization_id);
+        let plan = voucher_plans::plan(db, &agreement, &parts, count_held, now).await.gql()?;
         let parts: Vec<VoucherPlanPart> = plan.parts.into_iter().map(Into::into).collect();
         let suggested: Vec<SuggestedOrder> = plan.suggestions.into_iter().map(Into::into).collect();
         let sum = |f: fn(&VoucherPlanPart) -> i32| parts.iter().map(|p| i64::from(f(p))).sum::<i64>();
