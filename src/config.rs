@@ -100,6 +100,12 @@ pub struct ServeArgs {
     #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
     pub otlp_endpoint: Option<String>,
 
+    /// Seconds between two runs of the scheduler that enqueues time-driven
+    /// events (late orders, renewal windows, expiring codes); it also runs
+    /// at start, catching up on downtime. 0 turns it off in this process.
+    #[arg(long, env = "LICENSEGRAPH_SCHEDULER_INTERVAL", default_value_t = 60)]
+    pub scheduler_interval: u64,
+
     /// Serve `/metrics` on this address instead of with the API (for a
     /// port only the monitoring network reaches).
     #[arg(long, env = "LICENSEGRAPH_METRICS_LISTEN")]

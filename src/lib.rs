@@ -15,6 +15,7 @@ pub mod idempotency;
 pub mod logs;
 pub mod metrics;
 pub mod ratelimit;
+pub mod scheduler;
 pub mod serve;
 pub mod service;
 pub mod stall;

@@ -165,6 +165,9 @@ async fn serve(database_url: &str, max_connections: u32, args: ServeArgs) -> Res
             }
         });
     }
+    if args.scheduler_interval > 0 {
+        licensegraph::scheduler::spawn(db.clone(), state.clock.clone(), args.scheduler_interval);
+    }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;

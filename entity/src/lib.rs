@@ -13,6 +13,7 @@ pub mod competency_requirement;
 pub mod directory_listing;
 pub mod discount_tier;
 pub mod enums;
+pub mod event;
 pub mod exam;
 pub mod kpi_dispute;
 pub mod kpi_record;

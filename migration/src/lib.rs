@@ -22,6 +22,7 @@ mod m20261201_000011_books;
 mod m20261201_000012_fact_review;
 mod m20261201_000013_directory_review;
 mod m20261201_000014_kpi_invoice_dates;
+mod m20261201_000015_outbox;
 mod sql;
 
 /// Runs every migration in order.
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000012_fact_review::Migration),
             Box::new(m20261201_000013_directory_review::Migration),
             Box::new(m20261201_000014_kpi_invoice_dates::Migration),
+            Box::new(m20261201_000015_outbox::Migration),
         ]
     }
 }

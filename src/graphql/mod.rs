@@ -9,6 +9,7 @@ pub mod desk;
 pub mod directory;
 pub mod documents;
 pub mod eligibility;
+pub mod events;
 pub mod exams;
 pub mod extensions;
 pub mod fragments;
@@ -54,6 +55,7 @@ pub struct Query(
     renewals::RenewalQuery,
     merges::MergeQuery,
     kpis::KpiQuery,
+    events::EventQuery,
 );
 
 /// The root mutation type.

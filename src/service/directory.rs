@@ -220,6 +220,7 @@ pub async fn review_listing(
     } else {
         (ListingStatus::Rejected, reason.map(|r| r.trim().to_owned()))
     };
+    let txn = crate::db::begin(db).await?;
     let done = directory_listing::Entity::update_many()
         .col_expr(directory_listing::Column::Status, Expr::value(to))
         .col_expr(directory_listing::Column::ReviewedBy, Expr::value(actor(viewer).to_owned()))
@@ -227,15 +228,22 @@ pub async fn review_listing(
         .col_expr(directory_listing::Column::RejectionReason, Expr::value(why))
         .filter(directory_listing::Column::Id.eq(id))
         .filter(directory_listing::Column::Status.eq(ListingStatus::Submitted))
-        .exec(db)
+        .exec(&txn)
         .await?
         .rows_affected;
-    let Some(listing) = directory_listing::Entity::find_by_id(id).one(db).await? else {
+    let Some(listing) = directory_listing::Entity::find_by_id(id).one(&txn).await? else {
         return refuse("id", UserErrorCode::NotFound, "listing not found");
     };
     if done != 1 {
         return refuse("id", UserErrorCode::AlreadyReviewed, "only a submitted listing is reviewed");
     }
+    let kind = if approve { "directory.approved" } else { "directory.rejected" };
+    let event =
+        crate::service::outbox::Event::new(kind, ("DirectoryListing", listing.id), Some(listing.organization_id))
+            .with("country", listing.country.clone())
+            .with("visibleFrom", listing.visible_from.to_string());
+    crate::service::outbox::emit(&txn, now, event).await?;
+    txn.commit().await?;
     Ok(Ok(listing))
 }
 

@@ -23,7 +23,7 @@ use crate::{
         codes::actor,
         kpis::{Figures, Valid, check, new_row, rewrite},
         memberships::partner,
-        refuse,
+        outbox, refuse,
         reviews::Verdict,
         scope,
     },
@@ -172,6 +172,7 @@ pub async fn resolve_dispute(
         return refuse("id", UserErrorCode::AlreadyReviewed, "the desk has already decided this dispute");
     }
     if verdict == Verdict::Reject {
+        outbox::emit(&txn, now, resolved(&dispute, FactReview::Rejected, None)).await?;
         txn.commit().await?;
         return Ok(Ok(dispute));
     }
@@ -218,6 +219,18 @@ pub async fn resolve_dispute(
     let mut decided: kpi_dispute::ActiveModel = dispute.into();
     decided.result_record_id = Set(Some(record.id));
     let decided = decided.update(&txn).await?;
+    outbox::emit(&txn, now, resolved(&decided, FactReview::Verified, Some(record.id))).await?;
     txn.commit().await?;
     Ok(Ok(decided))
+}
+
+/// `kpi.dispute_resolved`: the dispute, its partner, the decision and the
+/// record it wrote.
+fn resolved(dispute: &kpi_dispute::Model, status: FactReview, record: Option<i64>) -> outbox::Event {
+    let event = outbox::Event::new("kpi.dispute_resolved", ("KpiDispute", dispute.id), Some(dispute.organization_id))
+        .with("status", sea_orm::ActiveEnum::to_value(&status));
+    match record {
+        Some(r) => event.with_id("record", "KpiRecord", r),
+        None => event,
+    }
 }

@@ -34,6 +34,7 @@ use crate::{
     service::{
         Outcome,
         codes::{CodeSource, actor, insert_codes, issue_events},
+        outbox,
         page::{self, Page, PageRequest},
         partners, refuse, scope,
     },
@@ -333,6 +334,11 @@ pub async fn enroll(
     match model.insert(&txn).await {
         Ok(m) => {
             grant(&txn, &m, benefits::package(m.offer, m.level), now, actor(viewer)).await?;
+            let mut event = membership_event("membership.enrolled", &m);
+            if let Some(silver) = &upgraded_from {
+                event = event.with_id("upgradedFrom", "Membership", silver.id);
+            }
+            outbox::emit(&txn, now, event).await?;
             txn.commit().await?;
             Ok(Ok(m))
         }
@@ -413,6 +419,7 @@ pub async fn renew(
     let renewed =
         membership(&txn, viewer, id).await?.ok_or_else(|| AppError::internal("renewed membership vanished"))?;
     follow_term(&txn, &renewed).await?;
+    outbox::emit(&txn, now, membership_event("membership.renewed", &renewed)).await?;
     txn.commit().await?;
     Ok(Ok(renewed))
 }
@@ -490,6 +497,7 @@ pub async fn reactivate(
     let reactivated =
         membership(&txn, viewer, id).await?.ok_or_else(|| AppError::internal("reactivated membership vanished"))?;
     follow_term(&txn, &reactivated).await?;
+    outbox::emit(&txn, now, membership_event("membership.reactivated", &reactivated)).await?;
     txn.commit().await?;
     Ok(Ok(reactivated))
 }
@@ -644,4 +652,18 @@ pub async fn grant_extra(
     grant(&txn, &m, &[extra], now, actor(viewer)).await?;
     txn.commit().await?;
     Ok(Ok(m))
+}
+
+/// A membership's event: its id, offer, level and renewals.
+fn membership_event(kind: &'static str, m: &membership::Model) -> outbox::Event {
+    let mut event = outbox::Event::new(kind, ("Membership", m.id), Some(m.organization_id))
+        .with("offer", sea_orm::ActiveEnum::to_value(&m.offer))
+        .with("renewals", m.renewals);
+    if let Some(level) = m.level {
+        event = event.with("level", sea_orm::ActiveEnum::to_value(&level));
+    }
+    if let Some(competency) = &m.competency {
+        event = event.with("competency", competency.clone());
+    }
+    event
 }

@@ -241,6 +241,10 @@ pub async fn merge(
         Ok(r) => r,
         Err(err) => return constraint_to_user_error(err).map(|e| Err(vec![e])),
     };
+    let event = crate::service::outbox::Event::new("merge.completed", ("PartnerMerge", record.id), Some(survivor_id))
+        .with_id("survivor", "Organization", survivor_id)
+        .with_id("merged", "Organization", merged_id);
+    crate::service::outbox::emit(&txn, now, event).await?;
     txn.commit().await?;
     Ok(Ok((plan.survivor, record)))
 }

@@ -23,6 +23,7 @@ use crate::{
     service::{
         Outcome,
         codes::{self, CodeSource},
+        outbox,
         page::{self, Page, PageRequest},
         refuse, scope,
     },
@@ -55,21 +56,27 @@ pub fn orders_query(viewer: &Viewer, filter: &OrderFilter) -> Select<order::Enti
         select = select.filter(order::Column::AgreementId.in_subquery(agreements));
     }
     if let Some((late, now)) = filter.late {
-        let (placed_before, invoiced_before) = crate::domain::orders::late_cutoffs(now);
-        let is_late = Condition::any()
-            .add(
-                Condition::all()
-                    .add(order::Column::Status.eq(OrderStatus::Placed))
-                    .add(order::Column::PlacedAt.lt(placed_before)),
-            )
-            .add(
-                Condition::all()
-                    .add(order::Column::Status.eq(OrderStatus::Invoiced))
-                    .add(order::Column::InvoicedAt.lt(invoiced_before)),
-            );
+        let is_late = late_at(now);
         select = select.filter(if late { is_late } else { is_late.not() });
     }
     select
+}
+
+/// Orders late at `now`, as a condition: PLACED and not confirmed
+/// 48 hours on, or INVOICED and without codes past the tenth business day.
+pub(crate) fn late_at(now: DateTime<Utc>) -> Condition {
+    let (placed_before, invoiced_before) = crate::domain::orders::late_cutoffs(now);
+    Condition::any()
+        .add(
+            Condition::all()
+                .add(order::Column::Status.eq(OrderStatus::Placed))
+                .add(order::Column::PlacedAt.lt(placed_before)),
+        )
+        .add(
+            Condition::all()
+                .add(order::Column::Status.eq(OrderStatus::Invoiced))
+                .add(order::Column::InvoicedAt.lt(invoiced_before)),
+        )
 }
 
 pub async fn list_orders(
@@ -221,6 +228,7 @@ pub async fn place_order(
         ..Default::default()
     };
     let order = model.insert(&txn).await?;
+    outbox::emit(&txn, now, order_event("order.placed", &order, agreement.organization_id)).await?;
     txn.commit().await?;
     Ok(Ok(order))
 }
@@ -244,16 +252,39 @@ pub async fn step(
             .col_expr(order::Column::CancelledAt, Expr::value(now))
             .col_expr(order::Column::CancelReason, Expr::value(cancel_reason)),
     };
+    // The guarded update first (on SQLite it takes the write lock before
+    // anything is read), then its event, in one transaction.
+    let txn = crate::db::begin(db).await?;
     let done = update
         .filter(order::Column::Id.eq(id))
         .filter(order::Column::Status.is_in(from.iter().copied()))
-        .exec(db)
+        .exec(&txn)
         .await?
         .rows_affected;
-    let Some(order) = order::Entity::find_by_id(id).one(db).await? else {
+    let Some(order) = order::Entity::find_by_id(id).one(&txn).await? else {
         return refuse("id", UserErrorCode::NotFound, "order not found");
     };
-    if done == 1 { Ok(Ok(order)) } else { Ok(Err(vec![step.refusal(order.status)])) }
+    if done != 1 {
+        return Ok(Err(vec![step.refusal(order.status)]));
+    }
+    let kind = match step {
+        Step::Confirm => "order.confirmed",
+        Step::Invoice => "order.invoiced",
+        Step::Fulfil => "order.fulfilled",
+        Step::Cancel => "order.cancelled",
+    };
+    let organization_id = agreement::Entity::find_by_id(order.agreement_id).one(&txn).await?.map(|a| a.organization_id);
+    outbox::emit(&txn, now, order_event(kind, &order, organization_id.unwrap_or_default())).await?;
+    txn.commit().await?;
+    Ok(Ok(order))
+}
+
+/// An order's event: its id, agreement, status and quantity.
+fn order_event(kind: &'static str, order: &order::Model, organization_id: i64) -> outbox::Event {
+    outbox::Event::new(kind, ("Order", order.id), Some(organization_id))
+        .with_id("agreement", "Agreement", order.agreement_id)
+        .with("status", sea_orm::ActiveEnum::to_value(&order.status))
+        .with("quantity", order.quantity)
 }
 
 /// The kind of code a package delivers.
@@ -313,6 +344,9 @@ pub async fn fulfil(
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::internal(format!("order {id} vanished during fulfilment")))?;
+    let event = order_event("order.fulfilled", &order, agreement.organization_id)
+        .with("codes", crate::domain::orders::codes_for(order.quantity, package.vouchers_per_pack));
+    outbox::emit(&txn, now, event).await?;
     txn.commit().await?;
     Ok(Ok(order))
 }

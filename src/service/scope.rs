@@ -73,6 +73,12 @@ fn ordering_organizations<C: ColumnTrait>(viewer: &Viewer, org_column: C) -> Con
     reach(viewer, org_column, &[Role::CustomerAdmin, Role::PartnerAdmin], true)
 }
 
+/// Events (the outbox) the viewer may read: those about its own
+/// organization, for its administrators; every one for admins.
+pub fn events<C: ColumnTrait>(viewer: &Viewer, org_column: C) -> Condition {
+    reach(viewer, org_column, &[Role::CustomerAdmin, Role::PartnerAdmin], false)
+}
+
 /// Agreements the viewer may place orders under: admins any; customer
 /// administrators their own organization's; resellers those of the
 /// organizations they serve.

@@ -73,6 +73,7 @@ fn id_type(parent: &str, field: &str) -> Result<&'static str, String> {
         ("ReviewPassedExamInput", "id") => "PassedExam",
         ("ReviewKpiRecordInput" | "CorrectKpiRecordInput", "id") | ("DisputeKpiInput", "recordId") => "KpiRecord",
         ("VerifyPartnerFactInput", "id") => "KpiDispute",
+        ("events", "subjectId") => "Order",
         ("UpdateDirectoryListingInput" | "WithdrawDirectoryListingInput" | "ReviewDirectoryListingInput", "id") => {
             "DirectoryListing"
         }

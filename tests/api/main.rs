@@ -11,6 +11,7 @@ mod catalog;
 mod codes;
 mod cors;
 mod directory;
+mod events;
 mod exams;
 mod extensions;
 mod fixtures;

@@ -152,5 +152,5 @@ async fn every_readme_example_runs_against_the_demo_data() {
             ran += 1;
         }
     }
-    assert!(ran >= 35, "only {ran} README operations ran");
+    assert!(ran >= 36, "only {ran} README operations ran");
 }

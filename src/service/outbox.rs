@@ -1,0 +1,150 @@
+//! The outbox: every business event, written with [`emit`] in the
+//! transaction of the change that caused it (never after it), so an event
+//! exists exactly when its change does. Rows are never altered; delivery
+//! (e-mail, webhooks, subscriptions) reads them in id order.
+//!
+//! An event names its subject by type and row id, the organization it is
+//! about (whose administrators may read it, R-32), and carries ids and
+//! non-secret fields only: never a code's value.
+
+use chrono::{DateTime, Utc};
+use entity::event;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select, Set, sea_query::OnConflict,
+};
+use serde_json::{Map, Value};
+
+use crate::{auth::Viewer, error::AppError, service::scope};
+
+/// The event types written today, as clients filter on them.
+pub const TYPES: [&str; 17] = [
+    "order.placed",
+    "order.confirmed",
+    "order.invoiced",
+    "order.fulfilled",
+    "order.cancelled",
+    "order.late",
+    "codes.expiring",
+    "membership.enrolled",
+    "membership.renewed",
+    "membership.reactivated",
+    "membership.window_opened",
+    "membership.window_closing",
+    "membership.expired",
+    "merge.completed",
+    "directory.approved",
+    "directory.rejected",
+    "kpi.dispute_resolved",
+];
+
+/// An event about to be written.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// One of [`TYPES`].
+    pub kind: &'static str,
+    /// The subject's GraphQL type (`Order`, `Membership`, ...) and row id.
+    pub subject: (&'static str, i64),
+    /// The organization it is about.
+    pub organization_id: Option<i64>,
+    /// Ids (as global ids) and non-secret fields.
+    pub data: Map<String, Value>,
+}
+
+impl Event {
+    /// An event of `kind` about `subject`, for `organization_id`, whose data
+    /// starts with the subject's global id under its camel-case type name.
+    pub fn new(kind: &'static str, subject: (&'static str, i64), organization_id: Option<i64>) -> Self {
+        debug_assert!(TYPES.contains(&kind), "{kind} is not in outbox::TYPES");
+        let mut data = Map::new();
+        let key = lower_first(subject.0);
+        data.insert(key, Value::String(crate::id::encode(subject.0, subject.1)));
+        Self { kind, subject, organization_id, data }
+    }
+
+    /// Adds a field to the data.
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.data.insert(key.to_owned(), value.into());
+        self
+    }
+
+    /// Adds another object's global id to the data, under `key`.
+    pub fn with_id(self, key: &str, kind: &str, id: i64) -> Self {
+        self.with(key, crate::id::encode(kind, id))
+    }
+}
+
+fn lower_first(name: &str) -> String {
+    let mut chars = name.chars();
+    chars.next().map(|c| c.to_ascii_lowercase().to_string() + chars.as_str()).unwrap_or_default()
+}
+
+/// The row of `event`, with its once-only `key` if it has one.
+fn row(at: DateTime<Utc>, event: Event, key: Option<String>) -> event::ActiveModel {
+    event::ActiveModel {
+        kind: Set(event.kind.to_owned()),
+        subject_type: Set(event.subject.0.to_owned()),
+        subject_id: Set(event.subject.1),
+        organization_id: Set(event.organization_id),
+        occurred_at: Set(at),
+        data: Set(Value::Object(event.data).to_string()),
+        dedupe_key: Set(key),
+        ..Default::default()
+    }
+}
+
+/// Writes `event` in the caller's transaction.
+pub async fn emit<C: ConnectionTrait>(db: &C, at: DateTime<Utc>, event: Event) -> Result<(), AppError> {
+    row(at, event, None).insert(db).await?;
+    Ok(())
+}
+
+/// Writes `event` under `key` unless an event with that key exists (a
+/// time-driven event: its kind, subject and due day). Whether it was
+/// written; of several processes writing it at once, one does.
+pub async fn emit_once<C: ConnectionTrait>(
+    db: &C,
+    at: DateTime<Utc>,
+    event: Event,
+    key: String,
+) -> Result<bool, AppError> {
+    let written = event::Entity::insert(row(at, event, Some(key)))
+        .on_conflict(OnConflict::column(event::Column::DedupeKey).do_nothing().to_owned())
+        .exec_without_returning(db)
+        .await?;
+    Ok(written > 0)
+}
+
+/// Filters of `events`.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub types: Option<Vec<String>>,
+    pub organization_id: Option<i64>,
+    pub subject: Option<(String, i64)>,
+}
+
+/// The events the viewer may read, matching `filter`.
+pub fn events_query(viewer: &Viewer, filter: &EventFilter) -> Select<event::Entity> {
+    let mut select = event::Entity::find().filter(scope::events(viewer, event::Column::OrganizationId));
+    if let Some(types) = &filter.types {
+        select = select.filter(event::Column::Kind.is_in(types.iter().map(String::as_str)));
+    }
+    if let Some(org) = filter.organization_id {
+        select = select.filter(event::Column::OrganizationId.eq(org));
+    }
+    if let Some((kind, id)) = &filter.subject {
+        select = select.filter(event::Column::SubjectType.eq(kind.as_str())).filter(event::Column::SubjectId.eq(*id));
+    }
+    select
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_names_its_subject_by_global_id() {
+        let e = Event::new("order.fulfilled", ("Order", 7), Some(3)).with("status", "FULFILLED");
+        assert_eq!(e.data["order"], Value::String(crate::id::encode("Order", 7)));
+        assert_eq!(e.data["status"], "FULFILLED");
+    }
+}
