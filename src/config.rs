@@ -127,6 +127,68 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub limits: LimitArgs,
+
+    #[command(flatten)]
+    pub delivery: DeliveryArgs,
+}
+
+/// Notices and webhooks: how the outbox is delivered (`src/dispatch`).
+#[derive(Debug, Clone, Args)]
+pub struct DeliveryArgs {
+    /// SMTP server for notices: `smtp://host:25`, `smtp://host:587?tls=required`
+    /// (STARTTLS), `smtps://user:password@host:465` (TLS, AUTH). Unset:
+    /// each message is written as an `.eml` file instead (see --mail-dir).
+    #[arg(long, env = "LICENSEGRAPH_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// The From address of notices.
+    #[arg(long, env = "LICENSEGRAPH_MAIL_FROM", default_value = "licensegraph <notices@licensegraph.localhost>")]
+    pub mail_from: String,
+
+    /// Where `.eml` files go without SMTP; default: beside the SQLite
+    /// database (`<db>.mail/`), or `licensegraph.mail/` in the working
+    /// directory for PostgreSQL.
+    #[arg(long, env = "LICENSEGRAPH_MAIL_DIR")]
+    pub mail_dir: Option<PathBuf>,
+
+    /// The licensing desk's address, for late-order alerts.
+    #[arg(long, env = "LICENSEGRAPH_DESK_EMAIL")]
+    pub desk_email: Option<String>,
+
+    /// Milliseconds between two dispatch runs (fan-out, e-mail, webhooks).
+    /// 0 turns dispatching off in this process.
+    #[arg(long, env = "LICENSEGRAPH_DISPATCH_INTERVAL_MS", default_value_t = 1000)]
+    pub dispatch_interval_ms: u64,
+
+    /// Seconds a webhook endpoint has to answer.
+    #[arg(long, env = "LICENSEGRAPH_WEBHOOK_TIMEOUT_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub webhook_timeout_secs: u64,
+
+    /// In production, also accept webhook endpoints on loopback and private
+    /// addresses (an internal receiver). Development accepts them, and
+    /// plain http, anyway.
+    #[arg(long, env = "LICENSEGRAPH_WEBHOOK_ALLOW_PRIVATE")]
+    pub webhook_allow_private: bool,
+}
+
+impl DeliveryArgs {
+    /// The `.eml` folder for `database_url`.
+    pub fn mail_dir(&self, database_url: &str) -> PathBuf {
+        self.mail_dir.clone().unwrap_or_else(|| match crate::auth::sqlite_path(database_url) {
+            Some(db) => PathBuf::from(format!("{}.mail", db.display())),
+            None => PathBuf::from("licensegraph.mail"),
+        })
+    }
+
+    /// Where webhooks may go in `mode`.
+    pub fn url_policy(&self, mode: Mode) -> crate::domain::webhook_urls::UrlPolicy {
+        use crate::domain::webhook_urls::UrlPolicy;
+        match mode {
+            Mode::Development => UrlPolicy::OPEN,
+            Mode::Production => UrlPolicy { allow_http: false, allow_private: self.webhook_allow_private },
+        }
+    }
 }
 
 /// How the server is run.

@@ -312,6 +312,13 @@ pub enum UserErrorCode {
     /// The voucher's package covers no family of this exam: a MOS/MTA/MCE
     /// site-pack voucher cannot book AZ-104.
     ExamNotCovered,
+    /// Webhook URLs must be https (in production).
+    InsecureUrl,
+    /// The URL points at a loopback, private or internal address, which
+    /// production refuses unless configured to allow it.
+    PrivateAddress,
+    /// The text names no event type (see `eventTypes`).
+    UnknownEventType,
 }
 
 /// A business-rule failure, returned as data in a mutation payload.

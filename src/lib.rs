@@ -5,6 +5,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod dispatch;
 pub mod domain;
 pub mod error;
 pub mod export;
@@ -63,6 +64,9 @@ pub struct AppState {
     /// Whether `/metrics` is served with the API (else on a listener of
     /// its own: [`metrics::router`]).
     pub metrics_with_api: bool,
+    /// Where webhooks may be registered ([`domain::webhook_urls`]): strict
+    /// until [`AppState::with_webhook_urls`] says otherwise.
+    pub webhook_urls: domain::webhook_urls::UrlPolicy,
 }
 
 impl AppState {
@@ -97,7 +101,14 @@ impl AppState {
             persisted,
             trusted,
             metrics_with_api: true,
+            webhook_urls: domain::webhook_urls::UrlPolicy::STRICT,
         }
+    }
+
+    /// The same state, registering webhooks under `policy`.
+    pub fn with_webhook_urls(mut self, policy: domain::webhook_urls::UrlPolicy) -> Self {
+        self.webhook_urls = policy;
+        self
     }
 
     /// The same state, leaving `/metrics` to a listener of its own.
@@ -159,7 +170,8 @@ impl AppState {
         }
         let operation = request.operation_name.clone();
         let variables = request.variables.clone();
-        let mut response = self.schema.execute(request.data(viewer).data(db).data(loaders)).await;
+        let mut response =
+            self.schema.execute(request.data(viewer).data(db).data(loaders).data(self.webhook_urls)).await;
         if response.data != async_graphql::Value::Null
             && let Some(plan) = graphql::order::Plan::of(&measured.document, operation.as_deref(), &variables)
         {

@@ -1,6 +1,6 @@
 //! Wiring only: configuration, logs, database, then the chosen command.
 
-use std::{process::ExitCode, sync::Arc};
+use std::{process::ExitCode, sync::Arc, time::Duration};
 
 use clap::Parser;
 use licensegraph::{
@@ -8,6 +8,7 @@ use licensegraph::{
     auth::{JwtVerifier, Role, TokenSigner, load_or_create_secret, secret_file},
     clock::{Clock, SystemClock},
     config::{Cli, Command, LogArgs, LogFormat, Mode, SeedArgs, ServeArgs, TokenArgs},
+    dispatch::{Dispatcher, fanout::GAP_GRACE_SECS, mail::Mailer, webhooks},
     graphql,
     logs::{Lines, Shape, Sink},
     prepare_database,
@@ -140,7 +141,8 @@ async fn serve(database_url: &str, max_connections: u32, args: ServeArgs) -> Res
     let db = prepare_database(database_url, max_connections, clock.as_ref()).await?;
     let limits = args.effective_limits();
     tracing::info!(mode = ?args.mode, introspection = ?limits.introspection, "starting");
-    let mut state = AppState::new(db.clone(), clock, jwt, limits.clone()).with_cors(cors);
+    let url_policy = args.delivery.url_policy(args.mode);
+    let mut state = AppState::new(db.clone(), clock, jwt, limits.clone()).with_cors(cors).with_webhook_urls(url_policy);
     if let Some(dir) = &args.trusted_documents {
         let documents = state.documents.clone();
         let check = |text: &str| documents.measured(text).map(|_| ()).map_err(|e| e.message);
@@ -167,6 +169,20 @@ async fn serve(database_url: &str, max_connections: u32, args: ServeArgs) -> Res
     }
     if args.scheduler_interval > 0 {
         licensegraph::scheduler::spawn(db.clone(), state.clock.clone(), args.scheduler_interval);
+    }
+    if args.delivery.dispatch_interval_ms > 0 {
+        let delivery = &args.delivery;
+        let mailer = Mailer::new(delivery.smtp_url.as_deref(), delivery.mail_dir(database_url), &delivery.mail_from)?;
+        let sender = webhooks::Sender::new(url_policy, Duration::from_secs(delivery.webhook_timeout_secs))?;
+        let dispatcher = Dispatcher::new(
+            db.clone(),
+            state.clock.clone(),
+            mailer,
+            sender,
+            delivery.desk_email.clone(),
+            Duration::from_secs(GAP_GRACE_SECS),
+        );
+        Arc::new(dispatcher).spawn(Duration::from_millis(delivery.dispatch_interval_ms));
     }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

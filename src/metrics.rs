@@ -73,6 +73,19 @@ fn describe() {
         "Code attempts (validate, redeem, activate by value) refused by the per-subject budget"
     );
     metrics::describe_histogram!(GROUP, "Learners' redemptions committed together in one statement");
+    metrics::describe_counter!(WEBHOOKS, "Webhook delivery attempts by outcome (delivered, failed)");
+}
+
+const WEBHOOKS: &str = "licensegraph_webhook_attempts_total";
+
+/// Webhook attempts of one claim.
+pub fn webhooks(delivered: usize, failed: usize) {
+    if delivered > 0 {
+        metrics::counter!(WEBHOOKS, "outcome" => "delivered").increment(delivered as u64);
+    }
+    if failed > 0 {
+        metrics::counter!(WEBHOOKS, "outcome" => "failed").increment(failed as u64);
+    }
 }
 
 /// One GraphQL request answered.

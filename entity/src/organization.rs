@@ -16,6 +16,9 @@ pub struct Model {
     pub partner_global_account: Option<String>,
     pub merged_into_id: Option<i64>,
     pub created_at: DateTimeUtc,
+    /// Where notices to the organization's administrators go (renewal
+    /// reminders, expiring codes): a JSON array of e-mail addresses.
+    pub notice_emails: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -23,6 +23,7 @@ mod m20261201_000012_fact_review;
 mod m20261201_000013_directory_review;
 mod m20261201_000014_kpi_invoice_dates;
 mod m20261201_000015_outbox;
+mod m20261201_000016_delivery;
 mod sql;
 
 /// Runs every migration in order.
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000013_directory_review::Migration),
             Box::new(m20261201_000014_kpi_invoice_dates::Migration),
             Box::new(m20261201_000015_outbox::Migration),
+            Box::new(m20261201_000016_delivery::Migration),
         ]
     }
 }

@@ -83,7 +83,7 @@ impl CostModel {
                         let name = field.node.name.node.to_string();
                         let returns = named_type(&field.node.ty.node.to_string());
                         let has = |arg: &str| field.node.arguments.iter().any(|a| a.node.name.node == arg);
-                        let rule = if returns.ends_with("Connection") && has("first") && has("last") {
+                        let rule = if returns.ends_with("Connection") && has("first") {
                             Rule::Connection
                         } else if type_name == "Query" && name == "nodes" && has("ids") {
                             Rule::Nodes

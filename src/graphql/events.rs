@@ -30,7 +30,7 @@ pub struct Event(pub event::Model);
 impl Event {
     /// Opaque global id; stable, for dropping duplicates.
     async fn id(&self) -> ID {
-        ID(id::encode("Event", self.0.id))
+        ID(outbox::global_id(self.0.id))
     }
     /// The event type, such as `order.fulfilled` (see `eventTypes`).
     #[graphql(name = "type")]
@@ -55,7 +55,7 @@ impl Event {
     }
     /// Its fields: global ids and non-secret values only.
     async fn data(&self) -> Json<serde_json::Value> {
-        Json(serde_json::from_str(&self.0.data).unwrap_or(serde_json::Value::Null))
+        Json(outbox::data(&self.0))
     }
 }
 

@@ -21,6 +21,7 @@ pub mod loaders;
 pub mod memberships;
 pub mod merges;
 pub mod node;
+pub mod notices;
 pub mod order;
 pub mod orders;
 pub mod organizations;
@@ -32,6 +33,7 @@ pub mod renewals;
 pub mod reviews;
 pub mod scalars;
 pub mod trusted;
+pub mod webhooks;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
@@ -56,6 +58,8 @@ pub struct Query(
     merges::MergeQuery,
     kpis::KpiQuery,
     events::EventQuery,
+    notices::NoticeQuery,
+    webhooks::WebhookQuery,
 );
 
 /// The root mutation type.
@@ -76,6 +80,8 @@ pub struct Mutation(
     listings::ListingMutation,
     merges::MergeMutation,
     kpis::KpiMutation,
+    notices::NoticeMutation,
+    webhooks::WebhookMutation,
 );
 
 /// The executable schema.

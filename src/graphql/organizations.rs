@@ -59,6 +59,18 @@ impl Organization {
         self.0.certiport_testing_center
     }
 
+    /// Where notices to its administrators go (renewal reminders, expiring
+    /// codes, R-36); visible to its customer or partner administrators and
+    /// admins, null to others.
+    async fn notice_emails(&self, ctx: &Context<'_>) -> Result<Option<Vec<String>>> {
+        use crate::auth::Role;
+        let viewer = ctx.viewer().gql()?;
+        let own = viewer.is_authenticated()
+            && viewer.organization_id == Some(self.0.id)
+            && (viewer.has(Role::CustomerAdmin) || viewer.has(Role::PartnerAdmin));
+        Ok((viewer.is_admin() || own).then(|| serde_json::from_str(&self.0.notice_emails).unwrap_or_default()))
+    }
+
     /// The partner global account id of a partner.
     async fn partner_global_account(&self) -> Option<&str> {
         self.0.partner_global_account.as_deref()

@@ -23,6 +23,7 @@ pub mod kpi_import;
 pub mod kpis;
 pub mod memberships;
 pub mod merges;
+pub mod notices;
 pub mod orders;
 pub mod organizations;
 pub mod outbox;
@@ -34,6 +35,7 @@ pub mod schedule;
 pub mod scope;
 pub mod seed;
 pub mod voucher_plans;
+pub mod webhooks;
 
 /// The `n`-th bind parameter in raw SQL: `$n` on PostgreSQL, `?n` on
 /// SQLite (numbered, so a statement may use one parameter twice).

@@ -10,7 +10,7 @@ use sea_orm::{
 use crate::{
     auth::Viewer,
     domain::organizations::{AgreementDraft, OrganizationDraft, OrganizationPatch, check_reason},
-    error::{AppError, UserErrorCode, constraint_to_user_error},
+    error::{AppError, UserError, UserErrorCode, constraint_to_user_error},
     service::{
         Outcome,
         history::{self, Change, Subject},
@@ -247,6 +247,60 @@ pub async fn update_organization(
     model.certiport_testing_center = Set(draft.certiport_testing_center);
     let org = model.update(&txn).await?;
     history::record(&txn, Subject::Organization(id), &changes, patch.reason.as_deref(), actor, now).await?;
+    txn.commit().await?;
+    Ok(Ok(org))
+}
+
+/// The most notice addresses an organization keeps.
+pub const MAX_NOTICE_EMAILS: usize = 10;
+
+/// Sets where an organization's notices go: its customer or partner
+/// administrators, or admins; each change kept in its history. Another
+/// organization is not found.
+pub async fn set_notice_emails(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    now: DateTime<Utc>,
+    id: i64,
+    emails: Vec<String>,
+) -> Result<Outcome<organization::Model>, AppError> {
+    use crate::auth::Role;
+    let own = viewer.organization_id == Some(id) && (viewer.has(Role::CustomerAdmin) || viewer.has(Role::PartnerAdmin));
+    let Some(existing) = organization::Entity::find_by_id(id).one(db).await?.filter(|_| viewer.is_admin() || own)
+    else {
+        return refuse("organizationId", UserErrorCode::NotFound, "organization not found");
+    };
+    let mut problems = Vec::new();
+    if emails.len() > MAX_NOTICE_EMAILS {
+        problems.push(UserError::on("emails", UserErrorCode::OutOfRange, "at most 10 addresses"));
+    }
+    let mut clean: Vec<String> = Vec::with_capacity(emails.len());
+    for e in emails.iter().take(MAX_NOTICE_EMAILS + 1) {
+        let e = e.trim().to_owned();
+        if !crate::domain::organizations::is_email(&e) {
+            let shown: String = e.chars().take(64).collect();
+            problems.push(UserError::on(
+                "emails",
+                UserErrorCode::InvalidFormat,
+                format!("`{shown}` is not an address"),
+            ));
+        } else if clean.iter().any(|c| c.eq_ignore_ascii_case(&e)) {
+            problems.push(UserError::on("emails", UserErrorCode::Duplicate, format!("`{e}` is named twice")));
+        } else {
+            clean.push(e);
+        }
+    }
+    if !problems.is_empty() {
+        return Ok(Err(problems));
+    }
+    let text = serde_json::to_string(&clean).unwrap_or_else(|_| "[]".into());
+    let changes: Vec<Change> = Change::of("noticeEmails", &existing.notice_emails, &text).into_iter().collect();
+    let txn = crate::db::begin(db).await?;
+    let mut model: organization::ActiveModel = existing.into();
+    model.notice_emails = Set(text);
+    let org = model.update(&txn).await?;
+    let actor = crate::service::codes::actor(viewer);
+    history::record(&txn, Subject::Organization(id), &changes, None, actor, now).await?;
     txn.commit().await?;
     Ok(Ok(org))
 }

@@ -17,17 +17,23 @@ use serde_json::{Map, Value};
 use crate::{auth::Viewer, error::AppError, service::scope};
 
 /// The event types written today, as clients filter on them.
-pub const TYPES: [&str; 17] = [
+pub const TYPES: [&str; 24] = [
     "order.placed",
     "order.confirmed",
     "order.invoiced",
     "order.fulfilled",
     "order.cancelled",
     "order.late",
+    "code.assigned",
+    "code.redeemed",
+    "code.activated",
+    "code.replaced",
+    "code.revoked",
     "codes.expiring",
     "membership.enrolled",
     "membership.renewed",
     "membership.reactivated",
+    "membership.renewal_due",
     "membership.window_opened",
     "membership.window_closing",
     "membership.expired",
@@ -35,6 +41,7 @@ pub const TYPES: [&str; 17] = [
     "directory.approved",
     "directory.rejected",
     "kpi.dispute_resolved",
+    "webhook.endpoint_disabled",
 ];
 
 /// An event about to be written.
@@ -112,6 +119,26 @@ pub async fn emit_once<C: ConnectionTrait>(
         .exec_without_returning(db)
         .await?;
     Ok(written > 0)
+}
+
+/// An event's data as clients read it: what was written, with the
+/// subject's global id under its camel-case type name when the writer (a
+/// database trigger, for `code.*`) could not encode it.
+pub fn data(event: &event::Model) -> Value {
+    let mut data = match serde_json::from_str(&event.data) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    let key = lower_first(&event.subject_type);
+    if !data.contains_key(&key) {
+        data.insert(key, Value::String(crate::id::encode(&event.subject_type, event.subject_id)));
+    }
+    Value::Object(data)
+}
+
+/// The global id of an event: the `webhook-id` of its deliveries.
+pub fn global_id(event_id: i64) -> String {
+    crate::id::encode("Event", event_id)
 }
 
 /// Filters of `events`.

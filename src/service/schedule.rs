@@ -6,9 +6,13 @@
 //!
 //! - `order.late`: a PLACED order not confirmed 48 hours after placement,
 //!   or an INVOICED one without codes after the tenth business day.
-//! - `membership.window_opened`, `membership.window_closing` (7 days before
+//! - `membership.renewal_due` (30 days before the anniversary),
+//!   `membership.window_opened`, `membership.window_closing` (7 days before
 //!   the window's last day), `membership.expired` (the day after it), for
-//!   the anniversary that ends the membership's current term.
+//!   the anniversary that ends the membership's current term (R-22, R-23,
+//!   After downtime each is enqueued late, once; the e-mail of a
+//!   reminder that comes after its window closed is not sent
+//!   ([`crate::domain::notices::stale`]).
 //! - `codes.expiring`: an agreement's unused codes whose last day falls
 //!   within 30 days, one event per agreement and last day.
 
@@ -32,6 +36,8 @@ use crate::{
 pub const EXPIRING_WITHIN_DAYS: u64 = 30;
 /// Days before the renewal window's last day `membership.window_closing` is due.
 pub const WINDOW_CLOSING_DAYS: u64 = 7;
+/// Days before the anniversary `membership.renewal_due` is due.
+pub const RENEWAL_DUE_DAYS: u64 = 30;
 
 /// Enqueues every time-driven event due at `now`; returns how many were new.
 pub async fn tick(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<u64, AppError> {
@@ -85,7 +91,9 @@ async fn membership_windows(db: &DatabaseConnection, today: NaiveDate) -> Result
         let Some((opens, closes)) = renewal_window(anniversary) else { continue };
         let closing = closes.checked_sub_days(Days::new(WINDOW_CLOSING_DAYS)).unwrap_or(closes);
         let expired = closes.checked_add_days(Days::new(1)).unwrap_or(closes);
+        let reminder = anniversary.checked_sub_days(Days::new(RENEWAL_DUE_DAYS)).unwrap_or(anniversary);
         for (kind, from) in [
+            ("membership.renewal_due", reminder),
             ("membership.window_opened", opens),
             ("membership.window_closing", closing),
             ("membership.expired", expired),

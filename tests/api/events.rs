@@ -90,7 +90,7 @@ async fn memberships_write_their_events_and_the_outbox_cannot_be_edited() {
     assert_eq!(events(&app, &admin(), None, None).await["totalCount"], 1);
 }
 
-fn at(y: i32, m: u32, d: u32) -> chrono::DateTime<chrono::Utc> {
+pub fn at(y: i32, m: u32, d: u32) -> chrono::DateTime<chrono::Utc> {
     use chrono::TimeZone;
     chrono::Utc.with_ymd_and_hms(y, m, d, 9, 0, 0).unwrap()
 }
@@ -144,9 +144,15 @@ async fn time_driven_events_are_enqueued_once_on_their_day_and_caught_up_after_d
     let caught = events(&app, &late_pa, None, None).await;
     assert_eq!(
         types(&caught),
-        vec!["membership.enrolled", "membership.window_opened", "membership.window_closing", "membership.expired"]
+        vec![
+            "membership.enrolled",
+            "membership.renewal_due",
+            "membership.window_opened",
+            "membership.window_closing",
+            "membership.expired"
+        ]
     );
-    assert!(first >= 3);
+    assert!(first >= 4);
 }
 
 #[tokio::test]

@@ -36,7 +36,7 @@ use crate::{
 };
 
 /// Types whose objects belong to one organization.
-const TENANT_TYPES: [&str; 10] = [
+const TENANT_TYPES: [&str; 12] = [
     "Organization",
     "Agreement",
     "Order",
@@ -47,6 +47,8 @@ const TENANT_TYPES: [&str; 10] = [
     "KpiRecord",
     "KpiDispute",
     "DirectoryListing",
+    "Event",
+    "WebhookEndpoint",
 ];
 /// `Node` types everyone may read (the catalog).
 const GLOBAL_TYPES: [&str; 2] = ["Program", "Package"];
@@ -74,6 +76,9 @@ fn id_type(parent: &str, field: &str) -> Result<&'static str, String> {
         ("ReviewKpiRecordInput" | "CorrectKpiRecordInput", "id") | ("DisputeKpiInput", "recordId") => "KpiRecord",
         ("VerifyPartnerFactInput", "id") => "KpiDispute",
         ("events", "subjectId") => "Order",
+        (_, "eventId") => "Event",
+        (_, "endpointId") => "WebhookEndpoint",
+        ("RotateWebhookSecretInput" | "UpdateWebhookEndpointInput", "id") => "WebhookEndpoint",
         ("UpdateDirectoryListingInput" | "WithdrawDirectoryListingInput" | "ReviewDirectoryListingInput", "id") => {
             "DirectoryListing"
         }
@@ -98,6 +103,10 @@ fn sample(field: &str, type_name: &str, schema: &Introspected) -> Value {
         ("mctId", "String") => json!("MCT-9999"),
         ("assignee" | "person" | "noticeContact", "String") => json!("someone@isolation.example"),
         ("exam", "String") => json!("MD-100"),
+        ("url", "String") => json!("https://hooks.isolation.example/lg"),
+        ("emails", "String") => json!("ops@isolation.example"),
+        ("eventTypes", "String") => json!("order.placed"),
+        (_, "DateTime") => json!("2026-01-01T00:00:00Z"),
         (_, "String") => json!("isolation"),
         ("year", "Int") => json!(2026),
         ("month", "Int") => json!(10),
@@ -387,8 +396,27 @@ async fn world(app: &TestApp, name: &str) -> World {
     .await;
     let listing = listing["listing"]["id"].as_str().expect("listing id").to_owned();
 
+    let endpoint = mutate(
+        app,
+        &customer_admin(&school),
+        "mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { endpoint { id } userErrors { code } } }",
+        json!({ "url": format!("https://hooks.{}.example/lg", name.to_lowercase()), "eventTypes": [] }),
+    )
+    .await;
+    let endpoint = endpoint["endpoint"]["id"].as_str().expect("endpoint id").to_owned();
+    let placed = app
+        .execute(
+            &customer_admin(&school),
+            "query($s: ID) { events(subjectId: $s, first: 1) { nodes { id } } }",
+            json!({ "s": order }),
+        )
+        .await;
+    let event = placed["data"]["events"]["nodes"][0]["id"].as_str().expect("an event of the order").to_owned();
+
     let mut objects = BTreeMap::new();
     objects.insert("Organization", vec![school.gid.clone(), firm.gid.clone()]);
+    objects.insert("Event", vec![event]);
+    objects.insert("WebhookEndpoint", vec![endpoint]);
     objects.insert("Agreement", vec![agreement]);
     objects.insert("Order", vec![order]);
     objects.insert("Code", codes.iter().map(|(id, _)| id.clone()).collect());
