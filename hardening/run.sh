@@ -36,6 +36,10 @@ venv="$(bash hardening/venv.sh)"
 step "tracing: traceparent continued, spans received by an OTLP/HTTP collector (opentelemetry-proto)"
 "$venv/bin/python" hardening/otlp.py --no-build
 
+step "notices: e-mail through a real SMTP server (aiosmtpd), webhooks verified by standardwebhooks (SQLite, PostgreSQL)"
+"$venv/bin/python" hardening/notices.py --engine sqlite --no-build
+"$venv/bin/python" hardening/notices.py --engine postgres --no-build
+
 step "hostile clients: deep texts, slow clients, timing (SQLite)"
 python3 hardening/hostile.py all --engine sqlite --no-build
 step "hostile clients: deep texts, slow clients, timing (PostgreSQL)"
