@@ -2,7 +2,8 @@
 // server's own assets, under its Content-Security-Policy with no violation;
 // a pasted token is kept for the session only (until "remember"), makes
 // GraphiQL fetch the schema again and runs a query that needs it; the
-// README's examples fill the editor; the documentation explorer opens.
+// README's examples fill the editor; a subscription shows an event live;
+// the documentation explorer opens.
 // Run by clients/run.sh:
 //   node graphiql.mjs <server origin> <token> <screenshot path>
 import { chromium } from 'playwright-core';
@@ -97,6 +98,28 @@ try {
   const text = await answer();
   check(text.includes('"authenticated": true') && text.includes('graphiql-test@licensegraph.example') && text.includes('ADMIN'),
     'an authenticated query runs with the pasted token', text);
+
+  // A subscription runs over the WebSocket (graphql-transport-ws) and shows
+  // an event written after it started.
+  const api = async (query, variables) => (await (await fetch(origin + '/graphql', {
+    method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer ' + token },
+    body: JSON.stringify({ query, variables }) })).json()).data;
+  const org = (await api('mutation($i: CreateOrganizationInput!) { createOrganization(input: $i) { organization { id } } }',
+    { i: { name: 'GraphiQL Live School', kind: 'ACADEMIC', accredited: true } })).createOrganization.organization.id;
+  const agreement = (await api('mutation($i: CreateAgreementInput!) { createAgreement(input: $i) { agreement { id } } }',
+    { i: { organizationId: org, programCode: 'SELECT_PLUS_EDU', number: 'GQL-LIVE-1', startsOn: '2026-07-01',
+           endsOn: '2027-06-30', noticeContact: 'live@graphiql.example' } })).createAgreement.agreement.id;
+  await page.evaluate(() => document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror
+    .setValue('subscription Live { events(types: ["order.placed"]) { type organizationId } }'));
+  await page.waitForTimeout(500);
+  await page.click('.graphiql-execute-button');
+  await page.waitForTimeout(1000);
+  await api('mutation($i: PlaceOrderInput!) { placeOrder(input: $i) { order { id } } }',
+    { i: { agreementId: agreement, packageSku: 'CLASS-MCP-30', quantity: 1, term: 'PRORATED' } });
+  for (let i = 0; i < 100 && !(await answer()).includes('order.placed'); i += 1) await page.waitForTimeout(100);
+  const live = await answer();
+  check(live.includes('order.placed') && live.includes(org), 'a subscription shows an event live', live);
+  await page.click('.graphiql-execute-button'); // stops it
 
   // The schema documentation.
   await page.click('button[aria-label="Show Documentation Explorer"]');

@@ -9,7 +9,8 @@
 # package-lock.json. Screenshots: target/cors.png, target/graphiql.png.
 # Last, graphql-codegen: the schema by introspection from the server, every
 # README example as a document (codegen.yml, with the README's scalar
-# mapping), and tsc over what it generated and codegen-check.ts.
+# mapping), and tsc over what it generated and codegen-check.ts. Between
+# them, the graphql-ws client subscribes (subscriptions.mjs).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
@@ -30,6 +31,9 @@ node "$here/cors.mjs" "http://127.0.0.1:$port/graphql" "$token" "$root/target/co
 
 token="$("$bin" token --sub apq-test@licensegraph.example --role admin --ttl 10m)"
 node "$here/apq.mjs" "http://127.0.0.1:$port/graphql" "$token"
+
+echo "graphql-ws: subscriptions over graphql-transport-ws"
+node "$here/subscriptions.mjs" "http://127.0.0.1:$port/graphql" "$bin"
 
 token="$("$bin" token --sub graphiql-test@licensegraph.example --role admin --ttl 10m)"
 node "$here/graphiql.mjs" "http://127.0.0.1:$port" "$token" "$root/target/graphiql.png"

@@ -13,6 +13,7 @@ pub mod graphql;
 pub mod http;
 pub mod id;
 pub mod idempotency;
+pub mod live;
 pub mod logs;
 pub mod metrics;
 pub mod ratelimit;
@@ -64,6 +65,8 @@ pub struct AppState {
     /// Whether `/metrics` is served with the API (else on a listener of
     /// its own: [`metrics::router`]).
     pub metrics_with_api: bool,
+    /// The live feed of events, for subscriptions and the dispatcher.
+    pub live: Arc<live::Live>,
     /// Where webhooks may be registered ([`domain::webhook_urls`]): strict
     /// until [`AppState::with_webhook_urls`] says otherwise.
     pub webhook_urls: domain::webhook_urls::UrlPolicy,
@@ -76,7 +79,9 @@ impl AppState {
     pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>, jwt: JwtVerifier, limits: LimitArgs) -> Self {
         metrics::handle();
         let attempts = Arc::new(ratelimit::CodeAttempts::new(limits.code_attempts_per_minute));
+        let live = live::Live::start(db.clone());
         let schema = graphql::schema_builder(&limits)
+            .data(live.clone())
             .data(db.clone())
             .data(clock.clone())
             .data(attempts)
@@ -101,6 +106,7 @@ impl AppState {
             persisted,
             trusted,
             metrics_with_api: true,
+            live,
             webhook_urls: domain::webhook_urls::UrlPolicy::STRICT,
         }
     }

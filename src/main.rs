@@ -181,7 +181,8 @@ async fn serve(database_url: &str, max_connections: u32, args: ServeArgs) -> Res
             sender,
             delivery.desk_email.clone(),
             Duration::from_secs(GAP_GRACE_SECS),
-        );
+        )
+        .woken_by(state.live.written.clone());
         Arc::new(dispatcher).spawn(Duration::from_millis(delivery.dispatch_interval_ms));
     }
     let listener = tokio::net::TcpListener::bind(args.listen)

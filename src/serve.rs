@@ -17,10 +17,12 @@ use axum::{Router, body::Body, extract::Request};
 use hyper::body::Incoming;
 use hyper_util::{
     rt::{TokioIo, TokioTimer},
-    server::graceful::GracefulShutdown,
     service::TowerToHyperService,
 };
-use tokio::{net::TcpListener, sync::Semaphore};
+use tokio::{
+    net::TcpListener,
+    sync::{Semaphore, watch},
+};
 use tower::ServiceExt;
 
 use crate::stall::WriteDeadline;
@@ -44,7 +46,10 @@ pub struct ConnectionLimits {
 /// `drain_timeout`), and returns.
 pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits, shutdown: impl Future<Output = ()>) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
-    let graceful = GracefulShutdown::new();
+    // Told to every connection when the stop comes: each finishes its
+    // current request and closes. (hyper-util's GracefulShutdown does not
+    // take connections that may be upgraded to a WebSocket.)
+    let (stop, stopping) = watch::channel(false);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout).keep_alive(true);
     tokio::pin!(shutdown);
@@ -71,17 +76,33 @@ pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits,
         }
         let service = app.clone().map_request(|request: Request<Incoming>| request.map(Body::new));
         let stream = WriteDeadline::new(stream, limits.write_timeout);
-        let connection = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
-        let connection = graceful.watch(connection);
+        // With upgrades: a WebSocket for subscriptions (src/http/ws.rs),
+        // which lives on after its connection's HTTP part ends.
+        let connection = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)).with_upgrades();
+        let mut stopping = stopping.clone();
         tokio::spawn(async move {
-            if let Err(err) = connection.await {
+            tokio::pin!(connection);
+            let stopped = async move {
+                let _ = stopping.wait_for(|stop| *stop).await.map(|_| ());
+            };
+            let ended = tokio::select! {
+                ended = connection.as_mut() => ended,
+                () = stopped => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(err) = ended {
                 tracing::debug!(error = %err, %peer, "connection ended with an error");
             }
             drop(slot);
         });
     }
     drop(listener);
-    if tokio::time::timeout(limits.drain_timeout, graceful.shutdown()).await.is_err() {
+    let _ = stop.send(true);
+    // Every connection gives its slot back when it has closed.
+    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    if tokio::time::timeout(limits.drain_timeout, slots.acquire_many(all)).await.is_err() {
         tracing::warn!(seconds = limits.drain_timeout.as_secs(), "connections still open after the drain timeout");
     }
 }

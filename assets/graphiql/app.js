@@ -48,7 +48,24 @@
   // A new fetcher whenever the token or role changes: GraphiQL fetches the
   // schema again for it (in production, introspection needs a token).
   function fetcherFor(bearer, actAs) {
+    // Subscriptions go over a WebSocket (graphql-transport-ws, the vendored
+    // graphql-ws client), authenticated in connection_init.
+    let live = null;
+    function subscribe(params) {
+      if (!live) {
+        const url = location.origin.replace(/^http/, 'ws') + '/graphql';
+        live = graphqlWs.createClient({ url, lazy: true, connectionParams: bearer ? { authorization: 'Bearer ' + bearer } : {} });
+      }
+      return live.iterate(params);
+    }
+    function isSubscription(params) {
+      const name = params.operationName;
+      const ops = [...String(params.query).matchAll(/(^|[^\w])(query|mutation|subscription)\s*(\w*)/g)];
+      const op = ops.find((m) => !name || m[3] === name) || ops[0];
+      return !!op && op[2] === 'subscription';
+    }
     return async function fetcher(params, options) {
+      if (isSubscription(params)) return subscribe(params);
       const headers = {
         'content-type': 'application/json',
         accept: 'application/graphql-response+json, application/json',

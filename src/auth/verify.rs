@@ -201,6 +201,18 @@ impl JwtVerifier {
         Ok(viewer)
     }
 
+    /// [`verify`](Self::verify), and when the token expires (seconds since
+    /// the epoch): for a connection that outlives its first request.
+    pub fn verify_with_expiry(&self, token: &str) -> Result<(Viewer, u64), AppError> {
+        let viewer = self.verify(token)?;
+        let kept = self.remembered.lock().ok().and_then(|r| r.get(token).map(|v| v.exp));
+        let exp = match kept {
+            Some(exp) => exp,
+            None => self.verify_token(token)?.exp,
+        };
+        Ok((viewer, exp))
+    }
+
     fn remember(&self, token: &str, verified: Verified) {
         let Ok(mut remembered) = self.remembered.lock() else { return };
         while remembered.len() >= MAX_REMEMBERED_TOKENS {

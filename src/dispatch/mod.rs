@@ -44,6 +44,8 @@ pub struct Dispatcher {
     sender: webhooks::Sender,
     desk_email: Option<String>,
     gaps: Mutex<fanout::GapWatch>,
+    /// Woken when events are written (PostgreSQL NOTIFY, [`crate::live`]).
+    wake: Arc<tokio::sync::Notify>,
 }
 
 impl Dispatcher {
@@ -57,7 +59,14 @@ impl Dispatcher {
         desk_email: Option<String>,
         gap_grace: Duration,
     ) -> Self {
-        Self { db, clock, mailer, sender, desk_email, gaps: Mutex::new(fanout::GapWatch::new(gap_grace)) }
+        let gaps = Mutex::new(fanout::GapWatch::new(gap_grace));
+        Self { db, clock, mailer, sender, desk_email, gaps, wake: Arc::default() }
+    }
+
+    /// The same dispatcher, running at once when `wake` is notified.
+    pub fn woken_by(mut self, wake: Arc<tokio::sync::Notify>) -> Self {
+        self.wake = wake;
+        self
     }
 
     /// One run: fan out, then send everything due now, claim by claim,
@@ -95,7 +104,10 @@ impl Dispatcher {
             let mut every = tokio::time::interval(interval);
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                every.tick().await;
+                tokio::select! {
+                    _ = every.tick() => {}
+                    () = self.wake.notified() => {}
+                }
                 match self.run_once().await {
                     Ok(report) if report.is_idle() => {}
                     Ok(report) => tracing::info!(?report, "dispatched"),

@@ -32,10 +32,11 @@ pub mod relay;
 pub mod renewals;
 pub mod reviews;
 pub mod scalars;
+pub mod subscriptions;
 pub mod trusted;
 pub mod webhooks;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{MergedObject, Schema, SchemaBuilder};
 
 use crate::config::LimitArgs;
 
@@ -85,12 +86,12 @@ pub struct Mutation(
 );
 
 /// The executable schema.
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, subscriptions::SubscriptionRoot>;
 
 /// The schema with its limits, without per-process data: enough to print
 /// the SDL, and the base of [`crate::AppState`]'s schema.
-pub fn schema_builder(limits: &LimitArgs) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+pub fn schema_builder(limits: &LimitArgs) -> SchemaBuilder<Query, Mutation, subscriptions::SubscriptionRoot> {
+    Schema::build(Query::default(), Mutation::default(), subscriptions::SubscriptionRoot)
         .limit_complexity(limits.max_complexity)
         .limit_directives(limits.max_directives)
         .disable_suggestions()

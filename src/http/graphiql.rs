@@ -31,6 +31,7 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
     ("graphiql.min.css", CSS, include_bytes!("../../assets/graphiql/vendor/graphiql.min.css")),
     ("react.production.min.js", JS, include_bytes!("../../assets/graphiql/vendor/react.production.min.js")),
     ("react-dom.production.min.js", JS, include_bytes!("../../assets/graphiql/vendor/react-dom.production.min.js")),
+    ("graphql-ws.min.js", JS, include_bytes!("../../assets/graphiql/vendor/graphql-ws.min.js")),
 ];
 
 const PAGE: &[u8] = include_bytes!("../../assets/graphiql/index.html");

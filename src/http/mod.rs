@@ -19,6 +19,7 @@ mod graphiql;
 mod idempotent;
 mod params;
 mod respond;
+mod ws;
 
 use std::{
     collections::HashMap,
@@ -83,7 +84,7 @@ fn routes(state: AppState) -> Router {
         .route("/graphiql", get(graphiql::page))
         .route("/graphiql/assets/{name}", get(graphiql::asset))
         .route("/graphiql/examples.json", get(graphiql::examples))
-        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/graphql", get(graphql_get_or_upgrade).post(graphql_post))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/exports/orders/{id}/codes.csv", get(crate::export::order_codes_csv))
@@ -137,6 +138,27 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
         Ok(params) => idempotent::run(&state, &headers, media, params).await,
         Err(error) => error.response(media),
     }
+}
+
+/// GET /graphql: a query in the URL, or the upgrade to a WebSocket for
+/// subscriptions ([`ws`]).
+async fn graphql_get_or_upgrade(State(state): State<AppState>, request: Request) -> Response {
+    use axum::{extract::FromRequestParts, response::IntoResponse};
+    let (mut parts, _) = request.into_parts();
+    let upgrade = parts.headers.get(header::UPGRADE).and_then(|v| v.to_str().ok());
+    if upgrade.is_some_and(|v| v.eq_ignore_ascii_case("websocket")) {
+        let protocol = async_graphql_axum::GraphQLProtocol::from_request_parts(&mut parts, &state).await;
+        let socket = axum::extract::ws::WebSocketUpgrade::from_request_parts(&mut parts, &state).await;
+        return match (protocol, socket) {
+            (Ok(protocol), Ok(socket)) => ws::upgrade(State(state), protocol, socket).await,
+            (Err(status), _) => {
+                (status, "Sec-WebSocket-Protocol must be graphql-transport-ws or graphql-ws").into_response()
+            }
+            (_, Err(rejection)) => rejection.into_response(),
+        };
+    }
+    let query = Query::try_from_uri(&parts.uri);
+    graphql_get(State(state), parts.headers, query).await
 }
 
 async fn graphql_get(

@@ -136,6 +136,13 @@ pub fn data(event: &event::Model) -> Value {
     Value::Object(data)
 }
 
+/// The newest event's id (0 when there is none).
+pub async fn last_id<C: ConnectionTrait>(db: &C) -> Result<i64, AppError> {
+    use sea_orm::{QueryOrder, QuerySelect};
+    let newest = event::Entity::find().select_only().column(event::Column::Id).order_by_desc(event::Column::Id);
+    Ok(newest.into_tuple::<i64>().one(db).await?.unwrap_or(0))
+}
+
 /// The global id of an event: the `webhook-id` of its deliveries.
 pub fn global_id(event_id: i64) -> String {
     crate::id::encode("Event", event_id)

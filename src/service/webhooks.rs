@@ -110,12 +110,6 @@ fn check_url(url: &str, policy: UrlPolicy) -> Result<String, UserError> {
     })
 }
 
-/// The newest event's id: a new endpoint receives the events after it.
-async fn last_event_id<C: ConnectionTrait>(db: &C) -> Result<i64, AppError> {
-    let last = event::Entity::find().select_only().column(event::Column::Id).order_by_desc(event::Column::Id);
-    Ok(last.into_tuple::<i64>().one(db).await?.unwrap_or(0))
-}
-
 /// Registers an endpoint; its secret is in the answer and nowhere else.
 pub async fn create(
     db: &DatabaseConnection,
@@ -162,7 +156,7 @@ pub async fn create(
         description: Set(description),
         secret: Set(secret.clone()),
         enabled: Set(true),
-        after_event_id: Set(last_event_id(db).await?),
+        after_event_id: Set(outbox::last_id(db).await?),
         created_by: Set(crate::service::codes::actor(viewer).to_owned()),
         created_at: Set(now),
         ..Default::default()

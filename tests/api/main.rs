@@ -32,4 +32,5 @@ mod persisted;
 mod readme;
 mod reviews;
 mod schema;
+mod subscriptions;
 mod webhooks;
