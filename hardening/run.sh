@@ -40,6 +40,11 @@ step "notices: e-mail through a real SMTP server (aiosmtpd), webhooks verified b
 "$venv/bin/python" hardening/notices.py --engine sqlite --no-build
 "$venv/bin/python" hardening/notices.py --engine postgres --no-build
 
+step "dispatch: 1 000 webhooks through a SIGKILL (SQLite, PostgreSQL); two processes never send one twice"
+python3 hardening/dispatch.py kill --engine sqlite --no-build
+python3 hardening/dispatch.py kill --engine postgres --no-build
+python3 hardening/dispatch.py pair --no-build
+
 step "hostile clients: deep texts, slow clients, timing (SQLite)"
 python3 hardening/hostile.py all --engine sqlite --no-build
 step "hostile clients: deep texts, slow clients, timing (PostgreSQL)"

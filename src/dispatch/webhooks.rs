@@ -42,8 +42,6 @@ use crate::{
 pub const CLAIM: u64 = 256;
 /// Requests in flight at once.
 pub const IN_FLIGHT: usize = 64;
-/// How long a claim holds: well past the timeout.
-const LEASE_SECS: i64 = 120;
 /// The most of a response body kept in the attempt log.
 pub const EXCERPT: usize = 512;
 
@@ -52,6 +50,7 @@ pub const EXCERPT: usize = 512;
 pub struct Sender {
     client: reqwest::Client,
     policy: UrlPolicy,
+    timeout: std::time::Duration,
 }
 
 /// Resolves names, keeping only the addresses the policy allows.
@@ -87,7 +86,16 @@ impl Sender {
             .pool_max_idle_per_host(IN_FLIGHT)
             .build()
             .map_err(|e| format!("cannot build the webhook client: {e}"))?;
-        Ok(Self { client, policy })
+        Ok(Self { client, policy, timeout })
+    }
+
+    /// How long a claim holds: every request of a claim timing out, in the
+    /// waves [`IN_FLIGHT`] allows, twice over. A process killed mid-send
+    /// leaves its claims to others after this.
+    pub fn lease(&self) -> Duration {
+        let waves = CLAIM.div_ceil(IN_FLIGHT as u64) as i64;
+        let timeout = i64::try_from(self.timeout.as_secs()).unwrap_or(60).max(1);
+        Duration::seconds(timeout * waves * 2)
     }
 }
 
@@ -215,7 +223,7 @@ pub async fn deliver_due(
     sender: &Sender,
     now: DateTime<Utc>,
 ) -> Result<(usize, usize), AppError> {
-    let claim = claim::claim(db, Queue::Webhooks, now, Duration::seconds(LEASE_SECS), CLAIM).await?;
+    let claim = claim::claim(db, Queue::Webhooks, now, sender.lease(), CLAIM).await?;
     if claim.ids.is_empty() {
         return Ok((0, 0));
     }

@@ -1,0 +1,110 @@
+"""The outbox's cost on redemption (issue 21: at most 10 %): `redeemCode`
+throughput of this build against a baseline build from before the outbox
+wrote code events, in alternating rounds of one run, each server on its own
+scratch database loaded with the same data set (bench/dataset.py).
+
+    git worktree add /tmp/lg-baseline f619358
+    (cd /tmp/lg-baseline && cargo build --release --bin licensegraph)
+    python3 bench/outbox.py --baseline /tmp/lg-baseline/target/release/licensegraph
+
+Reports, per engine, the median of the per-round ratios (this build /
+baseline) with their spread, and checks that every redemption of this
+build wrote its `code.redeemed` event.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, BENCH)
+import run  # noqa: E402
+from run import dataset, lg  # noqa: E402
+
+
+def setup(binary, engine, work, name):
+    where = os.path.join(work, name)
+    os.makedirs(where, exist_ok=True)
+    db = lg.Database(engine, where, pg_admin_url=run.PG_ADMIN)
+    subprocess.run([binary, "migrate"], env={**os.environ, "LICENSEGRAPH_DATABASE_URL": db.url,
+                                             "LICENSEGRAPH_LOG": "warn"}, check=True)
+    info = dataset.load(db, where, organizations=40, orders=400, codes=200_000, memberships=200, pool_orders=900)
+    server = lg.Server(db.url, where, run.SECRET, name=name, bin=binary,
+                       extra_env={**run.SERVER_ENV, "LICENSEGRAPH_DISPATCH_INTERVAL_MS": "0"})
+    server.start()
+    org = run.global_id("Organization", info["pool_school_id"])
+    token = server.token(dataset.POOL_LEARNER, "learner", org)
+    return {"db": db, "info": info, "server": server, "token": token, "next": info["pool_code_ids"][0], "work": where}
+
+
+def round_of(side, count, seconds, connections):
+    first = side["next"]
+    side["next"] += count
+    if side["next"] > side["info"]["pool_code_ids"][1]:
+        lg.fail("the voucher pool is too small for these rounds")
+    values = [r[0] for r in side["db"].query(
+        f"SELECT value FROM codes WHERE id >= {first} AND id < {first + count} ORDER BY id")]
+    path = os.path.join(side["work"], "values.txt")
+    with open(path, "w") as f:
+        f.write("\n".join(values) + "\n")
+    env = {"BENCH_METHOD": "POST", "BENCH_BODY": run.gql_body(run.REDEEM, {"v": "%VALUE%"}),
+           "BENCH_TOKEN": side["token"], "BENCH_VALUES": path, "BENCH_EXPECT": '"userErrors":[]'}
+    pid = side["server"].process.pid
+    report = run.measured(pid, lambda: run.wrk(side["server"].port, "/graphql", seconds, connections, env))
+    if report["checked"] >= count - 1:
+        lg.fail("a round ran out of vouchers: shorten --seconds")
+    report["rps"] = report["checked"] / report["seconds"]
+    return report
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", required=True)
+    parser.add_argument("--binary", default=run.RELEASE)
+    parser.add_argument("--engines", default="sqlite,postgres")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=int, default=6)
+    parser.add_argument("--connections", type=int, default=64)
+    args = parser.parse_args()
+    if args.binary == run.RELEASE:
+        subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "licensegraph"], cwd=lg.ROOT, check=True)
+    work, cleanup = lg.workdir()
+    results = {}
+    try:
+        for engine in args.engines.split(","):
+            sides = {"outbox": setup(args.binary, engine, work, f"{engine}-outbox"),
+                     "baseline": setup(args.baseline, engine, work, f"{engine}-baseline")}
+            per_round = max(1, (sides["outbox"]["info"]["pool_code_ids"][1] - sides["outbox"]["next"])
+                            // (args.rounds + 1))
+            for side in sides.values():
+                round_of(side, per_round, 2, args.connections)  # warm-up
+            runs = {"outbox": [], "baseline": []}
+            for i in range(args.rounds):
+                order = ["outbox", "baseline"] if i % 2 == 0 else ["baseline", "outbox"]
+                for name in order:
+                    runs[name].append(round_of(sides[name], per_round, args.seconds, args.connections))
+            ratios = [a["rps"] / b["rps"] for a, b in zip(runs["outbox"], runs["baseline"])]
+            db = sides["outbox"]["db"]
+            redeemed = db.scalar("SELECT count(*) FROM codes WHERE status = 'REDEEMED'")
+            events = db.scalar("SELECT count(*) FROM events WHERE type = 'code.redeemed'")
+            if redeemed != events:
+                lg.fail(f"{engine}: {redeemed} codes redeemed but {events} code.redeemed events")
+            results[engine] = {
+                "outbox": run.summary(runs["outbox"]), "baseline": run.summary(runs["baseline"]),
+                "ratio": {"median": round(statistics.median(ratios), 3), "per_round": [round(r, 3) for r in ratios]},
+                "code.redeemed events = codes redeemed": events,
+            }
+            for side in sides.values():
+                side["server"].stop()
+                side["db"].close()
+            lg.log(f"{engine}: {json.dumps(results[engine])}")
+    finally:
+        cleanup()
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
