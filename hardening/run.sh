@@ -40,6 +40,9 @@ step "notices: e-mail through a real SMTP server (aiosmtpd), webhooks verified b
 "$venv/bin/python" hardening/notices.py --engine sqlite --no-build
 "$venv/bin/python" hardening/notices.py --engine postgres --no-build
 
+step "live: an event written through one process reaches a graphql-ws subscriber of another (PostgreSQL NOTIFY)"
+python3 hardening/live.py --no-build
+
 step "dispatch: 1 000 webhooks through a SIGKILL (SQLite, PostgreSQL); two processes never send one twice"
 python3 hardening/dispatch.py kill --engine sqlite --no-build
 python3 hardening/dispatch.py kill --engine postgres --no-build
