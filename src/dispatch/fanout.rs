@@ -143,6 +143,10 @@ async fn write_notices<C: ConnectionTrait>(
     desk_email: Option<&str>,
     event: &event::Model,
 ) -> Result<(), AppError> {
+    // Most events call for no e-mail: nothing to read for them.
+    if notices_for(&event.kind, true).is_empty() {
+        return Ok(());
+    }
     let order =
         if event.subject_type == "Order" { order::Entity::find_by_id(event.subject_id).one(db).await? } else { None };
     let site_pack = match &order {
