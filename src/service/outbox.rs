@@ -10,7 +10,8 @@
 use chrono::{DateTime, Utc};
 use entity::event;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select, Set, sea_query::OnConflict,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Select, Set,
+    sea_query::OnConflict,
 };
 use serde_json::{Map, Value};
 
@@ -114,6 +115,13 @@ pub async fn emit_once<C: ConnectionTrait>(
     event: Event,
     key: String,
 ) -> Result<bool, AppError> {
+    // Looked up first: on PostgreSQL an insert that conflicts still takes
+    // an id, and the gap it leaves holds the fan-out back for its grace
+    // (dispatch::fanout). Only writers racing each other reach the conflict.
+    let known = event::Entity::find().filter(event::Column::DedupeKey.eq(key.as_str())).count(db).await?;
+    if known > 0 {
+        return Ok(false);
+    }
     let written = event::Entity::insert(row(at, event, Some(key)))
         .on_conflict(OnConflict::column(event::Column::DedupeKey).do_nothing().to_owned())
         .exec_without_returning(db)
