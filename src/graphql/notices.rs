@@ -10,6 +10,7 @@ use crate::{
     graphql::{
         context::ContextExt,
         events::Event,
+        loaders::{EventId, loader_error},
         organizations::Organization,
         relay::{IdConnection, TotalCount, connection, connection_cost, id_arg, input_row, page_request},
         scalars::Instant,
@@ -89,12 +90,7 @@ impl Notice {
 
     /// The event it tells of.
     async fn event(&self, ctx: &Context<'_>) -> Result<Option<Event>> {
-        use sea_orm::EntityTrait;
-        let found = entity::event::Entity::find_by_id(self.0.event_id)
-            .one(ctx.db().gql()?)
-            .await
-            .map_err(AppError::from)
-            .gql()?;
+        let found = ctx.loaders().gql()?.load_one(EventId(self.0.event_id)).await.map_err(loader_error)?;
         Ok(found.map(Event))
     }
 }

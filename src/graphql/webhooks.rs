@@ -6,7 +6,7 @@
 //! event.
 
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
-use entity::{event, webhook_attempt, webhook_delivery, webhook_endpoint};
+use entity::{webhook_attempt, webhook_delivery, webhook_endpoint};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::{
@@ -15,6 +15,7 @@ use crate::{
     graphql::{
         context::ContextExt,
         events::Event,
+        loaders::{AttemptsOf, EventId, loader_error},
         relay::{IdConnection, TotalCount, connection, connection_cost, id_arg, input_row, page_request},
         scalars::Instant,
     },
@@ -156,8 +157,7 @@ impl WebhookDelivery {
 
     /// The event sent; its id is the `webhook-id` header.
     async fn event(&self, ctx: &Context<'_>) -> Result<Option<Event>> {
-        let db = ctx.db().gql()?;
-        let found = event::Entity::find_by_id(self.0.event_id).one(db).await.map_err(AppError::from).gql()?;
+        let found = ctx.loaders().gql()?.load_one(EventId(self.0.event_id)).await.map_err(loader_error)?;
         Ok(found.map(Event))
     }
 
@@ -183,17 +183,8 @@ impl WebhookDelivery {
 
     /// Every attempt, oldest first (at most the latest 50).
     async fn attempts(&self, ctx: &Context<'_>) -> Result<Vec<WebhookAttempt>> {
-        let db = ctx.db().gql()?;
-        let mut rows = webhook_attempt::Entity::find()
-            .filter(webhook_attempt::Column::DeliveryId.eq(self.0.id))
-            .order_by_desc(webhook_attempt::Column::Id)
-            .limit(50)
-            .all(db)
-            .await
-            .map_err(AppError::from)
-            .gql()?;
-        rows.reverse();
-        Ok(rows.into_iter().map(WebhookAttempt::from).collect())
+        let found = ctx.loaders().gql()?.load_one(AttemptsOf(self.0.id)).await.map_err(loader_error)?;
+        Ok(found.unwrap_or_default().into_iter().map(WebhookAttempt::from).collect())
     }
 }
 

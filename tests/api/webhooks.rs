@@ -34,6 +34,8 @@ struct Received {
 struct Receiver {
     got: Arc<Mutex<Vec<Received>>>,
     status: Arc<AtomicU16>,
+    /// Milliseconds each answer waits.
+    delay: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Receiver {
@@ -47,7 +49,7 @@ impl Receiver {
 
 /// A receiver on a loopback port; its base URL.
 async fn receiver() -> (Receiver, String) {
-    let r = Receiver { got: Arc::default(), status: Arc::new(AtomicU16::new(200)) };
+    let r = Receiver { got: Arc::default(), status: Arc::new(AtomicU16::new(200)), delay: Arc::default() };
     async fn hook(
         State(r): State<Receiver>,
         axum::extract::Path(path): axum::extract::Path<String>,
@@ -55,6 +57,10 @@ async fn receiver() -> (Receiver, String) {
         body: Bytes,
     ) -> (axum::http::StatusCode, &'static str) {
         let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let delay = r.delay.load(Ordering::SeqCst);
+        if delay > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+        }
         r.got.lock().unwrap().push(Received {
             path,
             id: h("webhook-id"),
@@ -310,4 +316,81 @@ async fn production_takes_https_to_public_addresses_only() {
         .execute(&learner, CREATE, json!({ "input": { "url": "https://hooks.example.com/", "eventTypes": [] } }))
         .await;
     assert_eq!(crate::helpers::error_code(&r), Some("FORBIDDEN"), "{r}");
+}
+
+#[tokio::test]
+async fn a_page_of_deliveries_with_their_events_and_attempts_costs_a_handful_of_statements() {
+    // Nested lists are batched: twenty failed deliveries, each with its
+    // event and its attempt, read in a fixed number of statements.
+    let app = open_app().await;
+    let (dispatcher, _) = dispatcher(&app);
+    let (rx, base) = receiver().await;
+    rx.status.store(500, Ordering::SeqCst);
+    let school = academic(&app, "Batched School").await;
+    let boss = customer_admin(&school);
+    register(&app, &boss, &format!("{base}/a"), json!(["order.placed"])).await;
+    let agreement = academic_year(&app, &school, "SPE-2026-BTCH").await;
+    for _ in 0..20 {
+        place(&app, &boss, &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
+    }
+    assert_eq!(run(&dispatcher).await.webhooks_failed, 20);
+    let query =
+        "{ webhookEndpoints { deliveries(first: 20) { nodes { event { id type } attempts { statusCode } } } } }";
+    let (seen, statements) = app.execute_counting(&boss, query, json!({})).await;
+    let nodes = seen["data"]["webhookEndpoints"][0]["deliveries"]["nodes"].as_array().unwrap().clone();
+    assert_eq!(nodes.len(), 20, "{seen}");
+    assert!(nodes.iter().all(|n| n["event"]["type"] == "order.placed" && n["attempts"][0]["statusCode"] == 500));
+    assert!(statements <= 6, "{statements} statements for 20 deliveries with their events and attempts");
+}
+
+#[tokio::test]
+async fn a_delivery_lists_its_latest_fifty_attempts_oldest_first() {
+    use entity::webhook_attempt;
+    use sea_orm::{ActiveModelTrait, Set};
+    let app = open_app().await;
+    let (dispatcher, _) = dispatcher(&app);
+    let (rx, base) = receiver().await;
+    rx.status.store(500, Ordering::SeqCst);
+    let school = academic(&app, "Persistent School").await;
+    let boss = customer_admin(&school);
+    register(&app, &boss, &format!("{base}/a"), json!(["order.placed"])).await;
+    let agreement = academic_year(&app, &school, "SPE-2026-FIFT").await;
+    place(&app, &boss, &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
+    place(&app, &boss, &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
+    run(&dispatcher).await;
+    let deliveries: Vec<i64> = {
+        use sea_orm::{EntityTrait, QueryOrder};
+        entity::webhook_delivery::Entity::find()
+            .order_by_asc(entity::webhook_delivery::Column::Id)
+            .all(&app.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| d.id)
+            .collect()
+    };
+    // 60 more attempts on the first delivery, told apart by their status.
+    for n in 0..60 {
+        webhook_attempt::ActiveModel {
+            delivery_id: Set(deliveries[0]),
+            attempted_at: Set(crate::helpers::default_now()),
+            status_code: Set(Some(600 + n)),
+            latency_ms: Set(1),
+            response_excerpt: Set(String::new()),
+            error: Set(None),
+            ..Default::default()
+        }
+        .insert(&app.db)
+        .await
+        .unwrap();
+    }
+    let found = licensegraph::service::webhooks::attempts_of(&app.db, &deliveries).await.unwrap();
+    let first: Vec<i32> =
+        found.iter().filter(|a| a.delivery_id == deliveries[0]).map(|a| a.status_code.unwrap()).collect();
+    assert_eq!(first, (610..660).collect::<Vec<_>>(), "the latest 50, oldest first");
+    assert_eq!(found.iter().filter(|a| a.delivery_id == deliveries[1]).count(), 1);
+    let seen = app.execute(&boss, ENDPOINTS, json!({})).await;
+    let nodes = seen["data"]["webhookEndpoints"][0]["deliveries"]["nodes"].as_array().unwrap().clone();
+    let listed = nodes.iter().map(|n| n["attempts"].as_array().unwrap().len()).max();
+    assert_eq!(listed, Some(50), "{seen}");
 }
