@@ -25,7 +25,7 @@ import subprocess
 
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 POOL_LEARNER = "pool.learner@school-1.example"
-EXAM = "MOS-100"
+EXAM = "MO-100"
 STARTS, ENDS = "2026-07-01", "2027-06-30"
 AT = "2026-08-01T09:00:00+00:00"
 COMPETENCIES = ["Cloud Platform", "Data Analytics", "Application Development"]
