@@ -52,6 +52,12 @@ pub struct DatabaseArgs {
     /// Largest number of pooled database connections.
     #[arg(long, env = "LICENSEGRAPH_DB_MAX_CONNECTIONS", default_value_t = 16, global = true)]
     pub db_max_connections: u32,
+
+    /// PostgreSQL behind a transaction-pooling PgBouncer: a direct URL to
+    /// the server, for what needs a session of its own (the start's
+    /// advisory lock and migrations, LISTEN). Default: the database URL.
+    #[arg(long, env = "LICENSEGRAPH_DATABASE_DIRECT_URL", global = true)]
+    pub database_direct_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -99,6 +105,15 @@ pub struct ServeArgs {
     /// nothing is exported.
     #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
     pub otlp_endpoint: Option<String>,
+
+    /// On SIGTERM, seconds to go on serving while `/readyz` answers 503,
+    /// so that a load balancer's health check moves traffic away before
+    /// the listener closes; then requests in hand finish (at most the
+    /// request timeout) and the process exits. Behind a load balancer, set
+    /// it above the check's interval times its fall count.
+    #[arg(long, env = "LICENSEGRAPH_DRAIN_GRACE_SECS", default_value_t = 0,
+          value_parser = clap::value_parser!(u64).range(0..=300))]
+    pub drain_grace_secs: u64,
 
     /// Seconds between two runs of the scheduler that enqueues time-driven
     /// events (late orders, renewal windows, expiring codes); it also runs
@@ -234,7 +249,8 @@ impl ServeArgs {
 }
 
 /// How tokens are verified. With neither a secret nor a public key, an HS256
-/// secret is generated on first start and kept in `secret_file`.
+/// secret is generated on first start (development only) and kept in
+/// `secret_file`, or with PostgreSQL in the database.
 #[derive(Debug, Clone, Args)]
 pub struct JwtArgs {
     /// HS256 secret, at least 32 bytes.
@@ -254,8 +270,8 @@ pub struct JwtArgs {
     pub jwt_previous_public_key: Option<PathBuf>,
 
     /// Where the generated secret is kept; default: beside the SQLite
-    /// database (`<db>.jwt-secret`), or `licensegraph.jwt-secret` in the
-    /// working directory for PostgreSQL.
+    /// database (`<db>.jwt-secret`); with PostgreSQL, in the database
+    /// itself, shared by every process on it.
     #[arg(long, env = "LICENSEGRAPH_JWT_SECRET_FILE")]
     pub jwt_secret_file: Option<PathBuf>,
 

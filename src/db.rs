@@ -7,6 +7,7 @@
 
 use std::{
     str::FromStr,
+    sync::OnceLock,
     sync::{
         Arc,
         atomic::{AtomicUsize, Ordering},
@@ -20,6 +21,32 @@ use sea_orm::{
     sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous},
 };
 use tokio::sync::{Mutex, MutexGuard};
+
+/// The direct PostgreSQL URL of this process's database, when configured.
+static DIRECT_URL: OnceLock<String> = OnceLock::new();
+
+/// Names the direct URL (bypassing any connection pooler) for sessions
+/// of their own; once per process, before the database is opened.
+pub fn set_direct_url(url: &str) {
+    if DIRECT_URL.set(url.to_owned()).is_err() {
+        tracing::warn!("the direct database URL was already set");
+    }
+}
+
+/// The direct URL for a session of its own: the configured one, or `url`.
+pub fn direct_url(url: &str) -> &str {
+    DIRECT_URL.get().map_or(url, String::as_str)
+}
+
+/// The configured direct URL, if any.
+pub fn configured_direct_url() -> Option<&'static str> {
+    DIRECT_URL.get().map(String::as_str)
+}
+
+/// The PostgreSQL advisory lock held while a process migrates and seeds:
+/// processes starting at once take turns, and the later ones find the work
+/// done. (`lgstart!` in ASCII.)
+pub const START_LOCK: i64 = 0x6c67_7374_6172_7421;
 
 /// How long a SQLite writer waits for the lock before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);

@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use async_graphql::parser::types::OperationType;
 use axum::Router;
-use sea_orm::DatabaseConnection;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use crate::{
     auth::{JwtVerifier, Viewer},
@@ -70,6 +70,9 @@ pub struct AppState {
     /// Where webhooks may be registered ([`domain::webhook_urls`]): strict
     /// until [`AppState::with_webhook_urls`] says otherwise.
     pub webhook_urls: domain::webhook_urls::UrlPolicy,
+    /// Set when the process is stopping: `/readyz` answers 503 at once, so
+    /// a load balancer moves traffic away while requests in hand finish.
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl AppState {
@@ -78,7 +81,7 @@ impl AppState {
     /// ([`service::redemptions`]).
     pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>, jwt: JwtVerifier, limits: LimitArgs) -> Self {
         metrics::handle();
-        let attempts = Arc::new(ratelimit::CodeAttempts::new(limits.code_attempts_per_minute));
+        let attempts = Arc::new(ratelimit::CodeAttempts::for_database(limits.code_attempts_per_minute, &db));
         let live = live::Live::start(db.clone());
         let schema = graphql::schema_builder(&limits)
             .data(live.clone())
@@ -108,6 +111,7 @@ impl AppState {
             metrics_with_api: true,
             live,
             webhook_urls: domain::webhook_urls::UrlPolicy::STRICT,
+            draining: Arc::default(),
         }
     }
 
@@ -208,12 +212,36 @@ pub async fn prepare_database(
     max_connections: u32,
     clock: &dyn Clock,
 ) -> Result<DatabaseConnection, String> {
+    if url.starts_with("postgres") {
+        // One at a time: processes starting together on an empty database
+        // would otherwise race to create the same tables and catalog. The
+        // lock is a session's, so it is taken on a direct connection of its
+        // own, where the migrations and the seeding run too (a
+        // transaction-pooling PgBouncer keeps no session); it goes with the
+        // connection if this process dies holding it.
+        let session = db::connect(db::direct_url(url), 1)
+            .await
+            .map_err(|e| format!("cannot open the database for migrations: {e}"))?;
+        let lock = format!("SELECT pg_advisory_lock({})", db::START_LOCK);
+        session.execute_unprepared(&lock).await.map_err(|e| format!("cannot take the start lock: {e}"))?;
+        let prepared = migrate_and_seed(&session, clock).await;
+        let unlock = format!("SELECT pg_advisory_unlock({})", db::START_LOCK);
+        if let Err(error) = session.execute_unprepared(&unlock).await {
+            tracing::warn!(%error, "cannot release the start lock (closing its connection will)");
+        }
+        let _ = session.close().await;
+        prepared?;
+        return db::connect(url, max_connections).await.map_err(|e| format!("cannot open the database: {e}"));
+    }
     let db = db::connect(url, max_connections).await.map_err(|e| format!("cannot open the database: {e}"))?;
-    db::migrate(&db).await.map_err(|e| format!("cannot migrate the database: {e}"))?;
-    service::seed::seed_catalog(&db, clock.now())
-        .await
-        .map_err(|e| format!("cannot seed the catalog: {}", e.code()))?;
+    migrate_and_seed(&db, clock).await?;
     Ok(db)
+}
+
+/// Applies pending migrations and seeds the catalog (both idempotent).
+async fn migrate_and_seed(db: &DatabaseConnection, clock: &dyn Clock) -> Result<(), String> {
+    db::migrate(db).await.map_err(|e| format!("cannot migrate the database: {e}"))?;
+    service::seed::seed_catalog(db, clock.now()).await.map_err(|e| format!("cannot seed the catalog: {}", e.code()))
 }
 
 #[cfg(test)]

@@ -170,10 +170,18 @@ async fn read(db: DatabaseConnection, live: std::sync::Weak<Live>) {
 /// after a failure, and gives its connection back when the feed is
 /// dropped. Without it, both still read every [`POLL`].
 async fn listen(db: DatabaseConnection, live: std::sync::Weak<Live>) {
-    // A pool of its own, of one connection, with the same options: the
+    // A pool of its own, of one connection, with the same options (or the
+    // direct URL's: a transaction-pooling PgBouncer keeps no LISTEN): the
     // listening connection takes no slot of the requests' pool.
-    let options = db.get_postgres_connection_pool().connect_options();
-    let pool = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect_lazy_with((*options).clone());
+    let options = match crate::db::configured_direct_url().map(str::parse::<sqlx::postgres::PgConnectOptions>) {
+        Some(Ok(direct)) => direct,
+        Some(Err(error)) => {
+            tracing::warn!(%error, "the direct database URL is not a PostgreSQL URL; listening through the pool's");
+            (*db.get_postgres_connection_pool().connect_options()).clone()
+        }
+        None => (*db.get_postgres_connection_pool().connect_options()).clone(),
+    };
+    let pool = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect_lazy_with(options);
     drop(db);
     let alive = || live.upgrade().map(|l| l.written.clone());
     while alive().is_some() {

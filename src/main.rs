@@ -5,7 +5,9 @@ use std::{process::ExitCode, sync::Arc, time::Duration};
 use clap::Parser;
 use licensegraph::{
     AppState,
-    auth::{JwtVerifier, Role, TokenSigner, load_or_create_secret, secret_file},
+    auth::{
+        JwtVerifier, Role, TokenSigner, kept_in_database, load_or_create_secret, secret_file, with_database_secret,
+    },
     clock::{Clock, SystemClock},
     config::{Cli, Command, LogArgs, LogFormat, Mode, SeedArgs, ServeArgs, TokenArgs},
     dispatch::{Dispatcher, fanout::GAP_GRACE_SECS, mail::Mailer, webhooks},
@@ -41,6 +43,9 @@ fn init_logs(log: &LogArgs) -> Sink {
 async fn main() -> ExitCode {
     let (database, log, command) = Cli::parse().command();
     let logs = init_logs(&log);
+    if let Some(direct) = &database.database_direct_url {
+        licensegraph::db::set_direct_url(direct);
+    }
     let result = match command {
         Command::Schema => {
             print!("{}", graphql::sdl());
@@ -49,7 +54,7 @@ async fn main() -> ExitCode {
         Command::Migrate => prepare_database(&database.database_url, 1, &SystemClock).await.map(|_| {
             tracing::info!("database migrated and catalog seeded");
         }),
-        Command::Token(args) => mint(&database.database_url, &args).map(|token| println!("{token}")),
+        Command::Token(args) => mint(&database.database_url, &args).await.map(|token| println!("{token}")),
         Command::Seed(args) => seed(&database.database_url, &args).await,
         Command::Serve(args) => serve(&database.database_url, database.db_max_connections, *args).await,
     };
@@ -65,7 +70,7 @@ async fn main() -> ExitCode {
     code
 }
 
-fn mint(database_url: &str, args: &TokenArgs) -> Result<String, String> {
+async fn mint(database_url: &str, args: &TokenArgs) -> Result<String, String> {
     let roles = args
         .roles
         .iter()
@@ -75,6 +80,15 @@ fn mint(database_url: &str, args: &TokenArgs) -> Result<String, String> {
         return Err("every role but admin needs --org <organization id>".into());
     }
     let jwt = &args.jwt;
+    let from_database;
+    let jwt = if args.private_key.is_none() && kept_in_database(jwt, database_url) {
+        let db = prepare_database(database_url, 1, &SystemClock).await?;
+        from_database = with_database_secret(jwt, database_url, &db).await?;
+        db.close().await.map_err(|e| format!("closing the database: {e}"))?;
+        &from_database
+    } else {
+        jwt
+    };
     let signer = match (&args.private_key, &jwt.jwt_secret) {
         (Some(path), _) => {
             let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -96,7 +110,7 @@ async fn seed(database_url: &str, args: &SeedArgs) -> Result<(), String> {
     let people = licensegraph::service::demo::seed_demo(&db, clock.now())
         .await
         .map_err(|e| format!("cannot add the demo data ({})", e.code()))?;
-    let jwt = &args.jwt;
+    let jwt = &with_database_secret(&args.jwt, database_url, &db).await?;
     let signer = match &jwt.jwt_secret {
         Some(secret) => TokenSigner::hs256(secret, &jwt.jwt_issuer, &jwt.jwt_audience),
         None => {
@@ -135,10 +149,22 @@ async fn seed(database_url: &str, args: &SeedArgs) -> Result<(), String> {
 async fn serve(database_url: &str, max_connections: u32, args: ServeArgs) -> Result<(), String> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     args.check_mode()?;
-    let jwt = JwtVerifier::from_config(&args.jwt, database_url, args.mode == Mode::Development)?;
-    // Checked before the database is touched, like the rest of the configuration.
+    let development = args.mode == Mode::Development;
+    // Checked before the database is touched, like the rest of the
+    // configuration, unless the generated secret lives in the database.
+    let jwt = match kept_in_database(&args.jwt, database_url) {
+        true => None,
+        false => Some(JwtVerifier::from_config(&args.jwt, database_url, development)?),
+    };
     let cors = licensegraph::http::cors::CorsOrigins::new(args.mode, &args.cors_origins)?;
     let db = prepare_database(database_url, max_connections, clock.as_ref()).await?;
+    let jwt = match jwt {
+        Some(jwt) => jwt,
+        None => {
+            let jwt = with_database_secret(&args.jwt, database_url, &db).await?;
+            JwtVerifier::from_config(&jwt, database_url, development)?
+        }
+    };
     let limits = args.effective_limits();
     tracing::info!(mode = ?args.mode, introspection = ?limits.introspection, "starting");
     let url_policy = args.delivery.url_policy(args.mode);
@@ -170,6 +196,9 @@ async fn serve(database_url: &str, max_connections: u32, args: ServeArgs) -> Res
     if args.scheduler_interval > 0 {
         licensegraph::scheduler::spawn(db.clone(), state.clock.clone(), args.scheduler_interval);
     }
+    // Told when the stop comes: the dispatcher finishes its claim in hand.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut dispatching = None;
     if args.delivery.dispatch_interval_ms > 0 {
         let delivery = &args.delivery;
         let mailer = Mailer::new(delivery.smtp_url.as_deref(), delivery.mail_dir(database_url), &delivery.mail_from)?;
@@ -182,8 +211,9 @@ async fn serve(database_url: &str, max_connections: u32, args: ServeArgs) -> Res
             delivery.desk_email.clone(),
             Duration::from_secs(GAP_GRACE_SECS),
         )
-        .woken_by(state.live.written.clone());
-        Arc::new(dispatcher).spawn(Duration::from_millis(delivery.dispatch_interval_ms));
+        .woken_by(state.live.written.clone())
+        .stopped_by(stopped);
+        dispatching = Some(Arc::new(dispatcher).spawn(Duration::from_millis(delivery.dispatch_interval_ms)));
     }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -196,7 +226,22 @@ async fn serve(database_url: &str, max_connections: u32, args: ServeArgs) -> Res
         write_timeout: limits.body_timeout(),
         drain_timeout: limits.request_timeout(),
     };
-    licensegraph::serve::serve(listener, licensegraph::app(state), connections, shutdown_signal()).await;
+    let (draining, grace) = (state.draining.clone(), Duration::from_secs(args.drain_grace_secs));
+    let drain = async move {
+        shutdown_signal().await;
+        draining.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = stop.send(true);
+        if !grace.is_zero() {
+            tracing::info!(seconds = grace.as_secs(), "not ready: serving on while load balancers move away");
+            tokio::time::sleep(grace).await;
+        }
+    };
+    licensegraph::serve::serve(listener, licensegraph::app(state), connections, drain).await;
+    if let Some(dispatching) = dispatching
+        && tokio::time::timeout(connections.drain_timeout, dispatching).await.is_err()
+    {
+        tracing::warn!("the dispatcher was still sending after the drain timeout");
+    }
     licensegraph::trace::shutdown();
     db.close().await.map_err(|e| format!("closing the database: {e}"))?;
     tracing::info!("stopped");

@@ -2,13 +2,23 @@
 //! nobody can enumerate codes through `validateCode`, `redeemCode` or
 //! `activateCode` (R-19).
 //!
-//! Fixed one-minute windows on the shared [`Clock`], kept in memory: the
-//! limit is per process, which is what a single server needs; several
-//! replicas each allow the budget (documented in the README).
+//! Fixed one-minute windows on the shared [`Clock`](crate::clock::Clock).
+//! On PostgreSQL, where several processes may serve one database, the
+//! budget is kept in the database (`attempt_budgets`): one upsert per
+//! attempt counts it for every process, and a restart does not reset it.
+//! An SQLite database is served by one process by design; its budget is
+//! kept in that process's memory (a restart starts a new one).
 
-use std::{collections::HashMap, sync::Mutex};
+use std::{
+    collections::HashMap,
+    sync::{
+        Mutex,
+        atomic::{AtomicI64, Ordering},
+    },
+};
 
 use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 
 use crate::error::AppError;
 
@@ -18,27 +28,58 @@ const SWEEP_AT: usize = 10_000;
 /// Attempts per subject per minute.
 pub struct CodeAttempts {
     per_minute: u32,
-    windows: Mutex<HashMap<String, (i64, u32)>>,
+    budget: Budget,
+}
+
+/// Where the windows are counted.
+enum Budget {
+    /// In this process (SQLite: one process serves the database).
+    Memory(Mutex<HashMap<String, (i64, u32)>>),
+    /// In the database, for every process on it.
+    Shared {
+        db: DatabaseConnection,
+        /// The last minute this process swept ended windows in.
+        swept: AtomicI64,
+    },
 }
 
 impl CodeAttempts {
+    /// A budget kept in this process's memory.
     pub fn new(per_minute: u32) -> Self {
-        Self { per_minute, windows: Mutex::new(HashMap::new()) }
+        Self { per_minute, budget: Budget::Memory(Mutex::new(HashMap::new())) }
+    }
+
+    /// A budget kept in `db`, one for every process counting there.
+    pub fn shared(per_minute: u32, db: DatabaseConnection) -> Self {
+        Self { per_minute, budget: Budget::Shared { db, swept: AtomicI64::new(i64::MIN) } }
+    }
+
+    /// The budget a server on `db` keeps: shared on PostgreSQL, in memory
+    /// on SQLite.
+    pub fn for_database(per_minute: u32, db: &DatabaseConnection) -> Self {
+        match db.get_database_backend() {
+            DbBackend::Postgres => Self::shared(per_minute, db.clone()),
+            _ => Self::new(per_minute),
+        }
+    }
+
+    /// Whether the budget is kept in the database.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.budget, Budget::Shared { .. })
     }
 
     /// Counts one attempt by `subject` at `now`; `RATE_LIMITED` past the
     /// budget, with the seconds left until the next window.
-    pub fn check(&self, subject: &str, now: DateTime<Utc>) -> Result<(), AppError> {
+    pub async fn check(&self, subject: &str, now: DateTime<Utc>) -> Result<(), AppError> {
         let minute = now.timestamp().div_euclid(60);
-        let mut windows = self.windows.lock().map_err(|_| AppError::internal("rate limiter lock poisoned"))?;
-        if windows.len() >= SWEEP_AT {
-            windows.retain(|_, (window, _)| *window == minute);
-        }
-        let entry = windows.entry(subject.to_owned()).or_insert((minute, 0));
-        if entry.0 != minute {
-            *entry = (minute, 0);
-        }
-        if entry.1 >= self.per_minute {
+        let made = match &self.budget {
+            Budget::Memory(windows) => Self::count_here(windows, subject, minute)?,
+            Budget::Shared { db, swept } => {
+                Self::sweep(db, swept, minute);
+                Self::count_shared(db, subject, minute).await?
+            }
+        };
+        if made > self.per_minute {
             let retry_after = 60 - now.timestamp().rem_euclid(60).unsigned_abs();
             crate::metrics::rate_limited();
             return Err(AppError::RateLimited(
@@ -46,8 +87,55 @@ impl CodeAttempts {
                 retry_after.max(1),
             ));
         }
-        entry.1 += 1;
         Ok(())
+    }
+
+    /// Attempts of `subject` in `minute`, this one included.
+    fn count_here(windows: &Mutex<HashMap<String, (i64, u32)>>, subject: &str, minute: i64) -> Result<u32, AppError> {
+        let mut windows = windows.lock().map_err(|_| AppError::internal("rate limiter lock poisoned"))?;
+        if windows.len() >= SWEEP_AT {
+            windows.retain(|_, (window, _)| *window == minute);
+        }
+        let entry = windows.entry(subject.to_owned()).or_insert((minute, 0));
+        if entry.0 != minute {
+            *entry = (minute, 0);
+        }
+        entry.1 = entry.1.saturating_add(1);
+        Ok(entry.1)
+    }
+
+    /// Attempts of `subject` in `minute` by every process, this one
+    /// included: one statement.
+    async fn count_shared(db: &DatabaseConnection, subject: &str, minute: i64) -> Result<u32, AppError> {
+        let backend = db.get_database_backend();
+        let (s, m) = (crate::service::placeholder(backend, 1), crate::service::placeholder(backend, 2));
+        let sql = format!(
+            "INSERT INTO attempt_budgets (subject, minute, attempts) VALUES ({s}, {m}, 1) \
+             ON CONFLICT (subject, minute) DO UPDATE SET attempts = attempt_budgets.attempts + 1 \
+             RETURNING attempts"
+        );
+        let statement = Statement::from_sql_and_values(backend, sql, [subject.into(), minute.into()]);
+        let row = db.query_one_raw(statement).await?.ok_or_else(|| AppError::internal("no attempt count returned"))?;
+        let attempts: i32 = row.try_get_by_index(0)?;
+        Ok(u32::try_from(attempts).unwrap_or(0))
+    }
+
+    /// Once a minute per process, deletes the windows that have ended, in a
+    /// task of its own (not on the attempt's path).
+    fn sweep(db: &DatabaseConnection, swept: &AtomicI64, minute: i64) {
+        let last = swept.load(Ordering::Relaxed);
+        if last >= minute || swept.compare_exchange(last, minute, Ordering::Relaxed, Ordering::Relaxed).is_err() {
+            return;
+        }
+        let db = db.clone();
+        tokio::spawn(async move {
+            let backend = db.get_database_backend();
+            let sql = format!("DELETE FROM attempt_budgets WHERE minute < {}", crate::service::placeholder(backend, 1));
+            let statement = Statement::from_sql_and_values(backend, sql, [minute.into()]);
+            if let Err(error) = db.execute_raw(statement).await {
+                tracing::warn!(%error, "cannot sweep ended attempt windows");
+            }
+        });
     }
 }
 
@@ -57,15 +145,15 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn the_budget_is_per_subject_and_per_minute() {
+    #[tokio::test]
+    async fn the_budget_is_per_subject_and_per_minute() {
         let limiter = CodeAttempts::new(2);
         let t = Utc.with_ymd_and_hms(2026, 11, 21, 9, 30, 0).single().expect("instant");
-        assert!(limiter.check("ada", t).is_ok());
-        assert!(limiter.check("ada", t + Duration::seconds(10)).is_ok());
-        let err = limiter.check("ada", t + Duration::seconds(59)).expect_err("third in a minute");
+        assert!(limiter.check("ada", t).await.is_ok());
+        assert!(limiter.check("ada", t + Duration::seconds(10)).await.is_ok());
+        let err = limiter.check("ada", t + Duration::seconds(59)).await.expect_err("third in a minute");
         assert_eq!(err.code(), "RATE_LIMITED");
-        assert!(limiter.check("bob", t).is_ok(), "another subject has its own budget");
-        assert!(limiter.check("ada", t + Duration::seconds(60)).is_ok(), "a new minute, a new budget");
+        assert!(limiter.check("bob", t).await.is_ok(), "another subject has its own budget");
+        assert!(limiter.check("ada", t + Duration::seconds(60)).await.is_ok(), "a new minute, a new budget");
     }
 }

@@ -24,6 +24,7 @@ mod m20261201_000013_directory_review;
 mod m20261201_000014_kpi_invoice_dates;
 mod m20261201_000015_outbox;
 mod m20261201_000016_delivery;
+mod m20261201_000017_shared_state;
 mod m20261201_000018_outbox_per_statement;
 mod sql;
 
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000014_kpi_invoice_dates::Migration),
             Box::new(m20261201_000015_outbox::Migration),
             Box::new(m20261201_000016_delivery::Migration),
+            Box::new(m20261201_000017_shared_state::Migration),
             Box::new(m20261201_000018_outbox_per_statement::Migration),
         ]
     }

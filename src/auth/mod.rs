@@ -15,7 +15,10 @@ use async_graphql::Enum;
 use serde::{Deserialize, Serialize};
 
 pub use self::{
-    secret::{SecretFileError, load_or_create_secret, load_secret, secret_file, sqlite_path},
+    secret::{
+        SecretFileError, database_secret, kept_in_database, load_or_create_secret, load_secret, secret_file,
+        sqlite_path, with_database_secret,
+    },
     sign::TokenSigner,
     verify::{JwtVerifier, MAX_REMEMBERED_TOKENS, VerificationKey, key_id},
 };

@@ -1,5 +1,8 @@
 //! The generated development secret and the secret file: where it lives,
-//! reading it, and creating it (owner-only) when it is missing.
+//! reading it, and creating it (owner-only) when it is missing. With
+//! PostgreSQL and no file named, the development secret lives in the
+//! database (`instance_settings`), so that every process on it accepts the
+//! others' tokens wherever it was started.
 
 use std::{
     fs,
@@ -8,6 +11,7 @@ use std::{
 };
 
 use rand::TryRngCore;
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 
 use super::MIN_SECRET_BYTES;
 use crate::config::{JwtArgs, Secret};
@@ -68,9 +72,7 @@ pub fn load_or_create_secret(path: &Path) -> Result<Secret, String> {
         Err(SecretFileError::Missing) => {}
         Err(SecretFileError::Unusable(message)) => return Err(message),
     }
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.try_fill_bytes(&mut bytes).map_err(|e| format!("no OS randomness: {e}"))?;
-    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let secret = generate()?;
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -86,3 +88,63 @@ pub fn load_or_create_secret(path: &Path) -> Result<Secret, String> {
         Err(e) => Err(format!("cannot create {}: {e}", path.display())),
     }
 }
+
+/// 32 random bytes from the OS's cryptographic source, as 64 hex characters.
+fn generate() -> Result<String, String> {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.try_fill_bytes(&mut bytes).map_err(|e| format!("no OS randomness: {e}"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Whether a generated secret is kept in the database rather than in a
+/// file: no key configured, no secret file named, and a PostgreSQL
+/// database (several processes, perhaps on several machines, share it).
+pub fn kept_in_database(jwt: &JwtArgs, database_url: &str) -> bool {
+    jwt.jwt_secret.is_none()
+        && jwt.jwt_public_key.is_none()
+        && jwt.jwt_secret_file.is_none()
+        && !database_url.starts_with("sqlite:")
+}
+
+/// The generated secret kept in `db`: made by whichever process asks
+/// first (the others read it), one statement to write, one to read.
+pub async fn database_secret(db: &DatabaseConnection) -> Result<Secret, String> {
+    let backend = db.get_database_backend();
+    let p = |n| crate::service::placeholder(backend, n);
+    let insert = format!(
+        "INSERT INTO instance_settings (name, value) VALUES ({}, {}) ON CONFLICT (name) DO NOTHING",
+        p(1),
+        p(2)
+    );
+    let unreadable = |e: sea_orm::DbErr| format!("cannot keep the JWT secret in the database: {e}");
+    let values = [SECRET_SETTING.into(), generate()?.into()];
+    db.execute_raw(Statement::from_sql_and_values(backend, insert, values)).await.map_err(unreadable)?;
+    let select = format!("SELECT value FROM instance_settings WHERE name = {}", p(1));
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(backend, select, [SECRET_SETTING.into()]))
+        .await
+        .map_err(unreadable)?
+        .ok_or("the JWT secret vanished from the database")?;
+    let secret: String = row.try_get_by_index(0).map_err(unreadable)?;
+    if secret.len() < MIN_SECRET_BYTES {
+        return Err("the JWT secret in the database is too short".into());
+    }
+    Ok(Secret::new(secret))
+}
+
+/// `jwt` with the secret kept in `db` when [`kept_in_database`] says so;
+/// unchanged otherwise.
+pub async fn with_database_secret(
+    jwt: &JwtArgs,
+    database_url: &str,
+    db: &DatabaseConnection,
+) -> Result<JwtArgs, String> {
+    let mut jwt = jwt.clone();
+    if kept_in_database(&jwt, database_url) {
+        jwt.jwt_secret = Some(database_secret(db).await?);
+    }
+    Ok(jwt)
+}
+
+/// The `instance_settings` row holding the generated development secret.
+const SECRET_SETTING: &str = "jwt_secret";

@@ -46,6 +46,9 @@ pub struct Dispatcher {
     gaps: Mutex<fanout::GapWatch>,
     /// Woken when events are written (PostgreSQL NOTIFY, [`crate::live`]).
     wake: Arc<tokio::sync::Notify>,
+    /// True once the process is stopping: the claim in hand is finished
+    /// and recorded, and no other is taken.
+    stop: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Dispatcher {
@@ -60,7 +63,19 @@ impl Dispatcher {
         gap_grace: Duration,
     ) -> Self {
         let gaps = Mutex::new(fanout::GapWatch::new(gap_grace));
-        Self { db, clock, mailer, sender, desk_email, gaps, wake: Arc::default() }
+        let stop = tokio::sync::watch::channel(false).1;
+        Self { db, clock, mailer, sender, desk_email, gaps, wake: Arc::default(), stop }
+    }
+
+    /// The same dispatcher, stopping (after the claim in hand) once `stop`
+    /// says true.
+    pub fn stopped_by(mut self, stop: tokio::sync::watch::Receiver<bool>) -> Self {
+        self.stop = stop;
+        self
+    }
+
+    fn stopping(&self) -> bool {
+        *self.stop.borrow()
     }
 
     /// The same dispatcher, running at once when `wake` is notified.
@@ -81,7 +96,7 @@ impl Dispatcher {
             let (sent, failed) = mail::send_due(&self.db, &self.mailer, self.clock.now()).await?;
             report.notices_sent += sent;
             report.notices_failed += failed;
-            if sent + failed == 0 {
+            if sent + failed == 0 || self.stopping() {
                 break;
             }
         }
@@ -90,23 +105,30 @@ impl Dispatcher {
             report.webhooks_delivered += delivered;
             report.webhooks_failed += failed;
             crate::metrics::webhooks(delivered, failed);
-            if delivered + failed == 0 {
+            if delivered + failed == 0 || self.stopping() {
                 break;
             }
         }
         Ok(report)
     }
 
-    /// Runs every `interval` on the runtime until the process exits.
-    pub fn spawn(self: Arc<Self>, interval: Duration) {
+    /// Runs every `interval` on the runtime until the process exits or
+    /// the stop ([`Dispatcher::stopped_by`]) comes; the task ends after
+    /// the claim in hand is recorded.
+    pub fn spawn(self: Arc<Self>, interval: Duration) -> tokio::task::JoinHandle<()> {
         tracing::info!(mail = %self.mailer.describe(), "dispatching notices and webhooks");
         tokio::spawn(async move {
             let mut every = tokio::time::interval(interval);
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut stop = self.stop.clone();
             loop {
                 tokio::select! {
                     _ = every.tick() => {}
                     () = self.wake.notified() => {}
+                    () = stopped(&mut stop) => {}
+                }
+                if self.stopping() {
+                    break;
                 }
                 match self.run_once().await {
                     Ok(report) if report.is_idle() => {}
@@ -114,6 +136,15 @@ impl Dispatcher {
                     Err(error) => tracing::warn!(code = error.code(), "a dispatch run failed; it tries again"),
                 }
             }
-        });
+            tracing::info!("the dispatcher stopped");
+        })
+    }
+}
+
+/// Resolves when `stop` says true; never when its sender is gone without
+/// having said so.
+async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
+    if stop.wait_for(|stop| *stop).await.is_err() {
+        std::future::pending::<()>().await;
     }
 }

@@ -283,6 +283,9 @@ async fn healthz() -> Response {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
+    if state.draining.load(std::sync::atomic::Ordering::Relaxed) {
+        return json_response(StatusCode::SERVICE_UNAVAILABLE, Media::Json, &json!({ "status": "draining" }));
+    }
     match state.db.ping().await {
         Ok(()) => json_response(StatusCode::OK, Media::Json, &json!({ "status": "ready" })),
         Err(err) => {

@@ -49,7 +49,7 @@ pub struct TestApp {
 }
 
 /// A PostgreSQL database made for one test, dropped when the test ends.
-struct PgDatabase {
+pub struct PgDatabase {
     admin_url: String,
     name: String,
 }
@@ -74,7 +74,7 @@ impl Drop for PgDatabase {
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// A database URL for one test, and the guard that drops it.
-async fn fresh_database_url() -> (String, Option<PgDatabase>) {
+pub async fn fresh_database_url() -> (String, Option<PgDatabase>) {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(admin_url) if !admin_url.is_empty() => {
             let name = format!(

@@ -220,6 +220,20 @@ async fn health_and_readiness_answer() {
 }
 
 #[tokio::test]
+async fn a_draining_process_is_not_ready_but_still_serves() {
+    // On SIGTERM (src/main.rs) the state is marked draining: load
+    // balancers see 503 on /readyz and move away while requests in hand,
+    // and any still sent, are served.
+    let app = TestApp::spawn().await;
+    app.state.draining.store(true, std::sync::atomic::Ordering::Relaxed);
+    let ready = app.http(get("/readyz")).await;
+    assert_eq!((ready.status.as_u16(), ready.body.clone()), (503, json!({ "status": "draining" })));
+    assert_eq!(app.http(get("/healthz")).await.status, 200, "alive");
+    let served = app.http(post(query("{ __typename }"), JSON, GQL)).await;
+    assert_eq!(served.status, 200);
+}
+
+#[tokio::test]
 async fn readiness_fails_when_the_database_is_gone() {
     let app = TestApp::spawn().await;
     app.db.clone().close().await.expect("close");

@@ -29,6 +29,7 @@ mod ordering;
 mod orders;
 mod partners;
 mod persisted;
+mod processes;
 mod readme;
 mod reviews;
 mod schema;

@@ -394,3 +394,34 @@ async fn a_delivery_lists_its_latest_fifty_attempts_oldest_first() {
     let listed = nodes.iter().map(|n| n["attempts"].as_array().unwrap().len()).max();
     assert_eq!(listed, Some(50), "{seen}");
 }
+
+#[tokio::test]
+async fn a_stopping_dispatcher_records_the_claim_in_hand_and_takes_no_other() {
+    // Draining (docs/deployment.md): on SIGTERM the dispatcher finishes
+    // and records the deliveries it is sending, then stops.
+    let app = open_app().await;
+    let (dispatcher, _) = dispatcher(&app);
+    let (rx, base) = receiver().await;
+    rx.delay.store(300, Ordering::SeqCst);
+    let school = academic(&app, "Draining School").await;
+    let boss = customer_admin(&school);
+    register(&app, &boss, &format!("{base}/a"), json!(["order.placed"])).await;
+    let agreement = academic_year(&app, &school, "SPE-2026-DRAN").await;
+    for _ in 0..3 {
+        place(&app, &boss, &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
+    }
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let task = Arc::new(dispatcher.stopped_by(stopped)).spawn(std::time::Duration::from_millis(10));
+    // The three are in flight (the receiver holds each 300 ms): stop now.
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    stop.send(true).unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(5), task).await.expect("stopped").unwrap();
+    assert_eq!(rx.on("a").len(), 3, "the claim in hand was sent");
+    let delivered =
+        app.execute(&boss, "{ webhookEndpoints { deliveries(status: DELIVERED) { totalCount } } }", json!({})).await;
+    assert_eq!(delivered["data"]["webhookEndpoints"][0]["deliveries"]["totalCount"], 3, "and recorded: {delivered}");
+    // Nothing more is taken once stopped.
+    place(&app, &boss, &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(rx.on("a").len(), 3);
+}

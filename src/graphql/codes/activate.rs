@@ -56,7 +56,7 @@ impl ActivateMutation {
     async fn activate_code(&self, ctx: &Context<'_>, input: ActivateCodeInput) -> Result<CodePayload> {
         let viewer = ctx.signed_in().gql()?;
         let now = ctx.clock().gql()?.now();
-        count_attempt(ctx, viewer, now)?;
+        count_attempt(ctx, viewer, now).await?;
         let how = Use::Activate { tenant: input.tenant, seats: input.seats };
         let redemptions = ctx.redemptions().gql()?;
         Ok(service::use_code(ctx.db().gql()?, viewer, now, &input.value, how, redemptions).await.gql()?.into())

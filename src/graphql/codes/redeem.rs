@@ -29,7 +29,7 @@ impl RedeemMutation {
     async fn redeem_code(&self, ctx: &Context<'_>, input: RedeemCodeInput) -> Result<CodePayload> {
         let viewer = ctx.signed_in().gql()?;
         let now = ctx.clock().gql()?.now();
-        count_attempt(ctx, viewer, now)?;
+        count_attempt(ctx, viewer, now).await?;
         let how = Use::Redeem { exam: input.exam.trim().to_uppercase() };
         let redemptions = ctx.redemptions().gql()?;
         Ok(service::use_code(ctx.db().gql()?, viewer, now, &input.value, how, redemptions).await.gql()?.into())

@@ -88,7 +88,7 @@ impl ValidateQuery {
     ) -> Result<CodeValidation> {
         let viewer = ctx.signed_in().gql()?;
         let now = ctx.clock().gql()?.now();
-        count_attempt(ctx, viewer, now)?;
+        count_attempt(ctx, viewer, now).await?;
         let today = now.date_naive();
         let answer = service::validate(ctx.db().gql()?, viewer, today, &value).await.gql()?;
         let code = answer.code.as_ref();
@@ -103,7 +103,7 @@ impl ValidateQuery {
 }
 
 /// Counts one attempt by value against the caller's budget.
-pub(super) fn count_attempt(ctx: &Context<'_>, viewer: &Viewer, now: DateTime<Utc>) -> Result<()> {
+pub(super) async fn count_attempt(ctx: &Context<'_>, viewer: &Viewer, now: DateTime<Utc>) -> Result<()> {
     let subject = viewer.subject.as_deref().unwrap_or_default();
-    ctx.code_attempts().gql()?.check(subject, now).gql()
+    ctx.code_attempts().gql()?.check(subject, now).await.gql()
 }
