@@ -92,23 +92,30 @@ def psql(url, sql):
 class Server:
     """One licensegraph process on a free loopback port."""
 
-    def __init__(self, database_url, workdir, secret, extra_env=None, name="server", bin=BIN):
+    def __init__(self, database_url, workdir, secret, extra_env=None, name="server", bin=BIN, cwd=None):
+        """`secret` None: no LICENSEGRAPH_JWT_SECRET, so development mode
+        generates one (in the database, on PostgreSQL). `cwd`: the working
+        directory of the process (the harness's by default)."""
         self.bin = bin
         self.port = free_port()
         self.log_path = os.path.join(workdir, f"{name}.log")
+        self.cwd = cwd
         self.env = dict(os.environ)
+        self.env.pop("LICENSEGRAPH_JWT_SECRET", None)
         self.env.update({
             "LICENSEGRAPH_DATABASE_URL": database_url,
             "LICENSEGRAPH_LISTEN": f"127.0.0.1:{self.port}",
-            "LICENSEGRAPH_JWT_SECRET": secret,
             "LICENSEGRAPH_LOG": "warn",
         })
+        if secret is not None:
+            self.env["LICENSEGRAPH_JWT_SECRET"] = secret
         self.env.update(extra_env or {})
         self.process = None
 
     def start(self, wait=True):
         log_file = open(self.log_path, "ab")
-        self.process = subprocess.Popen([self.bin, "serve"], env=self.env, stdout=log_file, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen([self.bin, "serve"], env=self.env, stdout=log_file, stderr=subprocess.STDOUT,
+                                        cwd=self.cwd)
         log_file.close()
         if wait:
             deadline = time.monotonic() + 60
@@ -149,7 +156,7 @@ class Server:
         args = [self.bin, "token", "--sub", sub, "--role", role, "--ttl", ttl]
         if org:
             args += ["--org", org]
-        out = subprocess.run(args, env=self.env, capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(args, env=self.env, capture_output=True, text=True, check=True, cwd=self.cwd).stdout
         return out.strip().splitlines()[-1]
 
 

@@ -48,6 +48,11 @@ python3 hardening/dispatch.py kill --engine sqlite --no-build
 python3 hardening/dispatch.py kill --engine postgres --no-build
 python3 hardening/dispatch.py pair --no-build
 
+step "processes: ten started at once; three behind HAProxy: one attempt budget, the soak through a drain and a kill (PostgreSQL, then through PgBouncer)"
+pgbouncer="$(bash hardening/tools.sh)"
+python3 hardening/processes.py --no-build --seconds "${PROCESSES_SECONDS:-40}"
+python3 hardening/processes.py --no-build --seconds "${PROCESSES_SECONDS:-40}" --pgbouncer "$pgbouncer"
+
 step "hostile clients: deep texts, slow clients, timing (SQLite)"
 python3 hardening/hostile.py all --engine sqlite --no-build
 step "hostile clients: deep texts, slow clients, timing (PostgreSQL)"
