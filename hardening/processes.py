@@ -36,6 +36,7 @@ import threading
 import time
 import urllib.parse
 
+import dispatch
 import lg
 import soak
 
@@ -158,6 +159,28 @@ class PgBouncer:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def code_events(db):
+    return db.scalar("SELECT COUNT(*) FROM events WHERE type IN ('code.assigned', 'code.redeemed')")
+
+
+def wait_for_webhooks(db, hooks, seconds=90):
+    """Until every code.* event has arrived (a killed process's claim comes
+    back after its lease, 16 times the 2 s timeout)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and len(dispatch.Receiver.seen()) < code_events(db):
+        time.sleep(0.5)
+
+
+def webhooks(db, hooks, report):
+    seen = dispatch.Receiver.seen()
+    written = code_events(db)
+    twice = sum(n - 1 for n in seen.values() if n > 1)
+    report["webhooks (three dispatchers)"] = {"events written": written, "ids received": len(seen),
+                                              "received more than once": twice}
+    if len(seen) != written:
+        lg.fail(f"webhooks: {len(seen)} distinct ids received, {written} code.* events written")
+
+
 def served(server):
     """GraphQL requests a process answered, from its /metrics."""
     status, body = lg.get(server.port, "/metrics")
@@ -266,20 +289,61 @@ def budget_phase(servers, work, report, admin_token):
             lg.fail(f"one budget across three processes lets 50 through, not {kinds}")
         if min(spread) < 30:
             lg.fail(f"HAProxy did not spread the attempts over the three: {spread}")
+        idempotency(proxy, admin, org, report)
+        subscriptions(proxy, servers[0], report)
     finally:
         proxy.stop()
+
+
+def idempotency(proxy, admin, org, report):
+    """One Idempotency-Key sent six times, round robin over the three: one
+    order, and five replays of the first answer."""
+    agreement = admin.mutate(lg.CREATE_AGREEMENT, {"input": {
+        "organizationId": org, "programCode": "SELECT_PLUS_EDU", "number": "PROC-2026-IDEM",
+        "startsOn": "2026-07-01", "endsOn": "2027-06-30", "noticeContact": "idem@processes.example"}})["agreement"]["id"]
+    variables = {"input": {"agreementId": agreement, "packageSku": "CLASS-MCP-30", "quantity": 1, "term": "PRORATED"}}
+    answers = [admin.post_with_headers(lg.PLACE, variables, {"idempotency-key": "processes-one-key"}) for _ in range(6)]
+    bodies = {json.dumps(body, sort_keys=True) for _, body, _ in answers}
+    replayed = [headers.get("idempotent-replayed") for _, _, headers in answers]
+    orders = lg.Client(proxy.port, admin.token).data(
+        "query($a: ID!) { orders(agreementId: $a, first: 10) { totalCount } }", {"a": agreement})
+    report["one Idempotency-Key sent 6 times"] = {"orders placed": orders["orders"]["totalCount"],
+                                                  "replayed": replayed.count("true")}
+    if orders["orders"]["totalCount"] != 1 or len(bodies) != 1 or replayed.count("true") != 5:
+        lg.fail(f"an idempotency key across processes: {report['one Idempotency-Key sent 6 times']}, {bodies}")
+
+
+def subscriptions(proxy, server, report):
+    """A graphql-ws subscriber through HAProxy gets an event written
+    through HAProxy (most likely another process: round robin)."""
+    clients = os.path.join(lg.ROOT, "clients")
+    if not os.path.isdir(os.path.join(clients, "node_modules", "graphql-ws")):
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--silent"], cwd=clients, check=True)
+    url = f"http://127.0.0.1:{proxy.port}/graphql"
+    out = subprocess.run(["node", os.path.join(clients, "subscriptions-pair.mjs"), url, url, lg.BIN],
+                         env=server.env, cwd=server.cwd, capture_output=True, text=True)
+    if out.returncode != 0:
+        lg.fail(f"a subscription through HAProxy: {out.stdout[-1000:]} {out.stderr[-1000:]}")
+    report["subscription through HAProxy"] = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else "ok"
 
 
 def soak_phase(db, work, report, seconds, route):
     """The soak through HAProxy, one process drained and one killed."""
     url, env = route(db)
-    env = {**env, "LICENSEGRAPH_CODE_ATTEMPTS_PER_MINUTE": "1000000", "LICENSEGRAPH_DRAIN_GRACE_SECS": "2"}
+    env = {**env, "LICENSEGRAPH_CODE_ATTEMPTS_PER_MINUTE": "1000000", "LICENSEGRAPH_DRAIN_GRACE_SECS": "2",
+           "LICENSEGRAPH_WEBHOOK_TIMEOUT_SECS": "2"}
     servers = [lg.Server(url, work, None, name=f"soak{i}", cwd=os.path.join(work, f"p{i}"), extra_env=env)
                for i in range(3)]
     for s in servers:
         s.start()
     proxy = HAProxy(work, servers).start()
     events = {"kills": [], "drain": {}}
+    # Every code.* event goes to a desk endpoint: the three dispatch it.
+    hooks = dispatch.Server(("127.0.0.1", 0), dispatch.Receiver)
+    threading.Thread(target=hooks.serve_forever, daemon=True).start()
+    desk = lg.Client(proxy.port, servers[0].token("desk@processes.example", "admin"))
+    desk.mutate(dispatch.HOOK, {"input": {"url": f"http://127.0.0.1:{hooks.server_address[1]}/",
+                                          "eventTypes": ["code.assigned", "code.redeemed"]}})
 
     def during(stop):
         # A third of the way in: SIGTERM, watch /readyz say 503, restart.
@@ -322,10 +386,13 @@ def soak_phase(db, work, report, seconds, route):
                               packs=300, learners=6)
     try:
         soak.run(args, Front, db, during=during, killed_at=lambda: events["kills"])
+        wait_for_webhooks(db, hooks)
     finally:
         proxy.stop()
         for s in servers:
             s.stop()
+        hooks.shutdown()
+    webhooks(db, hooks, report)
     report["drain (SIGTERM mid-load)"] = events["drain"]
     if events["drain"].get("exit status") != 0 or events["drain"].get("readyz 503 after (s)") is None:
         lg.fail(f"the drained process did not say not-ready and exit cleanly: {events['drain']}")
