@@ -40,6 +40,10 @@ enum Budget {
         db: DatabaseConnection,
         /// The last minute this process swept ended windows in.
         swept: AtomicI64,
+        /// Subjects this process saw past their budget, with the minute:
+        /// refused again without a statement until the minute ends (a
+        /// window's count only grows, so this is exact).
+        spent: Mutex<HashMap<String, i64>>,
     },
 }
 
@@ -51,7 +55,10 @@ impl CodeAttempts {
 
     /// A budget kept in `db`, one for every process counting there.
     pub fn shared(per_minute: u32, db: DatabaseConnection) -> Self {
-        Self { per_minute, budget: Budget::Shared { db, swept: AtomicI64::new(i64::MIN) } }
+        Self {
+            per_minute,
+            budget: Budget::Shared { db, swept: AtomicI64::new(i64::MIN), spent: Mutex::new(HashMap::new()) },
+        }
     }
 
     /// The budget a server on `db` keeps: shared on PostgreSQL, in memory
@@ -74,9 +81,22 @@ impl CodeAttempts {
         let minute = now.timestamp().div_euclid(60);
         let made = match &self.budget {
             Budget::Memory(windows) => Self::count_here(windows, subject, minute)?,
-            Budget::Shared { db, swept } => {
-                Self::sweep(db, swept, minute);
-                Self::count_shared(db, subject, minute).await?
+            Budget::Shared { db, swept, spent } => {
+                let lock = || spent.lock().map_err(|_| AppError::internal("rate limiter lock poisoned"));
+                if lock()?.get(subject) == Some(&minute) {
+                    u32::MAX
+                } else {
+                    Self::sweep(db, swept, minute);
+                    let made = Self::count_shared(db, subject, minute).await?;
+                    if made > self.per_minute {
+                        let mut spent = lock()?;
+                        if spent.len() >= SWEEP_AT {
+                            spent.retain(|_, window| *window == minute);
+                        }
+                        spent.insert(subject.to_owned(), minute);
+                    }
+                    made
+                }
             }
         };
         if made > self.per_minute {

@@ -30,6 +30,14 @@ async fn three_processes_and_a_restart_share_one_attempt_budget_r19() {
         let refused = limiter.check("guesser", now + Duration::seconds(40)).await.expect_err("the 31st");
         assert_eq!(refused.code(), "RATE_LIMITED");
     }
+    // A process that saw the budget spent refuses without a statement.
+    let (counted, statements) = licensegraph::db::counting_statements(&app.db);
+    let spent = CodeAttempts::shared(30, counted);
+    assert!(spent.check("guesser", now + Duration::seconds(41)).await.is_err());
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await; // its once-a-minute sweep
+    let before = statements.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(spent.check("guesser", now + Duration::seconds(42)).await.is_err());
+    assert_eq!(statements.load(std::sync::atomic::Ordering::SeqCst), before, "refused from memory");
     let restarted = CodeAttempts::shared(30, app.db.clone());
     assert!(restarted.check("guesser", now + Duration::seconds(50)).await.is_err(), "a restart keeps the count");
     assert!(restarted.check("someone-else", now).await.is_ok(), "another subject has its own budget");

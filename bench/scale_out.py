@@ -4,7 +4,7 @@ processes and data, HAProxy in front of the first process only, or of all
 three.
 
     cargo build --release --bin licensegraph
-    python3 bench/processes.py [--rounds 3] [--seconds 8] [--connections 64]
+    python3 bench/scale_out.py [--rounds 3] [--seconds 8] [--connections 64]
 
 Two loads: the nested page (bench/orders_page.graphql, reads) and learners
 redeeming their own vouchers (writes, each a code transition with its
