@@ -178,6 +178,7 @@ class Client:
         self.token = token
         self.timeout = timeout
         self.conn = None
+        self.retried = False
 
     def post(self, query, variables=None, extra_headers=None):
         """(HTTP status, body as JSON or None). Raises OSError when the
@@ -192,6 +193,7 @@ class Client:
         headers.update(extra_headers or {})
         if self.token:
             headers["authorization"] = f"Bearer {self.token}"
+        self.retried = False
         for attempt in (1, 2):
             if self.conn is None:
                 self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
@@ -205,9 +207,13 @@ class Client:
                 except ValueError:
                     return response.status, None, answer
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-                # A kept-alive connection the server closed: retry once on a new one.
+                # A kept-alive connection the server closed: retry once on a
+                # new one. (`retried` tells callers: if the connection was cut
+                # after the request got through, as when a process behind a
+                # load balancer dies mid-answer, it may have taken effect.)
                 self.conn.close()
                 self.conn = None
+                self.retried = True
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")

@@ -58,13 +58,16 @@ class Tally:
         self.uncertain = collections.Counter()
         self.uncertain_at = []
 
-    def add(self, op, kind, seconds):
+    def add(self, op, kind, seconds, resent=False):
+        """`resent`: the client sent it again on a new connection after the
+        first was cut, so the first may have taken effect: its outcome is
+        unknown too (a second assign answers ALREADY_ASSIGNED)."""
         with self.lock:
             self.requests += 1
             self.kinds[kind] += 1
             self.by_op[f"{op}:{kind}"] += 1
             self.latencies.append(seconds)
-            if kind.startswith("http-502") or kind.startswith("transport-"):
+            if resent or kind.startswith("http-502") or kind.startswith("transport-"):
                 self.uncertain[op] += 1
                 self.uncertain_at.append(time.time())
 
@@ -77,7 +80,7 @@ def timed(client, tally, op, query, variables):
         tally.add(op, f"transport-{type(error).__name__}", time.monotonic() - start)
         return None, None
     kind = lg.error_kind(status, body)
-    tally.add(op, kind, time.monotonic() - start)
+    tally.add(op, kind, time.monotonic() - start, resent=client.retried)
     return kind, body
 
 
