@@ -215,6 +215,15 @@ pub enum Mode {
     Production,
 }
 
+/// Where a per-subject budget is counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CountedIn {
+    /// In the database, for every process on it.
+    Database,
+    /// In this process's memory.
+    Process,
+}
+
 /// Who may introspect the schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Introspection {
@@ -365,6 +374,15 @@ pub struct LimitArgs {
     #[arg(long, env = "LICENSEGRAPH_CODE_ATTEMPTS_PER_MINUTE", default_value_t = 30)]
     pub code_attempts_per_minute: u32,
 
+    /// Where the code-attempt budget is counted: `database` (one budget
+    /// for every process on the database and through restarts; the
+    /// default on PostgreSQL) or `process` (each process its own, one
+    /// statement per attempt saved; the default, and the only sensible
+    /// choice, on SQLite). Set `process` only where exactly one process
+    /// serves the database: with N processes a subject gets N budgets.
+    #[arg(long, env = "LICENSEGRAPH_CODE_ATTEMPTS_COUNTED_IN", value_enum)]
+    pub code_attempts_counted_in: Option<CountedIn>,
+
     /// How long an `Idempotency-Key` and its kept answer live, in hours.
     #[arg(long, env = "LICENSEGRAPH_IDEMPOTENCY_TTL_HOURS", default_value_t = 24,
           value_parser = clap::value_parser!(u64).range(1..=720))]
@@ -413,6 +431,7 @@ impl Default for LimitArgs {
             introspection: None,
             request_timeout_secs: 30,
             code_attempts_per_minute: 30,
+            code_attempts_counted_in: None,
             idempotency_ttl_hours: 24,
         }
     }

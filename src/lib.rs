@@ -81,7 +81,11 @@ impl AppState {
     /// ([`service::redemptions`]).
     pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>, jwt: JwtVerifier, limits: LimitArgs) -> Self {
         metrics::handle();
-        let attempts = Arc::new(ratelimit::CodeAttempts::for_database(limits.code_attempts_per_minute, &db));
+        let attempts = Arc::new(ratelimit::CodeAttempts::configured(
+            limits.code_attempts_per_minute,
+            limits.code_attempts_counted_in,
+            &db,
+        ));
         let live = live::Live::start(db.clone());
         let schema = graphql::schema_builder(&limits)
             .data(live.clone())

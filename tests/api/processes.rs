@@ -8,7 +8,7 @@ use chrono::Duration;
 use licensegraph::{
     auth::{database_secret, kept_in_database, with_database_secret},
     clock::FixedClock,
-    config::JwtArgs,
+    config::{CountedIn, JwtArgs},
     prepare_database,
     ratelimit::CodeAttempts,
 };
@@ -46,6 +46,34 @@ async fn three_processes_and_a_restart_share_one_attempt_budget_r19() {
     // (one process by design).
     let postgres = app.db.get_database_backend() == DbBackend::Postgres;
     assert_eq!(CodeAttempts::for_database(30, &app.db).is_shared(), postgres);
+    assert_eq!(CodeAttempts::configured(30, None, &app.db).is_shared(), postgres, "the default");
+    assert!(!CodeAttempts::configured(30, Some(CountedIn::Process), &app.db).is_shared(), "one process, asked for");
+    assert!(CodeAttempts::configured(30, Some(CountedIn::Database), &app.db).is_shared());
+}
+
+#[tokio::test]
+async fn a_burst_is_counted_exactly_in_few_statements_r19() {
+    // 100 attempts at once by one subject through each of two processes'
+    // limiters, with a budget of 30: exactly 30 pass, however they are
+    // grouped, and each process counts its burst in a few statements
+    // rather than one upsert (one row lock) per attempt.
+    let app = TestApp::spawn().await;
+    let now = default_now();
+    let (counted, statements) = licensegraph::db::counting_statements(&app.db);
+    let processes = [CodeAttempts::shared(30, counted.clone()), CodeAttempts::shared(30, counted)];
+    let attempts = (0..200).map(|n| processes[n % 2].check("burst", now));
+    let outcomes = futures_util::future::join_all(attempts).await;
+    let passed = outcomes.iter().filter(|o| o.is_ok()).count();
+    assert_eq!(passed, 30, "the budget, exactly");
+    for refused in outcomes.iter().filter_map(|o| o.as_ref().err()) {
+        assert_eq!(refused.code(), "RATE_LIMITED");
+    }
+    let used = statements.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(used <= 20, "200 attempts took {used} statements");
+    // Another subject in the same burst keeps its own budget.
+    let mixed = (0..40).map(|n| processes[0].check(if n % 2 == 0 { "left" } else { "right" }, now));
+    let outcomes = futures_util::future::join_all(mixed).await;
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 40, "20 each, within 30");
 }
 
 #[tokio::test]

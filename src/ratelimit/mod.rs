@@ -4,8 +4,9 @@
 //!
 //! Fixed one-minute windows on the shared [`Clock`](crate::clock::Clock).
 //! On PostgreSQL, where several processes may serve one database, the
-//! budget is kept in the database (`attempt_budgets`): one upsert per
-//! attempt counts it for every process, and a restart does not reset it.
+//! budget is kept in the database (`attempt_budgets`), counted by
+//! [`counter`] in one upsert per batch of attempts for every process, so a
+//! restart does not reset it.
 //! An SQLite database is served by one process by design; its budget is
 //! kept in that process's memory (a restart starts a new one).
 
@@ -20,7 +21,10 @@ use std::{
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 
-use crate::error::AppError;
+use crate::{config::CountedIn, error::AppError};
+
+mod counter;
+use counter::Counter;
 
 /// Entries kept before stale windows are swept.
 const SWEEP_AT: usize = 10_000;
@@ -37,7 +41,7 @@ enum Budget {
     Memory(Mutex<HashMap<String, (i64, u32)>>),
     /// In the database, for every process on it.
     Shared {
-        db: DatabaseConnection,
+        counter: Counter,
         /// The last minute this process swept ended windows in.
         swept: AtomicI64,
         /// Subjects this process saw past their budget, with the minute:
@@ -57,7 +61,11 @@ impl CodeAttempts {
     pub fn shared(per_minute: u32, db: DatabaseConnection) -> Self {
         Self {
             per_minute,
-            budget: Budget::Shared { db, swept: AtomicI64::new(i64::MIN), spent: Mutex::new(HashMap::new()) },
+            budget: Budget::Shared {
+                counter: Counter::start(db),
+                swept: AtomicI64::new(i64::MIN),
+                spent: Mutex::new(HashMap::new()),
+            },
         }
     }
 
@@ -67,6 +75,16 @@ impl CodeAttempts {
         match db.get_database_backend() {
             DbBackend::Postgres => Self::shared(per_minute, db.clone()),
             _ => Self::new(per_minute),
+        }
+    }
+
+    /// The budget counted where configured, or by default where
+    /// [`for_database`](Self::for_database) counts it.
+    pub fn configured(per_minute: u32, counted_in: Option<CountedIn>, db: &DatabaseConnection) -> Self {
+        match counted_in {
+            None => Self::for_database(per_minute, db),
+            Some(CountedIn::Database) => Self::shared(per_minute, db.clone()),
+            Some(CountedIn::Process) => Self::new(per_minute),
         }
     }
 
@@ -81,22 +99,9 @@ impl CodeAttempts {
         let minute = now.timestamp().div_euclid(60);
         let made = match &self.budget {
             Budget::Memory(windows) => Self::count_here(windows, subject, minute)?,
-            Budget::Shared { db, swept, spent } => {
-                let lock = || spent.lock().map_err(|_| AppError::internal("rate limiter lock poisoned"));
-                if lock()?.get(subject) == Some(&minute) {
-                    u32::MAX
-                } else {
-                    Self::sweep(db, swept, minute);
-                    let made = Self::count_shared(db, subject, minute).await?;
-                    if made > self.per_minute {
-                        let mut spent = lock()?;
-                        if spent.len() >= SWEEP_AT {
-                            spent.retain(|_, window| *window == minute);
-                        }
-                        spent.insert(subject.to_owned(), minute);
-                    }
-                    made
-                }
+            Budget::Shared { counter, swept, spent } => {
+                Self::sweep(counter.db(), swept, minute);
+                self.count_shared(counter, spent, subject, minute).await?
             }
         };
         if made > self.per_minute {
@@ -125,19 +130,28 @@ impl CodeAttempts {
     }
 
     /// Attempts of `subject` in `minute` by every process, this one
-    /// included: one statement.
-    async fn count_shared(db: &DatabaseConnection, subject: &str, minute: i64) -> Result<u32, AppError> {
-        let backend = db.get_database_backend();
-        let (s, m) = (crate::service::placeholder(backend, 1), crate::service::placeholder(backend, 2));
-        let sql = format!(
-            "INSERT INTO attempt_budgets (subject, minute, attempts) VALUES ({s}, {m}, 1) \
-             ON CONFLICT (subject, minute) DO UPDATE SET attempts = attempt_budgets.attempts + 1 \
-             RETURNING attempts"
-        );
-        let statement = Statement::from_sql_and_values(backend, sql, [subject.into(), minute.into()]);
-        let row = db.query_one_raw(statement).await?.ok_or_else(|| AppError::internal("no attempt count returned"))?;
-        let attempts: i32 = row.try_get_by_index(0)?;
-        Ok(u32::try_from(attempts).unwrap_or(0))
+    /// included; a subject this process saw past its budget in `minute` is
+    /// answered from memory, with no statement.
+    async fn count_shared(
+        &self,
+        counter: &Counter,
+        spent: &Mutex<HashMap<String, i64>>,
+        subject: &str,
+        minute: i64,
+    ) -> Result<u32, AppError> {
+        let lock = || spent.lock().map_err(|_| AppError::internal("rate limiter lock poisoned"));
+        if lock()?.get(subject) == Some(&minute) {
+            return Ok(u32::MAX);
+        }
+        let made = counter.count(subject, minute).await?;
+        if made > self.per_minute {
+            let mut spent = lock()?;
+            if spent.len() >= SWEEP_AT {
+                spent.retain(|_, window| *window == minute);
+            }
+            spent.insert(subject.to_owned(), minute);
+        }
+        Ok(made)
     }
 
     /// Once a minute per process, deletes the windows that have ended, in a
