@@ -123,7 +123,14 @@ pub async fn emit_once<C: ConnectionTrait>(
         return Ok(false);
     }
     let written = event::Entity::insert(row(at, event, Some(key)))
-        .on_conflict(OnConflict::column(event::Column::DedupeKey).do_nothing().to_owned())
+        .on_conflict(
+            // The key's unique index is partial (rows with a key only), so
+            // the conflict target names its condition.
+            OnConflict::column(event::Column::DedupeKey)
+                .target_and_where(event::Column::DedupeKey.is_not_null())
+                .do_nothing()
+                .to_owned(),
+        )
         .exec_without_returning(db)
         .await?;
     Ok(written > 0)

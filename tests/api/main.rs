@@ -24,6 +24,7 @@ mod journey;
 mod kpis;
 mod limits;
 mod memberships;
+mod migrations;
 mod notices;
 mod ordering;
 mod orders;
