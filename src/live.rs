@@ -5,7 +5,9 @@
 //! PostgreSQL's `NOTIFY licensegraph_events` says a statement wrote some,
 //! which reaches every process on the database), so a lost notification
 //! delays an event but never loses it, and events written by another
-//! process reach this one's subscribers too.
+//! process reach this one's subscribers too. While nobody subscribes it
+//! reads no rows and ignores notifications: it notes the newest id every
+//! [`POLL`], and wakes when a subscriber joins.
 //!
 //! Also here: how many live connections each token subject holds, so one
 //! caller cannot hold them all.
@@ -38,6 +40,9 @@ pub struct Live {
     /// Woken when events were written (PostgreSQL NOTIFY): the feed and
     /// the dispatcher read at once instead of at their next tick.
     pub written: Arc<Notify>,
+    /// Woken when a subscriber joins: a feed nobody listens to ignores
+    /// `written` and reads only every [`POLL`], and starts reading at once.
+    subscribed: Arc<Notify>,
     subjects: Mutex<HashMap<String, usize>>,
 }
 
@@ -64,7 +69,12 @@ impl Live {
     /// printer); [`Live::start`] starts one.
     pub fn idle() -> Arc<Self> {
         let (sender, _) = broadcast::channel(BUFFER);
-        Arc::new(Self { sender, written: Arc::new(Notify::new()), subjects: Mutex::default() })
+        Arc::new(Self {
+            sender,
+            written: Arc::new(Notify::new()),
+            subscribed: Arc::new(Notify::new()),
+            subjects: Mutex::default(),
+        })
     }
 
     /// A feed reading `db` on the current runtime (idle outside one).
@@ -80,7 +90,9 @@ impl Live {
 
     /// Every event from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<event::Model>> {
-        self.sender.subscribe()
+        let receiver = self.sender.subscribe();
+        self.subscribed.notify_one();
+        receiver
     }
 
     /// Counts a connection of `subject`; `None` past [`CONNECTIONS_PER_SUBJECT`].
@@ -109,9 +121,13 @@ async fn read(db: DatabaseConnection, live: std::sync::Weak<Live>) {
         let Some(feed) = live.upgrade() else { return };
         let written = feed.written.clone();
         if feed.sender.receiver_count() == 0 {
-            // Nobody listens: keep up with the newest id without reading
-            // the rows (thousands a second under load). A subscription
-            // sends only events after the newest id at its start anyway.
+            // Nobody listens: keep up with the newest id every POLL without
+            // reading the rows (thousands a second under load), and without
+            // a query per notification (one per writing statement). A
+            // subscription sends only events after the newest id at its
+            // start anyway, so a `last` up to one POLL old costs a new
+            // subscriber's first read some rows it skips, nothing more.
+            let subscribed = feed.subscribed.clone();
             drop(feed);
             let newest_id = newest.clone().into_tuple::<i64>().one(&db).await;
             // Still nobody (checked after the read): a subscriber that came
@@ -124,7 +140,7 @@ async fn read(db: DatabaseConnection, live: std::sync::Weak<Live>) {
             }
             tokio::select! {
                 () = tokio::time::sleep(POLL) => {}
-                () = written.notified() => {}
+                () = subscribed.notified() => {}
             }
             continue;
         }

@@ -104,3 +104,30 @@ async fn another_organizations_order_or_code_answers_like_a_missing_one_r32() {
     let refused = next(&mut bad, Duration::from_secs(5)).await.unwrap();
     assert_eq!(refused["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{refused}");
 }
+
+#[tokio::test]
+async fn a_feed_nobody_subscribes_to_reads_nothing_per_notification() {
+    // On PostgreSQL every statement that writes events sends a NOTIFY;
+    // under load that is hundreds a second. With no subscriber the feed
+    // ignores them (it notes the newest id every 250 ms); a subscriber
+    // wakes it, and then events reach it.
+    let app = TestApp::spawn().await;
+    let (counted, statements) = licensegraph::db::counting_statements(&app.db);
+    let live = licensegraph::live::Live::start(counted);
+    tokio::time::sleep(Duration::from_millis(30)).await; // its first read of the newest id
+    let before = statements.load(std::sync::atomic::Ordering::SeqCst);
+    for _ in 0..20 {
+        live.written.notify_waiters();
+        tokio::time::sleep(Duration::from_millis(3)).await;
+    }
+    let read = statements.load(std::sync::atomic::Ordering::SeqCst) - before;
+    assert!(read <= 1, "20 notifications to an idle feed cost {read} statements");
+
+    let mut receiver = live.subscribe();
+    let now = crate::helpers::default_now();
+    let event = licensegraph::service::outbox::Event::new("order.placed", ("Order", 77), None);
+    licensegraph::service::outbox::emit(&app.db, now, event).await.unwrap();
+    live.written.notify_waiters();
+    let got = tokio::time::timeout(Duration::from_secs(3), receiver.recv()).await.expect("the event, live").unwrap();
+    assert_eq!((got.kind.as_str(), got.subject_id), ("order.placed", 77));
+}
