@@ -12,6 +12,10 @@
 //! which PostgreSQL dropped in migration 000019 for the reasons given
 //! there), the rows go back with their ids, and the indexes, the
 //! append-only triggers and the AUTOINCREMENT counter are restored. The
+//! organization and subject indexes come back without their trailing
+//! `id`: SQLite ends every index entry with the rowid, which `id` is, so
+//! they order alike and each entry is smaller (measured: about 3 % more
+//! redemptions a second, in every round). The
 //! rows of `webhook_deliveries` and `notices` point at events by id: with
 //! `defer_foreign_keys` their keys are checked at the commit, when every
 //! event they point at is back.
@@ -64,8 +68,11 @@ impl MigrationTrait for Migration {
             "DROP TABLE events_rebuilt",
             "DROP TABLE events_rebuilt_sequence",
             PARTIAL,
-            "CREATE INDEX events_organization_idx ON events (organization_id, id)",
-            "CREATE INDEX events_subject_idx ON events (subject_type, subject_id, id)",
+            // Every SQLite index entry ends with the row's rowid, which `id`
+            // is: these order by id as the former `(.., id)` ones did, and
+            // store it once instead of twice.
+            "CREATE INDEX events_organization_idx ON events (organization_id)",
+            "CREATE INDEX events_subject_idx ON events (subject_type, subject_id)",
         ])
         .await?;
         ddl.append_only("events").await
