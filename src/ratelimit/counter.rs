@@ -9,9 +9,13 @@
 //! `t - k + 1 ..= t`, exactly as `k` upserts one after another would. So
 //! one subject's burst costs one statement, not one row lock per attempt,
 //! and the budget stays exact across processes. A lone attempt is a batch
-//! of one.
+//! of one. Once a minute the windows that have ended are swept, in a task
+//! of their own, off the attempts' path.
 
-use std::collections::BTreeMap;
+use std::{
+    collections::BTreeMap,
+    sync::atomic::{AtomicI64, Ordering},
+};
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, Value};
 use tokio::sync::{mpsc, oneshot};
@@ -41,6 +45,8 @@ struct Attempt {
 pub struct Counter {
     db: DatabaseConnection,
     queue: Option<mpsc::Sender<Attempt>>,
+    /// The last minute this process swept ended windows in.
+    swept: AtomicI64,
 }
 
 impl Counter {
@@ -52,17 +58,13 @@ impl Counter {
             runtime.spawn(count_batches(db.clone(), attempts));
             queue
         });
-        Self { db, queue }
-    }
-
-    /// The database counted in.
-    pub fn db(&self) -> &DatabaseConnection {
-        &self.db
+        Self { db, queue, swept: AtomicI64::new(i64::MIN) }
     }
 
     /// Counts one attempt of `subject` in `minute`: its number in that
     /// window, counting every process's attempts.
     pub async fn count(&self, subject: &str, minute: i64) -> Result<u32, AppError> {
+        self.sweep(minute);
         let alone = || async {
             let key = (subject.to_owned(), minute);
             let totals = add(&self.db, &[(&key, 1)]).await?;
@@ -76,6 +78,26 @@ impl Counter {
             return alone().await;
         }
         answer.await.unwrap_or_else(|_| Err(AppError::internal("the attempt counter stopped mid-batch")))
+    }
+
+    /// The first time this process counts in a minute, deletes the windows
+    /// that ended before it, in a task of its own (outside a runtime, the
+    /// next minute's first count on one does).
+    fn sweep(&self, minute: i64) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let last = self.swept.load(Ordering::Relaxed);
+        if last >= minute || self.swept.compare_exchange(last, minute, Ordering::Relaxed, Ordering::Relaxed).is_err() {
+            return;
+        }
+        let db = self.db.clone();
+        runtime.spawn(async move {
+            let backend = db.get_database_backend();
+            let sql = format!("DELETE FROM attempt_budgets WHERE minute < {}", crate::service::placeholder(backend, 1));
+            let statement = Statement::from_sql_and_values(backend, sql, [minute.into()]);
+            if let Err(error) = db.execute_raw(statement).await {
+                tracing::warn!(%error, "cannot sweep ended attempt windows");
+            }
+        });
     }
 }
 

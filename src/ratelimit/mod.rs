@@ -10,16 +10,10 @@
 //! An SQLite database is served by one process by design; its budget is
 //! kept in that process's memory (a restart starts a new one).
 
-use std::{
-    collections::HashMap,
-    sync::{
-        Mutex,
-        atomic::{AtomicI64, Ordering},
-    },
-};
+use std::{collections::HashMap, sync::Mutex};
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use sea_orm::{DatabaseConnection, DbBackend};
 
 use crate::{config::CountedIn, error::AppError};
 
@@ -42,8 +36,6 @@ enum Budget {
     /// In the database, for every process on it.
     Shared {
         counter: Counter,
-        /// The last minute this process swept ended windows in.
-        swept: AtomicI64,
         /// Subjects this process saw past their budget, with the minute:
         /// refused again without a statement until the minute ends (a
         /// window's count only grows, so this is exact).
@@ -59,14 +51,7 @@ impl CodeAttempts {
 
     /// A budget kept in `db`, one for every process counting there.
     pub fn shared(per_minute: u32, db: DatabaseConnection) -> Self {
-        Self {
-            per_minute,
-            budget: Budget::Shared {
-                counter: Counter::start(db),
-                swept: AtomicI64::new(i64::MIN),
-                spent: Mutex::new(HashMap::new()),
-            },
-        }
+        Self { per_minute, budget: Budget::Shared { counter: Counter::start(db), spent: Mutex::new(HashMap::new()) } }
     }
 
     /// The budget a server on `db` keeps: shared on PostgreSQL, in memory
@@ -99,10 +84,7 @@ impl CodeAttempts {
         let minute = now.timestamp().div_euclid(60);
         let made = match &self.budget {
             Budget::Memory(windows) => Self::count_here(windows, subject, minute)?,
-            Budget::Shared { counter, swept, spent } => {
-                Self::sweep(counter.db(), swept, minute);
-                self.count_shared(counter, spent, subject, minute).await?
-            }
+            Budget::Shared { counter, spent } => self.count_shared(counter, spent, subject, minute).await?,
         };
         if made > self.per_minute {
             let retry_after = 60 - now.timestamp().rem_euclid(60).unsigned_abs();
@@ -152,24 +134,6 @@ impl CodeAttempts {
             spent.insert(subject.to_owned(), minute);
         }
         Ok(made)
-    }
-
-    /// Once a minute per process, deletes the windows that have ended, in a
-    /// task of its own (not on the attempt's path).
-    fn sweep(db: &DatabaseConnection, swept: &AtomicI64, minute: i64) {
-        let last = swept.load(Ordering::Relaxed);
-        if last >= minute || swept.compare_exchange(last, minute, Ordering::Relaxed, Ordering::Relaxed).is_err() {
-            return;
-        }
-        let db = db.clone();
-        tokio::spawn(async move {
-            let backend = db.get_database_backend();
-            let sql = format!("DELETE FROM attempt_budgets WHERE minute < {}", crate::service::placeholder(backend, 1));
-            let statement = Statement::from_sql_and_values(backend, sql, [minute.into()]);
-            if let Err(error) = db.execute_raw(statement).await {
-                tracing::warn!(%error, "cannot sweep ended attempt windows");
-            }
-        });
     }
 }
 
