@@ -98,8 +98,11 @@ def main():
                     runs[name].append(round_of(sides[name], per_round, args.seconds, args.connections))
             ratios = [a["rps"] / b["rps"] for a, b in zip(runs["outbox"], runs["baseline"])]
             db = sides["outbox"]["db"]
-            redeemed = db.scalar("SELECT count(*) FROM codes WHERE status = 'REDEEMED'")
-            events = db.scalar("SELECT count(*) FROM events WHERE type = 'code.redeemed'")
+            # One statement, so one snapshot: a redemption wrk gave up on
+            # may still commit between two.
+            redeemed, events = (int(n) for n in db.query(
+                "SELECT (SELECT count(*) FROM codes WHERE status = 'REDEEMED'), "
+                "(SELECT count(*) FROM events WHERE type = 'code.redeemed')")[0])
             if redeemed != events:
                 lg.fail(f"{engine}: {redeemed} codes redeemed but {events} code.redeemed events")
             results[engine] = {

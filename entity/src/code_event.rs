@@ -14,6 +14,9 @@ pub struct Model {
     pub from_status: Option<String>,
     pub to_status: String,
     pub detail: Option<String>,
+    /// The outbox event its writer wrote itself, in the same transaction;
+    /// `None` when the copy trigger wrote it (or it is not an outbox event).
+    pub event_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

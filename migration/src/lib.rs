@@ -28,6 +28,7 @@ mod m20261201_000017_shared_state;
 mod m20261201_000018_outbox_per_statement;
 mod m20261201_000019_events_without_organization_lock;
 mod m20261201_000020_events_partial_dedupe;
+mod m20261201_000021_code_events_own_event;
 mod sql;
 
 /// Runs every migration in order.
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000018_outbox_per_statement::Migration),
             Box::new(m20261201_000019_events_without_organization_lock::Migration),
             Box::new(m20261201_000020_events_partial_dedupe::Migration),
+            Box::new(m20261201_000021_code_events_own_event::Migration),
         ]
     }
 }

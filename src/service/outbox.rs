@@ -7,11 +7,13 @@
 //! about (whose administrators may read it, R-32), and carries ids and
 //! non-secret fields only: never a code's value.
 
+use std::ops::RangeInclusive;
+
 use chrono::{DateTime, Utc};
-use entity::event;
+use entity::{enums::StoredCodeStatus, event};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Select, Set,
-    sea_query::OnConflict,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Select, Set,
+    Statement, sea_query::OnConflict,
 };
 use serde_json::{Map, Value};
 
@@ -104,6 +106,34 @@ fn row(at: DateTime<Utc>, event: Event, key: Option<String>) -> event::ActiveMod
 pub async fn emit<C: ConnectionTrait>(db: &C, at: DateTime<Utc>, event: Event) -> Result<(), AppError> {
     row(at, event, None).insert(db).await?;
     Ok(())
+}
+
+/// Writes the `code.redeemed` events of codes this transaction has just
+/// redeemed from `ASSIGNED`, in one statement, exactly as the copy trigger
+/// writes them. SQLite only: its trigger runs once per row, and for a
+/// redemption group that per-row work was most of the outbox's cost. The
+/// ids go as one JSON array, so the statement's text is the same for any
+/// number of codes and SQLite prepares it once.
+///
+/// Returns the ids of the events written: consecutive, as one statement of
+/// the one writer inserts its rows, in code id order. The caller then
+/// writes the codes' `REDEEM` history naming them (`code_events.event_id`),
+/// which the trigger skips, and checks that the range holds exactly these
+/// codes' events. An error, to be rolled back with the rest, unless each
+/// code got one.
+pub async fn code_redemptions<C: ConnectionTrait>(db: &C, code_ids: &[i64]) -> Result<RangeInclusive<i64>, AppError> {
+    const SQL: &str = "INSERT INTO events (type, subject_type, subject_id, organization_id, occurred_at, data) \
+         SELECT 'code.redeemed', 'Code', id, organization_id, redeemed_at, \
+         json_object('status', status, 'previousStatus', ?, 'kind', kind) \
+         FROM codes WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id";
+    let ids = serde_json::to_string(code_ids).map_err(|e| AppError::internal(e.to_string()))?;
+    let values: [sea_orm::Value; 2] = [StoredCodeStatus::Assigned.to_value().into(), ids.into()];
+    let written = db.execute_raw(Statement::from_sql_and_values(db.get_database_backend(), SQL, values)).await?;
+    let (count, last) = (written.rows_affected(), written.last_insert_id());
+    match (i64::try_from(count), i64::try_from(last)) {
+        (Ok(count), Ok(last)) if count == code_ids.len() as i64 && count > 0 => Ok(last - count + 1..=last),
+        _ => Err(AppError::internal(format!("{count} code.redeemed events written for {} codes", code_ids.len()))),
+    }
 }
 
 /// Writes `event` under `key` unless an event with that key exists (a

@@ -9,9 +9,11 @@
 //! waits for more) and redeems it all at once: on PostgreSQL one statement
 //! that locks the codes in id order, updates them and writes their `REDEEM`
 //! events; on SQLite one transaction holding one `UPDATE .. FROM
-//! .. RETURNING` and one `INSERT` of the events. Every request is answered
-//! only after that commit. A lone request is a batch of one, so nothing
-//! waits for company; under load, one commit carries many redemptions.
+//! .. RETURNING`, one `INSERT` of their outbox events and one of their
+//! history naming those (so SQLite's per-row copy trigger skips them).
+//! Every request is answered only after that commit. A lone request is a
+//! batch of one, so nothing waits for company; under load, one commit
+//! carries many redemptions.
 //!
 //! The update's guard is that whole case, found by each voucher's value.
 //! A request whose voucher the update did not match (a typo, someone
@@ -23,21 +25,24 @@
 //! request's database handle, so that request's statement count includes
 //! them.
 
-use std::collections::{HashMap, HashSet};
+use std::{
+    collections::{HashMap, HashSet},
+    ops::RangeInclusive,
+};
 
 use chrono::{DateTime, Utc};
 use entity::{
-    code, code_event,
+    code,
     enums::{CodeKind, StoredCodeStatus},
 };
-use sea_orm::{ActiveEnum, DatabaseConnection, DbBackend, EntityTrait, Set, Statement, TransactionTrait, Value};
+use sea_orm::{ActiveEnum, ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait, Value};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{
     error::AppError,
     service::{
         code_rows::{self, Columns},
-        exams, placeholder,
+        exams, outbox, placeholder,
     },
 };
 
@@ -174,8 +179,11 @@ pub(crate) async fn commit(
         let _writer = crate::db::sqlite_writer(db).await;
         let redeemed: Vec<code::Model> = code_rows::by_statement(&txn, sqlite_batch(&distinct), Columns::All).await?;
         if !redeemed.is_empty() {
-            let events = redeemed.iter().map(event).collect::<Result<Vec<_>, _>>()?;
-            code_event::Entity::insert_many(events).exec_without_returning(&txn).await?;
+            // Their outbox events in one statement, then their history
+            // naming them, which the per-row copy trigger skips.
+            let ids: Vec<i64> = redeemed.iter().map(|c| c.id).collect();
+            let events = outbox::code_redemptions(&txn, &ids).await?;
+            history(&txn, &ids, events).await?;
         }
         txn.commit().await?;
         redeemed
@@ -190,22 +198,31 @@ pub(crate) async fn commit(
     Ok(vouchers.iter().map(&mut answer).collect())
 }
 
-/// The `REDEEM` event of a code the batch redeemed, as the long way writes
-/// it: by its assignee, at the redemption's instant, "exam <exam>".
-fn event(code: &code::Model) -> Result<code_event::ActiveModel, AppError> {
-    let (Some(at), Some(actor), Some(exam)) = (code.redeemed_at, &code.assignee, &code.exam) else {
-        return Err(AppError::internal(format!("code {} came back from its redemption half-written", code.id)));
-    };
-    Ok(code_event::ActiveModel {
-        code_id: Set(code.id),
-        at: Set(at),
-        actor: Set(actor.clone()),
-        action: Set("REDEEM".to_owned()),
-        from_status: Set(Some(StoredCodeStatus::Assigned.to_value())),
-        to_status: Set(code.status.to_value()),
-        detail: Set(Some(format!("exam {exam}"))),
-        ..Default::default()
-    })
+/// Writes the `REDEEM` entries of the history of the codes `ids`, which
+/// this transaction has just redeemed, as the long way writes them: by the
+/// assignee, at the redemption's instant, "exam <exam>". Each names its
+/// outbox event among `events` (so the copy trigger skips it), found by
+/// the event's own subject; an error, to be rolled back with the rest,
+/// unless `events` holds exactly one `code.redeemed` event of each code.
+/// One statement whose text does not depend on how many.
+async fn history<C: ConnectionTrait>(txn: &C, ids: &[i64], events: RangeInclusive<i64>) -> Result<(), AppError> {
+    const SQL: &str = "INSERT INTO code_events (code_id, at, actor, action, from_status, to_status, detail, event_id) \
+         SELECT c.id, c.redeemed_at, c.assignee, 'REDEEM', ?, c.status, 'exam ' || c.exam, e.id \
+         FROM events e JOIN codes c ON c.id = e.subject_id \
+         WHERE e.id BETWEEN ? AND ? AND e.type = 'code.redeemed' AND e.subject_type = 'Code' \
+         AND c.id IN (SELECT value FROM json_each(?)) ORDER BY e.id";
+    let list = serde_json::to_string(ids).map_err(|e| AppError::internal(e.to_string()))?;
+    let values: [Value; 4] =
+        [StoredCodeStatus::Assigned.to_value().into(), (*events.start()).into(), (*events.end()).into(), list.into()];
+    let written = txn.execute_raw(Statement::from_sql_and_values(DbBackend::Sqlite, SQL, values)).await?;
+    if written.rows_affected() != ids.len() as u64 || events.clone().count() != ids.len() {
+        return Err(AppError::internal(format!(
+            "{} of {} redemptions found their event among {events:?}",
+            written.rows_affected(),
+            ids.len()
+        )));
+    }
+    Ok(())
 }
 
 /// `j(v, s, o, exam, at, today)`: one row of bind parameters per voucher,

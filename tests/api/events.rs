@@ -3,6 +3,7 @@
 //! organization's administrators read their own events, no one else's;
 //! events carry ids and non-secret fields, never a code's value.
 
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 use crate::{
@@ -193,4 +194,104 @@ async fn late_orders_and_expiring_codes_are_announced_once() {
     // Another school's administrator sees none of it.
     let other = academic(&app, "Unrelated School").await;
     assert_eq!(events(&app, &customer_admin(&other), None, None).await["totalCount"], 0);
+}
+
+/// A number the database answers `sql` with.
+async fn number(app: &TestApp, sql: &str) -> Option<i64> {
+    let statement = sea_orm::Statement::from_string(app.db.get_database_backend(), sql);
+    let row = app.db.query_one_raw(statement).await.expect(sql).expect(sql);
+    row.try_get_by_index::<Option<i64>>(0).expect(sql)
+}
+
+#[tokio::test]
+async fn a_redemptions_event_is_the_same_whichever_writer_wrote_it() {
+    // R-13, R-32. A learner's own redemption goes through the redemption
+    // group, which writes its `code.redeemed` events itself (on SQLite, in
+    // one statement) and names them in the code's history; the desk's
+    // redemption on someone's behalf goes the long way, whose history row
+    // names none, so the copy trigger writes its event. Both events read
+    // alike, and the trigger copies exactly the rows that name no event.
+    use licensegraph::auth::Role;
+    let app = TestApp::spawn().await;
+    let school = academic(&app, "Twin School").await;
+    let agreement = academic_year(&app, &school, "EES-2026-0200").await;
+    let order = fulfilled(&app, &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
+    let codes = codes_of(&app, &order, 2).await;
+    for (id, _) in &codes {
+        let payload = mutate(&app, &customer_admin(&school), ASSIGN, json!({ "codeId": id, "assignee": "ada" })).await;
+        assert_eq!(user_errors(&payload), Vec::<String>::new(), "{payload}");
+    }
+    let redeem = |value: &str| json!({ "value": value, "exam": "70-740" });
+    let own = mutate(&app, &person("ada", &[Role::Learner], school.id), REDEEM, redeem(&codes[0].1)).await;
+    let desk = mutate(&app, &person("desk", &[Role::Admin], school.id), REDEEM, redeem(&codes[1].1)).await;
+    assert_eq!((&own["code"]["status"], &desk["code"]["status"]), (&json!("REDEEMED"), &json!("REDEEMED")));
+
+    let mut read = Vec::new();
+    for (id, _) in &codes {
+        let all = events(&app, &customer_admin(&school), None, Some(id)).await;
+        assert_eq!(types(&all), vec!["code.assigned", "code.redeemed"], "{all}");
+        let mut event = all["nodes"][1].clone();
+        assert_eq!(event["subjectType"], "Code");
+        assert_eq!(event["organizationId"], json!(school.gid));
+        assert_eq!(event["data"]["code"], json!(id));
+        let history = app
+            .execute(
+                &admin(),
+                "query($id: ID!) { node(id: $id) { ... on Code { events { action at } } } }",
+                json!({ "id": id }),
+            )
+            .await;
+        assert_eq!(history["data"]["node"]["events"][2]["action"], "REDEEM", "{history}");
+        assert_eq!(event["occurredAt"], history["data"]["node"]["events"][2]["at"], "{event} {history}");
+        for varies in ["id", "subjectId", "occurredAt"] {
+            event[varies] = Value::Null;
+        }
+        event["data"]["code"] = Value::Null;
+        read.push(event);
+    }
+    assert_eq!(read[0], read[1], "the group's event and the trigger's");
+    assert_eq!(
+        read[0]["data"],
+        json!({ "status": "REDEEMED", "previousStatus": "ASSIGNED", "kind": "EXAM_VOUCHER", "code": null })
+    );
+
+    // The group's history row names its event; the long way's names none.
+    // (PostgreSQL redeems a group in one statement, whose copy is its
+    // statement-level trigger's: no row names an event there.)
+    let named = |value: &str| {
+        format!(
+            "SELECT ce.event_id FROM code_events ce JOIN codes c ON c.id = ce.code_id \
+             WHERE c.value = '{value}' AND ce.action = 'REDEEM'"
+        )
+    };
+    let written = |value: &str| {
+        format!(
+            "SELECT e.id FROM events e JOIN codes c ON c.id = e.subject_id \
+             WHERE e.subject_type = 'Code' AND e.type = 'code.redeemed' AND c.value = '{value}'"
+        )
+    };
+    let group_event = number(&app, &written(&codes[0].1)).await;
+    let sqlite = app.db.get_database_backend() == sea_orm::DbBackend::Sqlite;
+    assert_eq!(number(&app, &named(&codes[0].1)).await, if sqlite { group_event } else { None });
+    assert_eq!(number(&app, &named(&codes[1].1)).await, None);
+
+    // The trigger skips a history row that names an event and copies one
+    // that names none.
+    let count = "SELECT count(*) FROM events";
+    let before = number(&app, count).await.unwrap_or_default();
+    let revoke = |event: &str| {
+        format!(
+            "INSERT INTO code_events (code_id, at, actor, action, from_status, to_status, detail, event_id) \
+             SELECT id, redeemed_at, 'desk', 'REVOKE', 'REDEEMED', 'REVOKED', 'test', {event} FROM codes \
+             WHERE value = '{}'",
+            codes[1].1
+        )
+    };
+    let named_event = group_event.expect("the group's event").to_string();
+    app.db.execute_unprepared(&revoke(&named_event)).await.expect("a row naming an event");
+    assert_eq!(number(&app, count).await, Some(before), "a row naming its event is not copied");
+    app.db.execute_unprepared(&revoke("NULL")).await.expect("a row naming none");
+    assert_eq!(number(&app, count).await, Some(before + 1), "a row naming no event is copied");
+    let revoked = number(&app, "SELECT count(*) FROM events WHERE type = 'code.revoked'").await;
+    assert_eq!(revoked, Some(1));
 }

@@ -110,3 +110,35 @@ async fn the_outbox_keeps_its_events_and_their_deliveries_when_its_key_index_bec
     // The three kept, one written once under its key, two without one.
     assert_eq!(number(&db, "SELECT count(*) FROM events").await, 6);
 }
+
+#[tokio::test]
+async fn a_code_events_own_event_column_comes_and_goes_with_its_trigger() {
+    let (url, _guard) = fresh_database_url().await;
+    let db = db::connect(&url, 1).await.unwrap();
+    Migrator::up(&db, None).await.expect("every migration");
+    let sqlite = db.get_database_backend() == DbBackend::Sqlite;
+    let column = if sqlite {
+        "SELECT count(*) FROM pragma_table_info('code_events') WHERE name = 'event_id'"
+    } else {
+        "SELECT count(*) FROM information_schema.columns WHERE table_name = 'code_events' AND column_name = 'event_id'"
+    };
+    // The copy reads the column: SQLite's row trigger in its WHEN, PostgreSQL's function in its filter.
+    let copy = if sqlite {
+        "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = 'code_events_to_outbox' \
+         AND sql LIKE '%WHEN NEW.event_id IS NULL%'"
+    } else {
+        "SELECT count(*) FROM pg_proc WHERE proname = 'code_events_to_outbox' AND prosrc LIKE '%n.event_id IS NULL%'"
+    };
+    assert_eq!((number(&db, column).await, number(&db, copy).await), (1, 1));
+    // Migration 000021 undone: no column, and a copy of every row again.
+    Migrator::down(&db, Some(1)).await.expect("000021 undone");
+    assert_eq!((number(&db, column).await, number(&db, copy).await), (0, 0));
+    let triggers = if sqlite {
+        "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = 'code_events_to_outbox'"
+    } else {
+        "SELECT count(*) FROM pg_trigger WHERE tgname = 'code_events_to_outbox'"
+    };
+    assert_eq!(number(&db, triggers).await, 1, "the copy itself stays");
+    Migrator::up(&db, None).await.expect("000021 again");
+    assert_eq!((number(&db, column).await, number(&db, copy).await), (1, 1));
+}
