@@ -12,8 +12,8 @@ use std::ops::RangeInclusive;
 use chrono::{DateTime, Utc};
 use entity::{enums::StoredCodeStatus, event};
 use sea_orm::{
-    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Select, Set,
-    Statement, sea_query::OnConflict,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
+    Select, Set, Statement, sea_query::OnConflict,
 };
 use serde_json::{Map, Value};
 
@@ -128,7 +128,7 @@ pub async fn code_redemptions<C: ConnectionTrait>(db: &C, code_ids: &[i64]) -> R
          FROM codes WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id";
     let ids = serde_json::to_string(code_ids).map_err(|e| AppError::internal(e.to_string()))?;
     let values: [sea_orm::Value; 2] = [StoredCodeStatus::Assigned.to_value().into(), ids.into()];
-    let written = db.execute_raw(Statement::from_sql_and_values(db.get_database_backend(), SQL, values)).await?;
+    let written = db.execute_raw(Statement::from_sql_and_values(DbBackend::Sqlite, SQL, values)).await?;
     let (count, last) = (written.rows_affected(), written.last_insert_id());
     match (i64::try_from(count), i64::try_from(last)) {
         (Ok(count), Ok(last)) if count == code_ids.len() as i64 && count > 0 => Ok(last - count + 1..=last),

@@ -255,6 +255,13 @@ async fn a_redemptions_event_is_the_same_whichever_writer_wrote_it() {
         json!({ "status": "REDEEMED", "previousStatus": "ASSIGNED", "kind": "EXAM_VOUCHER", "code": null })
     );
 
+    // As stored: one JSON text for both, and each at its history's instant.
+    let texts = "SELECT count(DISTINCT data) FROM events WHERE type = 'code.redeemed'";
+    assert_eq!(number(&app, texts).await, Some(1), "the two events' data, as text");
+    let timed = "SELECT count(*) FROM events e JOIN code_events ce ON ce.code_id = e.subject_id \
+         AND ce.action = 'REDEEM' WHERE e.type = 'code.redeemed' AND e.occurred_at = ce.at";
+    assert_eq!(number(&app, timed).await, Some(2), "each event at its redemption's stored instant");
+
     // The group's history row names its event; the long way's names none.
     // (PostgreSQL redeems a group in one statement, whose copy is its
     // statement-level trigger's: no row names an event there.)
