@@ -196,13 +196,6 @@ async fn late_orders_and_expiring_codes_are_announced_once() {
     assert_eq!(events(&app, &customer_admin(&other), None, None).await["totalCount"], 0);
 }
 
-/// A number the database answers `sql` with.
-async fn number(app: &TestApp, sql: &str) -> Option<i64> {
-    let statement = sea_orm::Statement::from_string(app.db.get_database_backend(), sql);
-    let row = app.db.query_one_raw(statement).await.expect(sql).expect(sql);
-    row.try_get_by_index::<Option<i64>>(0).expect(sql)
-}
-
 #[tokio::test]
 async fn a_redemptions_event_is_the_same_whichever_writer_wrote_it() {
     // R-13, R-32. A learner's own redemption goes through the redemption
@@ -257,10 +250,10 @@ async fn a_redemptions_event_is_the_same_whichever_writer_wrote_it() {
 
     // As stored: one JSON text for both, and each at its history's instant.
     let texts = "SELECT count(DISTINCT data) FROM events WHERE type = 'code.redeemed'";
-    assert_eq!(number(&app, texts).await, Some(1), "the two events' data, as text");
+    assert_eq!(app.number(texts).await, Some(1), "the two events' data, as text");
     let timed = "SELECT count(*) FROM events e JOIN code_events ce ON ce.code_id = e.subject_id \
          AND ce.action = 'REDEEM' WHERE e.type = 'code.redeemed' AND e.occurred_at = ce.at";
-    assert_eq!(number(&app, timed).await, Some(2), "each event at its redemption's stored instant");
+    assert_eq!(app.number(timed).await, Some(2), "each event at its redemption's stored instant");
 
     // The group's history row names its event; the long way's names none.
     // (PostgreSQL redeems a group in one statement, whose copy is its
@@ -277,15 +270,15 @@ async fn a_redemptions_event_is_the_same_whichever_writer_wrote_it() {
              WHERE e.subject_type = 'Code' AND e.type = 'code.redeemed' AND c.value = '{value}'"
         )
     };
-    let group_event = number(&app, &written(&codes[0].1)).await;
+    let group_event = app.number(&written(&codes[0].1)).await;
     let sqlite = app.db.get_database_backend() == sea_orm::DbBackend::Sqlite;
-    assert_eq!(number(&app, &named(&codes[0].1)).await, if sqlite { group_event } else { None });
-    assert_eq!(number(&app, &named(&codes[1].1)).await, None);
+    assert_eq!(app.number(&named(&codes[0].1)).await, if sqlite { group_event } else { None });
+    assert_eq!(app.number(&named(&codes[1].1)).await, None);
 
     // The trigger skips a history row that names an event and copies one
     // that names none.
     let count = "SELECT count(*) FROM events";
-    let before = number(&app, count).await.unwrap_or_default();
+    let before = app.number(count).await.unwrap_or_default();
     let revoke = |event: &str| {
         format!(
             "INSERT INTO code_events (code_id, at, actor, action, from_status, to_status, detail, event_id) \
@@ -296,9 +289,9 @@ async fn a_redemptions_event_is_the_same_whichever_writer_wrote_it() {
     };
     let named_event = group_event.expect("the group's event").to_string();
     app.db.execute_unprepared(&revoke(&named_event)).await.expect("a row naming an event");
-    assert_eq!(number(&app, count).await, Some(before), "a row naming its event is not copied");
+    assert_eq!(app.number(count).await, Some(before), "a row naming its event is not copied");
     app.db.execute_unprepared(&revoke("NULL")).await.expect("a row naming none");
-    assert_eq!(number(&app, count).await, Some(before + 1), "a row naming no event is copied");
-    let revoked = number(&app, "SELECT count(*) FROM events WHERE type = 'code.revoked'").await;
+    assert_eq!(app.number(count).await, Some(before + 1), "a row naming no event is copied");
+    let revoked = app.number("SELECT count(*) FROM events WHERE type = 'code.revoked'").await;
     assert_eq!(revoked, Some(1));
 }
