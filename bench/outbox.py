@@ -17,14 +17,21 @@ process, as the baseline does (`LICENSEGRAPH_CODE_ATTEMPTS_COUNTED_IN=
 process`). On PostgreSQL a third server runs this build as configured by
 default (the budget in the database), and its ratio is reported beside:
 what both changes cost together.
+
+Beside throughput, each side reports its server's CPU per 10 000
+redemptions, on PostgreSQL its database backends' CPU (`db_cpu_s_per_10k`),
+the share of the machine left idle during its rounds, and how many
+redemptions a group commit carried (`redemptions_a_group`, from /metrics).
 """
 
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
+import urllib.request
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, BENCH)
@@ -47,6 +54,35 @@ def setup(binary, engine, work, name, env=None):
     return {"db": db, "info": info, "server": server, "token": token, "next": info["pool_code_ids"][0], "work": where}
 
 
+def database_cpu(db):
+    """CPU seconds spent so far by each PostgreSQL backend serving `db`."""
+    if db.engine != "postgres":
+        return {}
+    spent = {}
+    for (backend,) in db.query("SELECT pid FROM pg_stat_activity "
+                               "WHERE datname = current_database() AND pid <> pg_backend_pid()"):
+        try:
+            spent[int(backend)] = run.cpu_seconds(int(backend))
+        except OSError:  # it ended in between
+            pass
+    return spent
+
+
+def groups(side):
+    """Redemptions committed in groups so far, and the groups (/metrics)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{side['server'].port}/metrics", timeout=10) as answer:
+        text = answer.read().decode()
+    found = dict(re.findall(r"^licensegraph_redemption_group_size_(sum|count) (\S+)$", text, re.M))
+    return float(found.get("sum", 0)), float(found.get("count", 0))
+
+
+def machine_cpu():
+    """The machine's busy and total CPU time so far, in ticks (/proc/stat)."""
+    with open("/proc/stat") as f:
+        ticks = [int(t) for t in f.readline().split()[1:]]
+    return sum(ticks) - ticks[3] - ticks[4], sum(ticks)  # less idle and iowait
+
+
 def round_of(side, count, seconds, connections):
     first = side["next"]
     side["next"] += count
@@ -60,7 +96,15 @@ def round_of(side, count, seconds, connections):
     env = {"BENCH_METHOD": "POST", "BENCH_BODY": run.gql_body(run.REDEEM, {"v": "%VALUE%"}),
            "BENCH_TOKEN": side["token"], "BENCH_VALUES": path, "BENCH_EXPECT": '"userErrors":[]'}
     pid = side["server"].process.pid
+    db_before, machine_before, group_before = database_cpu(side["db"]), machine_cpu(), groups(side)
     report = run.measured(pid, lambda: run.wrk(side["server"].port, "/graphql", seconds, connections, env))
+    db_after, (busy, total) = database_cpu(side["db"]), machine_cpu()
+    report["idle"] = 1 - (busy - machine_before[0]) / max(1, total - machine_before[1])
+    group_after = groups(side)
+    report["group"] = (group_after[0] - group_before[0]) / max(1, group_after[1] - group_before[1])
+    if side["db"].engine == "postgres":
+        spent = sum(cpu - db_before.get(backend, 0) for backend, cpu in db_after.items())
+        report["db_cpu_s_per_10k"] = spent / max(1, report["requests"]) * 10_000
     if report["checked"] >= count - 1:
         lg.fail("a round ran out of vouchers: shorten --seconds")
     report["rps"] = report["checked"] / report["seconds"]
@@ -108,6 +152,12 @@ def main():
             results[engine] = {
                 name: run.summary(reports) for name, reports in runs.items()
             }
+            for name, reports in runs.items():
+                results[engine][name]["machine_idle"] = run.spread([r["idle"] for r in reports], 3)
+                results[engine][name]["redemptions_a_group"] = run.spread([r["group"] for r in reports], 1)
+                if engine == "postgres":
+                    results[engine][name]["db_cpu_s_per_10k"] = run.spread(
+                        [r["db_cpu_s_per_10k"] for r in reports], 3)
             results[engine]["ratio"] = {"median": round(statistics.median(ratios), 3),
                                         "per_round": [round(r, 3) for r in ratios]}
             if "shared budget" in runs:
