@@ -5,29 +5,34 @@
 //! way never refuses.
 //!
 //! Requests hand such a redemption to one committer task and wait. The
-//! committer takes whatever has queued up (at most [`MAX_BATCH`]; it never
-//! waits for more) and redeems it all at once: on PostgreSQL one statement
-//! that locks the codes in id order, updates them and writes their `REDEEM`
-//! events; on SQLite one transaction holding one `UPDATE .. FROM
-//! .. RETURNING`, one `INSERT` of their outbox events and one of their
-//! history naming those (so SQLite's per-row copy trigger skips them).
-//! Every request is answered only after that commit. A lone request is a
-//! batch of one, so nothing waits for company; under load, one commit
-//! carries many redemptions.
+//! committer takes whatever has queued up (at most [`MAX_BATCH`]) and
+//! redeems it all at once: on PostgreSQL one statement that locks the codes
+//! in id order, updates them and writes their `code.redeemed` outbox events
+//! and their `REDEEM` history naming those; on SQLite one transaction
+//! holding one `UPDATE .. FROM .. RETURNING`, one `INSERT` of their outbox
+//! events and one of their history naming those. Either way the copy
+//! trigger skips history rows that name their event.
+//!
+//! With no batch committing, a batch starts at once: a lone request is a
+//! batch of one, so nothing waits for company. On PostgreSQL a second batch
+//! runs beside a committing one ([`IN_FLIGHT`]) once it has [`COMPANY`]
+//! members or the first has committed. Under load, one commit carries many
+//! redemptions. Every request is answered only after its batch's commit.
 //!
 //! The update's guard is that whole case, found by each voucher's value.
 //! A request whose voucher the update did not match (a typo, someone
-//! else's voucher, an expired one, the same request twice in one batch) gets `None` and then goes the long way in
-//! [`super::codes::use_code`], which looks the code up and says why it is
-//! refused, or redeems it. If a group's statement fails, each of its
-//! requests is committed again alone, so that one caller's input never
-//! decides another's outcome. The batch's statements run on the first
-//! request's database handle, so that request's statement count includes
-//! them.
+//! else's voucher, an expired one, the same request twice in one batch)
+//! gets `None` and then goes the long way in [`super::codes::use_code`],
+//! which looks the code up and says why it is refused, or redeems it. If a
+//! group's statement fails, each of its requests is committed again alone,
+//! so that one caller's input never decides another's outcome. The batch's
+//! statements run on the first request's database handle, so that
+//! request's statement count includes them.
 
 use std::{
     collections::{HashMap, HashSet},
     ops::RangeInclusive,
+    sync::{Arc, LazyLock},
 };
 
 use chrono::{DateTime, Utc};
@@ -36,7 +41,7 @@ use entity::{
     enums::{CodeKind, StoredCodeStatus},
 };
 use sea_orm::{ActiveEnum, ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait, Value};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::{
     error::AppError,
@@ -48,6 +53,12 @@ use crate::{
 
 /// The most redemptions one commit carries.
 pub const MAX_BATCH: usize = 256;
+
+/// Batches committing at once on PostgreSQL (SQLite: one).
+pub const IN_FLIGHT: usize = 2;
+
+/// The members a batch gathers before it starts beside a running one.
+pub const COMPANY: usize = 16;
 
 /// Redemptions waiting for the committer; past this, senders wait.
 const QUEUE: usize = 1024;
@@ -115,45 +126,87 @@ impl Redemptions {
     }
 }
 
-/// The committer: takes what has queued, commits it, answers each request.
+/// The committer: takes what has queued and commits it. On PostgreSQL up
+/// to [`IN_FLIGHT`] batches run at once, each on its own connection: while
+/// one waits for its commit to reach the disk, the next is executed (their
+/// codes are locked in id order, so they cannot deadlock, and a voucher in
+/// both is redeemed by the first and refused to the second). A batch that
+/// would run beside another starts once it has [`COMPANY`] members or the
+/// other has committed, whichever comes first: never later than it would
+/// have started alone, and not as a handful paying a whole statement's
+/// overhead. SQLite has one writer, so there one batch commits after
+/// another.
 async fn commit_batches(mut pending: mpsc::Receiver<Pending>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while pending.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let vouchers: Vec<OwnVoucher> = batch.iter().map(|p| p.voucher.clone()).collect();
-        let outcome = commit(&batch[0].db, &vouchers).await;
-        crate::metrics::redemption_group(vouchers.len());
-        tracing::debug!(redemptions = vouchers.len(), ok = outcome.is_ok(), "redemption batch committed");
-        match outcome {
-            Ok(redeemed) => {
-                for (p, code) in batch.drain(..).zip(redeemed) {
-                    let _ = p.reply.send(Ok(code));
+    let slots = Arc::new(Semaphore::new(IN_FLIGHT));
+    loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        if pending.recv_many(&mut batch, MAX_BATCH).await == 0 {
+            return;
+        }
+        if batch[0].db.get_database_backend() != DbBackend::Postgres {
+            settle(batch).await;
+            continue;
+        }
+        // Another batch is running: gather company until one commits.
+        while batch.len() < COMPANY && slots.available_permits() < IN_FLIGHT - 1 {
+            let room = MAX_BATCH - batch.len();
+            tokio::select! {
+                // Both are cancel-safe: a request is either in `batch` or
+                // still queued, and a permit taken here is given back.
+                more = pending.recv_many(&mut batch, room) => {
+                    if more == 0 {
+                        break;
+                    }
                 }
+                _ = slots.acquire() => break,
             }
-            Err(error) if batch.len() == 1 => {
-                if let Some(p) = batch.pop() {
-                    let _ = p.reply.send(Err(error));
-                }
+        }
+        tokio::spawn(async move {
+            settle(batch).await;
+            drop(slot);
+        });
+    }
+}
+
+/// Commits one batch and answers each of its requests.
+async fn settle(mut batch: Vec<Pending>) {
+    let vouchers: Vec<OwnVoucher> = batch.iter().map(|p| p.voucher.clone()).collect();
+    let outcome = commit(&batch[0].db, &vouchers).await;
+    crate::metrics::redemption_group(vouchers.len());
+    tracing::debug!(redemptions = vouchers.len(), ok = outcome.is_ok(), "redemption batch committed");
+    match outcome {
+        Ok(redeemed) => {
+            for (p, code) in batch.drain(..).zip(redeemed) {
+                let _ = p.reply.send(Ok(code));
             }
-            Err(error @ AppError::Unavailable(_)) => {
-                // The database is not there: one by one would only wait
-                // the pool's timeout once per member.
-                for p in batch.drain(..) {
-                    let _ = p.reply.send(Err(error.clone()));
-                }
+        }
+        Err(error) if batch.len() == 1 => {
+            if let Some(p) = batch.pop() {
+                let _ = p.reply.send(Err(error));
             }
-            Err(error) => {
-                // One member's input must never decide another's outcome:
-                // answer each by itself (but not one who stopped waiting:
-                // it was told the request failed).
-                tracing::warn!(
-                    redemptions = batch.len(),
-                    code = error.code(),
-                    "a redemption group failed; committing its members one by one"
-                );
-                for p in batch.drain(..).filter(|p| !p.reply.is_closed()) {
-                    let alone = commit(&p.db, std::slice::from_ref(&p.voucher)).await;
-                    let _ = p.reply.send(alone.map(|mut one| one.pop().flatten()));
-                }
+        }
+        Err(error @ AppError::Unavailable(_)) => {
+            // The database is not there: one by one would only wait the
+            // pool's timeout once per member.
+            for p in batch.drain(..) {
+                let _ = p.reply.send(Err(error.clone()));
+            }
+        }
+        Err(error) => {
+            // One member's input must never decide another's outcome:
+            // answer each by itself (but not one who stopped waiting: it
+            // was told the request failed).
+            tracing::warn!(
+                redemptions = batch.len(),
+                code = error.code(),
+                "a redemption group failed; committing its members one by one"
+            );
+            for p in batch.drain(..).filter(|p| !p.reply.is_closed()) {
+                let alone = commit(&p.db, std::slice::from_ref(&p.voucher)).await;
+                let _ = p.reply.send(alone.map(|mut one| one.pop().flatten()));
             }
         }
     }
@@ -173,7 +226,7 @@ pub(crate) async fn commit(
         vouchers.iter().filter(|v| seen.insert((v.value.as_str(), v.subject.as_str(), v.organization))).collect();
     let backend = db.get_database_backend();
     let redeemed = if backend == DbBackend::Postgres {
-        code_rows::by_statement(db, postgres_batch(&distinct), Columns::All).await?
+        code_rows::by_statement(db, postgres_batch(&distinct)?, Columns::All).await?
     } else {
         let txn = db.begin().await?;
         let _writer = crate::db::sqlite_writer(db).await;
@@ -230,8 +283,8 @@ async fn history<C: ConnectionTrait>(txn: &C, ids: &[i64], events: RangeInclusiv
 
 /// `j(v, s, o, exam, at, today)`: one row of bind parameters per voucher,
 /// then the guard's constants; returns the SQL of the rows and the values.
-fn requests(backend: DbBackend, vouchers: &[&OwnVoucher]) -> (String, Vec<Value>, impl Fn(usize) -> String) {
-    let p = move |n: usize| placeholder(backend, n);
+fn requests(vouchers: &[&OwnVoucher]) -> (String, Vec<Value>, impl Fn(usize) -> String) {
+    let p = |n: usize| placeholder(DbBackend::Sqlite, n);
     let mut values: Vec<Value> = Vec::with_capacity(vouchers.len() * 6 + 3);
     let mut rows = Vec::with_capacity(vouchers.len());
     for v in vouchers {
@@ -269,7 +322,7 @@ fn bookable(backend: DbBackend, code: &str) -> String {
 
 /// SQLite: `UPDATE .. FROM` the requests, returning the codes redeemed.
 fn sqlite_batch(vouchers: &[&OwnVoucher]) -> Statement {
-    let (with, values, p) = requests(DbBackend::Sqlite, vouchers);
+    let (with, values, p) = requests(vouchers);
     let k = values.len() - 2;
     let sql = format!(
         "{with} UPDATE codes SET status = {redeemed}, redeemed_at = j.at, exam = j.exam FROM j \
@@ -286,26 +339,55 @@ fn sqlite_batch(vouchers: &[&OwnVoucher]) -> Statement {
 }
 
 /// PostgreSQL: one statement that locks the matching codes in id order (so
-/// two servers' batches cannot deadlock), redeems them and writes their
-/// events, returning the codes redeemed.
-fn postgres_batch(vouchers: &[&OwnVoucher]) -> Statement {
-    let (with, values, p) = requests(DbBackend::Postgres, vouchers);
-    let k = values.len() - 2;
-    let sql = format!(
-        "{with}, \
+/// two batches cannot deadlock), redeems them, writes their `code.redeemed`
+/// outbox events and their history naming those (so the statement-level
+/// copy trigger skips them), returning the codes redeemed. The events read
+/// exactly as the trigger would write them.
+///
+/// Its text is the same for every batch: the requests arrive as one JSON
+/// array that PostgreSQL reads as rows (`json_to_recordset`), so the
+/// statement is prepared once per connection and its plan kept, where one
+/// placeholder per value made a new text, parsed and planned again, for
+/// each batch size.
+fn postgres_batch(vouchers: &[&OwnVoucher]) -> Result<Statement, AppError> {
+    const SQL: &str = "WITH j AS (SELECT * FROM json_to_recordset($1::json) \
+           AS j(v text, s text, o bigint, exam text, at timestamptz, today date)), \
          matched AS (SELECT c.id, j.exam, j.at FROM codes c JOIN j ON c.value = j.v \
-           WHERE c.kind = {kind} AND c.status = {assigned} AND c.assignee = j.s \
-           AND c.organization_id = j.o AND c.valid_until >= j.today AND {bookable} \
-           ORDER BY c.id FOR UPDATE OF c), \
-         updated AS (UPDATE codes SET status = {redeemed}, redeemed_at = matched.at, exam = matched.exam \
+           WHERE c.kind = $2 AND c.status = $3 AND c.assignee = j.s \
+           AND c.organization_id = j.o AND c.valid_until >= j.today AND ";
+    const REST: &str = " ORDER BY c.id FOR UPDATE OF c), \
+         updated AS (UPDATE codes SET status = $4, redeemed_at = matched.at, exam = matched.exam \
            FROM matched WHERE codes.id = matched.id RETURNING codes.*), \
-         event AS (INSERT INTO code_events (code_id, at, actor, action, from_status, to_status, detail) \
-           SELECT id, redeemed_at, assignee, 'REDEEM', {assigned}, status, 'exam ' || exam FROM updated) \
-         SELECT * FROM updated",
-        kind = p(k),
-        assigned = p(k + 1),
-        redeemed = p(k + 2),
-        bookable = bookable(DbBackend::Postgres, "c"),
-    );
-    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
+         outbox AS (INSERT INTO events (type, subject_type, subject_id, organization_id, occurred_at, data) \
+           SELECT 'code.redeemed', 'Code', id, organization_id, redeemed_at, \
+           json_build_object('status', status, 'previousStatus', $3, 'kind', kind)::text \
+           FROM updated ORDER BY id RETURNING id, subject_id), \
+         history AS (INSERT INTO code_events (code_id, at, actor, action, from_status, to_status, detail, event_id) \
+           SELECT u.id, u.redeemed_at, u.assignee, 'REDEEM', $3, u.status, 'exam ' || u.exam, o.id \
+           FROM updated u JOIN outbox o ON o.subject_id = u.id) \
+         SELECT * FROM updated";
+    static TEXT: LazyLock<String> = LazyLock::new(|| format!("{SQL}{}{REST}", bookable(DbBackend::Postgres, "c")));
+    let rows: Vec<serde_json::Value> = vouchers
+        .iter()
+        .map(|v| {
+            serde_json::json!({
+                "v": v.value,
+                "s": v.subject,
+                "o": v.organization,
+                "exam": v.exam,
+                // Microseconds, as PostgreSQL keeps them and as a bound
+                // instant is sent (truncated, never rounded).
+                "at": v.now.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+                "today": v.now.date_naive().to_string(),
+            })
+        })
+        .collect();
+    let rows = serde_json::to_string(&rows).map_err(|e| AppError::internal(format!("redemptions as JSON: {e}")))?;
+    let values: [Value; 4] = [
+        rows.into(),
+        CodeKind::ExamVoucher.to_value().into(),
+        StoredCodeStatus::Assigned.to_value().into(),
+        StoredCodeStatus::Redeemed.to_value().into(),
+    ];
+    Ok(Statement::from_sql_and_values(DbBackend::Postgres, TEXT.as_str(), values))
 }

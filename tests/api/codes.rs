@@ -202,8 +202,8 @@ async fn redemptions_arriving_together_commit_together_and_each_gets_its_own_ans
             events.as_array().expect("events").iter().filter(|e| e["action"] == "REDEEM").collect();
         assert_eq!(redeems.len(), 1, "{events}");
     }
-    // Each redemption has one `code.redeemed` event; on SQLite the group
-    // wrote them itself, and each history row names its own code's.
+    // Each redemption has one `code.redeemed` event, which the group wrote
+    // itself, and each history row names its own code's.
     assert_eq!(app.number("SELECT count(*) FROM events WHERE type = 'code.redeemed'").await, Some(28));
     let named = app
         .number(
@@ -212,13 +212,70 @@ async fn redemptions_arriving_together_commit_together_and_each_gets_its_own_ans
          AND e.subject_id = ce.code_id",
         )
         .await;
-    let sqlite = app.db.get_database_backend() == sea_orm::DbBackend::Sqlite;
-    assert_eq!(named, Some(if sqlite { 28 } else { 0 }), "history rows naming their own code's event");
+    assert_eq!(named, Some(28), "history rows naming their own code's event");
     let last = code_events(&app, &codes[27].0, "actor action fromStatus toStatus detail").await;
     assert_eq!(
         last[2],
         json!({ "actor": "learner27", "action": "REDEEM", "fromStatus": "ASSIGNED", "toStatus": "REDEEMED", "detail": "exam 70-740" })
     );
+}
+
+#[tokio::test]
+async fn on_postgresql_a_redemption_group_commits_while_another_waits() {
+    // R-13: on PostgreSQL a second group runs beside one that is waiting
+    // (service::redemptions::IN_FLIGHT), once it has company enough
+    // (COMPANY). With one group at a time, the second would wait for the
+    // first, which waits here on a row another transaction holds. SQLite
+    // has one writer: there groups take turns, and this has nothing to show.
+    use licensegraph::service::redemptions::{COMPANY, OwnVoucher, Redemptions};
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let app = TestApp::spawn().await;
+    if app.db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return;
+    }
+    let vouchers = crate::fixtures::assigned_vouchers(&app, COMPANY as i32 + 1).await;
+    let request = |(value, subject, organization): &(String, String, i64)| OwnVoucher {
+        value: value.clone(),
+        subject: subject.clone(),
+        organization: *organization,
+        exam: "70-740".into(),
+        now: crate::helpers::default_now(),
+    };
+    let holder = app.db.begin().await.expect("begin");
+    let lock = format!("SELECT id FROM codes WHERE value = '{}' FOR UPDATE", vouchers[0].0);
+    holder.execute_unprepared(&lock).await.expect("lock the first voucher's row");
+    let redemptions = Redemptions::start();
+    let first = tokio::spawn({
+        let (redemptions, db, voucher) = (redemptions.clone(), app.db.clone(), request(&vouchers[0]));
+        async move { redemptions.redeem(&db, voucher).await }
+    });
+    let waiting = "SELECT count(*) FROM pg_stat_activity \
+         WHERE datname = current_database() AND wait_event_type = 'Lock'";
+    let mut tries = 0;
+    while app.number(waiting).await != Some(1) {
+        tries += 1;
+        assert!(tries < 500, "the first group never reached the held row");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let others = futures_util::future::join_all(vouchers[1..].iter().map(|v| redemptions.redeem(&app.db, request(v))));
+    let others = tokio::time::timeout(std::time::Duration::from_secs(30), others)
+        .await
+        .expect("the second group waited for the first");
+    for (i, answer) in others.iter().enumerate() {
+        let redeemed = answer.as_ref().ok().and_then(Option::as_ref);
+        assert_eq!(
+            redeemed.map(|c| c.status),
+            Some(entity::enums::StoredCodeStatus::Redeemed),
+            "voucher {}: {answer:?}",
+            i + 1
+        );
+    }
+    assert!(!first.is_finished(), "the first group waits for the row");
+    holder.rollback().await.expect("release the row");
+    let first = first.await.expect("the first group's task");
+    assert!(matches!(first, Ok(Some(_))), "{first:?}");
+    let events = "SELECT count(*) FROM events WHERE type = 'code.redeemed'";
+    assert_eq!(app.number(events).await, Some(COMPANY as i64 + 1));
 }
 
 #[tokio::test]

@@ -158,14 +158,14 @@ pub fn customer_admin(org: &Org) -> Viewer {
     person("boss@example.edu", &[Role::CustomerAdmin], org.id)
 }
 
-/// Fifteen vouchers of one class pack, each assigned to its own learner:
-/// `(value, learner, organization row)`.
-pub async fn fifteen_assigned_vouchers(app: &TestApp) -> Vec<(String, String, i64)> {
+/// `count` (at most 30) vouchers of one class pack, each assigned to its
+/// own learner: `(value, learner, organization row)`.
+pub async fn assigned_vouchers(app: &TestApp, count: i32) -> Vec<(String, String, i64)> {
     let school = academic(app, "Group School").await;
     let agreement = academic_year(app, &school, "EES-2026-0300").await;
     let order = fulfilled(app, &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
     let mut vouchers = Vec::new();
-    for (i, (id, value)) in codes_of(app, &order, 15).await.into_iter().enumerate() {
+    for (i, (id, value)) in codes_of(app, &order, count).await.into_iter().enumerate() {
         let learner = format!("learner{i}");
         let payload = mutate(app, &customer_admin(&school), ASSIGN, json!({ "codeId": id, "assignee": learner })).await;
         assert_eq!(user_errors(&payload), Vec::<String>::new(), "{payload}");

@@ -291,7 +291,7 @@ async fn one_bad_member_of_a_redemption_group_does_not_fail_the_others() {
     // decide the others' outcome.
     use licensegraph::service::redemptions::{OwnVoucher, Redemptions};
     let app = TestApp::spawn().await;
-    let vouchers = crate::fixtures::fifteen_assigned_vouchers(&app).await;
+    let vouchers = crate::fixtures::assigned_vouchers(&app, 15).await;
     let redemptions = Redemptions::start();
     let now = crate::helpers::default_now();
     let mut requests: Vec<OwnVoucher> = vouchers
