@@ -130,12 +130,13 @@ impl Redemptions {
 /// to [`IN_FLIGHT`] batches run at once, each on its own connection: while
 /// one waits for its commit to reach the disk, the next is executed (their
 /// codes are locked in id order, so they cannot deadlock, and a voucher in
-/// both is redeemed by the first and refused to the second). A batch that
-/// would run beside another starts once it has [`COMPANY`] members or the
-/// other has committed, whichever comes first: never later than it would
-/// have started alone, and not as a handful paying a whole statement's
-/// overhead. SQLite has one writer, so there one batch commits after
-/// another.
+/// both is redeemed by whichever locks its row first; the other sees it
+/// redeemed once that one commits, and its request goes the long way). A
+/// batch that would run beside another starts once it has [`COMPANY`]
+/// members or a running batch has committed, whichever comes first: no
+/// later than the next commit, and not as a handful paying a whole
+/// statement's overhead. SQLite has one writer, so there one batch commits
+/// after another.
 async fn commit_batches(mut pending: mpsc::Receiver<Pending>) {
     let slots = Arc::new(Semaphore::new(IN_FLIGHT));
     loop {

@@ -224,16 +224,17 @@ async fn redemptions_arriving_together_commit_together_and_each_gets_its_own_ans
 async fn on_postgresql_a_redemption_group_commits_while_another_waits() {
     // on PostgreSQL a second group runs beside one that is waiting
     // (service::redemptions::IN_FLIGHT), once it has company enough
-    // (COMPANY). With one group at a time, the second would wait for the
-    // first, which waits here on a row another transaction holds. SQLite
-    // has one writer: there groups take turns, and this has nothing to show.
+    // (COMPANY) or the first has committed. With one group at a time, the
+    // second would wait for the first, which waits here on a row another
+    // transaction holds. SQLite has one writer: there groups take turns,
+    // and this has nothing to show.
     use licensegraph::service::redemptions::{COMPANY, OwnVoucher, Redemptions};
     use sea_orm::{ConnectionTrait, TransactionTrait};
     let app = TestApp::spawn().await;
     if app.db.get_database_backend() != sea_orm::DbBackend::Postgres {
         return;
     }
-    let vouchers = crate::fixtures::assigned_vouchers(&app, COMPANY as i32 + 1).await;
+    let vouchers = crate::fixtures::assigned_vouchers(&app, COMPANY as i32 + 4).await;
     let request = |(value, subject, organization): &(String, String, i64)| OwnVoucher {
         value: value.clone(),
         subject: subject.clone(),
@@ -257,7 +258,8 @@ async fn on_postgresql_a_redemption_group_commits_while_another_waits() {
         assert!(tries < 500, "the first group never reached the held row");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    let others = futures_util::future::join_all(vouchers[1..].iter().map(|v| redemptions.redeem(&app.db, request(v))));
+    let others =
+        futures_util::future::join_all(vouchers[1..=COMPANY].iter().map(|v| redemptions.redeem(&app.db, request(v))));
     let others = tokio::time::timeout(std::time::Duration::from_secs(30), others)
         .await
         .expect("the second group waited for the first");
@@ -271,11 +273,25 @@ async fn on_postgresql_a_redemption_group_commits_while_another_waits() {
         );
     }
     assert!(!first.is_finished(), "the first group waits for the row");
+    // Fewer than COMPANY wait beside the stalled group for company, or
+    // for it to commit: then they go.
+    let few = tokio::spawn({
+        let (redemptions, db) = (redemptions.clone(), app.db.clone());
+        let few: Vec<OwnVoucher> = vouchers[COMPANY + 1..].iter().map(request).collect();
+        async move { futures_util::future::join_all(few.into_iter().map(|v| redemptions.redeem(&db, v))).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(!few.is_finished(), "three redemptions started beside a stalled group without company");
     holder.rollback().await.expect("release the row");
     let first = first.await.expect("the first group's task");
     assert!(matches!(first, Ok(Some(_))), "{first:?}");
+    let few = tokio::time::timeout(std::time::Duration::from_secs(30), few)
+        .await
+        .expect("the few waited past the first group's commit")
+        .expect("their task");
+    assert!(few.iter().all(|answer| matches!(answer, Ok(Some(_)))), "{few:?}");
     let events = "SELECT count(*) FROM events WHERE type = 'code.redeemed'";
-    assert_eq!(app.number(events).await, Some(COMPANY as i64 + 1));
+    assert_eq!(app.number(events).await, Some(COMPANY as i64 + 4));
 }
 
 #[tokio::test]

@@ -165,7 +165,9 @@ pub async fn assigned_vouchers(app: &TestApp, count: i32) -> Vec<(String, String
     let agreement = academic_year(app, &school, "EES-2026-0300").await;
     let order = fulfilled(app, &agreement, "CLASS-MCP-30", 1, "PRORATED").await;
     let mut vouchers = Vec::new();
-    for (i, (id, value)) in codes_of(app, &order, count).await.into_iter().enumerate() {
+    let codes = codes_of(app, &order, count).await;
+    assert_eq!(codes.len(), count as usize, "a class pack has 30 vouchers");
+    for (i, (id, value)) in codes.into_iter().enumerate() {
         let learner = format!("learner{i}");
         let payload = mutate(app, &customer_admin(&school), ASSIGN, json!({ "codeId": id, "assignee": learner })).await;
         assert_eq!(user_errors(&payload), Vec::<String>::new(), "{payload}");
