@@ -110,7 +110,8 @@ pub async fn emit<C: ConnectionTrait>(db: &C, at: DateTime<Utc>, event: Event) -
 
 /// Writes the `code.redeemed` events of codes this transaction has just
 /// redeemed from `ASSIGNED`, in one statement, exactly as the copy trigger
-/// writes them. SQLite only: its trigger runs once per row, and for a
+/// writes them. SQLite only (PostgreSQL's group writes them inside its one
+/// statement: [`code_redemptions_postgres`]): its trigger runs once per row, and for a
 /// redemption group that per-row work was most of the outbox's cost. The
 /// ids go as one JSON array, so the statement's text is the same for any
 /// number of codes and SQLite prepares it once.
@@ -134,6 +135,21 @@ pub async fn code_redemptions<C: ConnectionTrait>(db: &C, code_ids: &[i64]) -> R
         (Ok(count), Ok(last)) if count == code_ids.len() as i64 && count > 0 => Ok(last - count + 1..=last),
         _ => Err(AppError::internal(format!("{count} code.redeemed events written for {} codes", code_ids.len()))),
     }
+}
+
+/// PostgreSQL's counterpart of [`code_redemptions`]: a data-modifying
+/// `WITH` query (name it yourself) writing the `code.redeemed` events of the
+/// rows `updated` (codes just redeemed from the status bound as `previous`)
+/// exactly as the copy trigger writes them, and returning each event's `id`
+/// and `subject_id`, for the history rows that name them. The redemption
+/// group's one statement holds it (`service::redemptions`).
+pub fn code_redemptions_postgres(updated: &str, previous: &str) -> String {
+    format!(
+        "INSERT INTO events (type, subject_type, subject_id, organization_id, occurred_at, data) \
+         SELECT 'code.redeemed', 'Code', id, organization_id, redeemed_at, \
+         json_build_object('status', status, 'previousStatus', {previous}, 'kind', kind)::text \
+         FROM {updated} ORDER BY id RETURNING id, subject_id"
+    )
 }
 
 /// Writes `event` under `key` unless an event with that key exists (a

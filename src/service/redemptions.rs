@@ -351,23 +351,25 @@ fn sqlite_batch(vouchers: &[&OwnVoucher]) -> Statement {
 /// placeholder per value made a new text, parsed and planned again, for
 /// each batch size.
 fn postgres_batch(vouchers: &[&OwnVoucher]) -> Result<Statement, AppError> {
-    const SQL: &str = "WITH j AS (SELECT * FROM json_to_recordset($1::json) \
-           AS j(v text, s text, o bigint, exam text, at timestamptz, today date)), \
-         matched AS (SELECT c.id, j.exam, j.at FROM codes c JOIN j ON c.value = j.v \
-           WHERE c.kind = $2 AND c.status = $3 AND c.assignee = j.s \
-           AND c.organization_id = j.o AND c.valid_until >= j.today AND ";
-    const REST: &str = " ORDER BY c.id FOR UPDATE OF c), \
-         updated AS (UPDATE codes SET status = $4, redeemed_at = matched.at, exam = matched.exam \
-           FROM matched WHERE codes.id = matched.id RETURNING codes.*), \
-         outbox AS (INSERT INTO events (type, subject_type, subject_id, organization_id, occurred_at, data) \
-           SELECT 'code.redeemed', 'Code', id, organization_id, redeemed_at, \
-           json_build_object('status', status, 'previousStatus', $3, 'kind', kind)::text \
-           FROM updated ORDER BY id RETURNING id, subject_id), \
-         history AS (INSERT INTO code_events (code_id, at, actor, action, from_status, to_status, detail, event_id) \
-           SELECT u.id, u.redeemed_at, u.assignee, 'REDEEM', $3, u.status, 'exam ' || u.exam, o.id \
-           FROM updated u JOIN outbox o ON o.subject_id = u.id) \
-         SELECT * FROM updated";
-    static TEXT: LazyLock<String> = LazyLock::new(|| format!("{SQL}{}{REST}", bookable(DbBackend::Postgres, "c")));
+    static TEXT: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "WITH j AS (SELECT * FROM json_to_recordset($1::json) \
+               AS j(v text, s text, o bigint, exam text, at timestamptz, today date)), \
+             matched AS (SELECT c.id, j.exam, j.at FROM codes c JOIN j ON c.value = j.v \
+               WHERE c.kind = $2 AND c.status = $3 AND c.assignee = j.s \
+               AND c.organization_id = j.o AND c.valid_until >= j.today AND {bookable} \
+               ORDER BY c.id FOR UPDATE OF c), \
+             updated AS (UPDATE codes SET status = $4, redeemed_at = matched.at, exam = matched.exam \
+               FROM matched WHERE codes.id = matched.id RETURNING codes.*), \
+             outbox AS ({outbox}), \
+             history AS (INSERT INTO code_events (code_id, at, actor, action, from_status, to_status, detail, event_id) \
+               SELECT u.id, u.redeemed_at, u.assignee, 'REDEEM', $3, u.status, 'exam ' || u.exam, o.id \
+               FROM updated u JOIN outbox o ON o.subject_id = u.id) \
+             SELECT * FROM updated",
+            bookable = bookable(DbBackend::Postgres, "c"),
+            outbox = outbox::code_redemptions_postgres("updated", "$3"),
+        )
+    });
     let rows: Vec<serde_json::Value> = vouchers
         .iter()
         .map(|v| {

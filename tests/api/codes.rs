@@ -235,13 +235,7 @@ async fn on_postgresql_a_redemption_group_commits_while_another_waits() {
         return;
     }
     let vouchers = crate::fixtures::assigned_vouchers(&app, COMPANY as i32 + 4).await;
-    let request = |(value, subject, organization): &(String, String, i64)| OwnVoucher {
-        value: value.clone(),
-        subject: subject.clone(),
-        organization: *organization,
-        exam: "70-740".into(),
-        now: crate::helpers::default_now(),
-    };
+    let request = crate::fixtures::own_redemption;
     let holder = app.db.begin().await.expect("begin");
     let lock = format!("SELECT id FROM codes WHERE value = '{}' FOR UPDATE", vouchers[0].0);
     holder.execute_unprepared(&lock).await.expect("lock the first voucher's row");

@@ -175,3 +175,17 @@ pub async fn assigned_vouchers(app: &TestApp, count: i32) -> Vec<(String, String
     }
     vouchers
 }
+
+/// A learner's own redemption of one of [`assigned_vouchers`], for exam
+/// 70-740 at the tests' default instant, as the redemption group takes it.
+pub fn own_redemption(
+    (value, subject, organization): &(String, String, i64),
+) -> licensegraph::service::redemptions::OwnVoucher {
+    licensegraph::service::redemptions::OwnVoucher {
+        value: value.clone(),
+        subject: subject.clone(),
+        organization: *organization,
+        exam: "70-740".into(),
+        now: crate::helpers::default_now(),
+    }
+}

@@ -293,17 +293,7 @@ async fn one_bad_member_of_a_redemption_group_does_not_fail_the_others() {
     let app = TestApp::spawn().await;
     let vouchers = crate::fixtures::assigned_vouchers(&app, 15).await;
     let redemptions = Redemptions::start();
-    let now = crate::helpers::default_now();
-    let mut requests: Vec<OwnVoucher> = vouchers
-        .iter()
-        .map(|(value, subject, organization)| OwnVoucher {
-            value: value.clone(),
-            subject: subject.clone(),
-            organization: *organization,
-            exam: "70-740".into(),
-            now,
-        })
-        .collect();
+    let mut requests: Vec<OwnVoucher> = vouchers.iter().map(crate::fixtures::own_redemption).collect();
     requests[7].subject = "bad\u{0}subject".into();
     let answers = futures_util::future::join_all(requests.iter().map(|r| redemptions.redeem(&app.db, r.clone()))).await;
     for (i, answer) in answers.iter().enumerate() {
